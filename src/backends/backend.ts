@@ -1,0 +1,79 @@
+// The one small contract between the engine and a merchant or PSP. Backends never choose keys or retry on
+// their own: the ledger hands them the outbound key, and they turn every answer into a BackendResult.
+import type { Buyer, CheckoutSession, FulfillmentDetails, SelectedFulfillmentOption } from '../checkout/session.js';
+
+export type BackendName = 'sandbox' | 'acp' | 'stripe' | 'paypal';
+
+export interface ItemRef {
+  id: string;
+  quantity: number;
+}
+
+export interface CreateInput {
+  items: ItemRef[];
+  currency: string;
+  buyer?: Buyer;
+  fulfillment_details?: FulfillmentDetails;
+}
+
+/** `null` clears a field, an absent field leaves it as it is (R2). */
+export interface UpdateInput {
+  items?: ItemRef[];
+  buyer?: Buyer | null;
+  fulfillment_details?: FulfillmentDetails | null;
+  selected_fulfillment_options?: SelectedFulfillmentOption[] | null;
+  discounts?: { codes: string[] } | null;
+}
+
+export interface PaymentData {
+  handler_id?: string;
+  instrument: { type: string; credential: { type: string; token: string } };
+}
+
+export interface CompleteInput {
+  payment_data: PaymentData;
+  buyer?: Buyer;
+}
+
+export interface CancelInput {
+  reason?: string;
+}
+
+/** What the ledger gives every mutating call: the outbound key to send (R1) and a request id for the logs. */
+export interface CallContext {
+  idempotencyKey: string;
+  attempt: number;
+  requestId: string;
+}
+
+export type BackendResult =
+  | { kind: 'succeeded'; checkout: CheckoutSession; providerRequestId?: string }
+  /** Terminal: the provider decided (declined, out of stock, invalid). A new attempt really runs again (R6). */
+  | { kind: 'failed'; code: string; message: string; checkout?: CheckoutSession; providerRequestId?: string }
+  /** Ambiguous: the provider may or may not have acted (timeout, reset, 5xx). Reconciled before any rerun. */
+  | { kind: 'unknown'; reason: string; providerRequestId?: string };
+
+export interface Retention {
+  /** How long the provider keeps an idempotency key (the floor it documents). */
+  providerMs: number;
+  /** Our default record TTL for this backend: below providerMs (R8). */
+  defaultTtlMs: number;
+  /** What the provider calls its key, for messages. */
+  description: string;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Identifies the merchant or account, so keys of two merchants never meet (R2). */
+  readonly merchant: string;
+  readonly retention: Retention;
+  create(input: CreateInput, ctx: CallContext): Promise<BackendResult>;
+  update(id: string, input: UpdateInput, ctx: CallContext): Promise<BackendResult>;
+  complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult>;
+  cancel(id: string, input: CancelInput, ctx: CallContext): Promise<BackendResult>;
+  /** Reads the anchor's current state; sends no key. `failed` with `checkout_not_found` when it does not exist. */
+  get(id: string): Promise<BackendResult>;
+  close?(): Promise<void>;
+}
+
+export const HOUR = 3_600_000;

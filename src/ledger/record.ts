@@ -1,0 +1,71 @@
+// The ledger record: one per operation intent. Its state is a discriminated union so every caller handles
+// every state; its timeline explains every attempt (R10).
+import type { Json } from './canonical.js';
+
+export type RecordState<T> =
+  /** An attempt is running under a lease; `fence` identifies the owner so a stale one cannot settle (R7). */
+  | { status: 'pending'; owner: string; lease_until: number }
+  | { status: 'succeeded'; result: T }
+  /** Terminal: the provider decided. A new call runs attempt n+1 with a new key (R6). */
+  | { status: 'failed'; code: string; message: string; result?: T }
+  /** Ambiguous: reconciled before anything else runs, and resent only with the same key (R6). */
+  | { status: 'unknown'; reason: string };
+
+export type Status = RecordState<unknown>['status'];
+
+export type TimelineEventKind =
+  | 'claimed'
+  | 'taken_over'
+  | 'sent'
+  | 'resent'
+  | 'reconciled'
+  | 'succeeded'
+  | 'failed'
+  | 'unknown'
+  | 'new_generation';
+
+export interface TimelineEvent {
+  at: number;
+  event: TimelineEventKind;
+  attempt: number;
+  outbound_key?: string;
+  fence?: number;
+  code?: string;
+  detail?: string;
+  provider_request_id?: string;
+}
+
+export interface LedgerRecord<T = Json> {
+  v: 1;
+  key: string;
+  principal: string;
+  operation: string;
+  backend: string;
+  /** The merchant's or PSP's id for the checkout, once known (R5). */
+  anchor?: string;
+  /** Hash of the full canonical arguments: the same record key with another fingerprint is a conflict (R4). */
+  fingerprint: string;
+  /** The arguments with secrets replaced by fingerprints, so any charge can be explained (R10). */
+  summary: Json;
+  generation: number;
+  generation_started_at: number;
+  attempt: number;
+  /** Increases on every claim or take-over; compare-and-swap on the record makes it a fencing token. */
+  fence: number;
+  outbound_key: string;
+  first_seen_at: number;
+  updated_at: number;
+  expires_at: number;
+  state: RecordState<T>;
+  timeline: TimelineEvent[];
+}
+
+export function isSettled<T>(record: LedgerRecord<T>): boolean {
+  return record.state.status === 'succeeded' || record.state.status === 'failed';
+}
+
+export const RECORD_PREFIX = 'rec:';
+
+export function recordStoreKey(key: string): string {
+  return `${RECORD_PREFIX}${key}`;
+}

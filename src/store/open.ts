@@ -1,0 +1,61 @@
+// ONCE_STORE selects the store by URL.
+import { homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+import { ConfigError } from '../config/config-error.js';
+import type { Store } from './store.js';
+
+export type StoreUrl =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string }
+  | { kind: 'memory' };
+
+const EXAMPLES = 'Use sqlite:///absolute/path.db, postgres://user@host:5432/db, or memory:// (tests only)';
+
+export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
+  const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
+  return join(state, 'once-checkout', 'ledger.db');
+}
+
+export function parseStoreUrl(value: string | undefined, env: NodeJS.ProcessEnv = process.env): StoreUrl {
+  if (value === undefined || value.trim() === '' || value.trim() === 'sqlite://') {
+    return { kind: 'sqlite', path: defaultSqlitePath(env) };
+  }
+  const url = value.trim();
+  if (url === 'memory://') return { kind: 'memory' };
+  if (url.startsWith('sqlite://')) {
+    const path = decodeURIComponent(url.slice('sqlite://'.length));
+    if (!isAbsolute(path)) {
+      throw new ConfigError('ONCE_STORE', `the SQLite path "${path}" is not absolute`, 'Write it as sqlite:///absolute/path.db (three slashes)');
+    }
+    return { kind: 'sqlite', path };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    try {
+      const parsed = new URL(url);
+      if (!parsed.hostname) throw new Error('no host');
+    } catch {
+      throw new ConfigError('ONCE_STORE', 'the PostgreSQL URL cannot be parsed', `${EXAMPLES}`);
+    }
+    return { kind: 'postgres', url };
+  }
+  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+    throw new ConfigError('ONCE_STORE', 'the Redis store is not available in this version', EXAMPLES);
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
+  throw new ConfigError(
+    'ONCE_STORE',
+    scheme ? `the scheme "${scheme}:" is not a known store` : `"${url}" is not a store URL`,
+    EXAMPLES,
+  );
+}
+
+export async function openStore(url: StoreUrl): Promise<Store> {
+  switch (url.kind) {
+    case 'sqlite':
+      return (await import('./sqlite.js')).openSqliteStore(url.path);
+    case 'postgres':
+      return (await import('./postgres.js')).openPostgresStore(url.url);
+    case 'memory':
+      return (await import('./memory.js')).openMemoryStore();
+  }
+}

@@ -1,0 +1,103 @@
+// postgres://… — on @keyv/postgres. The claim is one statement: INSERT … ON CONFLICT DO UPDATE (a no-op)
+// RETURNING value, which takes the row lock, so exactly one of any number of racing processes inserts.
+import Keyv from 'keyv';
+import KeyvPostgres from '@keyv/postgres';
+import pg from 'pg';
+import { KeyvStore, keyvJson, likePrefix, type NativeSteps } from './keyv-store.js';
+
+type Query = (sql: string, values?: unknown[]) => Promise<Array<Record<string, string>>>;
+
+const TABLE = 'once_checkout';
+
+/**
+ * The adapter with a pool of its own: @keyv/postgres shares one module-wide pool without an `error`
+ * listener, so a restarted server would crash the process and two stores would close each other's pool.
+ */
+class OwnPoolPostgres extends KeyvPostgres {
+  declare pool: pg.Pool;
+
+  override async connect() {
+    const opts = this.opts as { uri: string };
+    this.pool = new pg.Pool({ connectionString: opts.uri, connectionTimeoutMillis: 3_000, max: 10 });
+    this.pool.on('error', () => {}); // an idle client lost its server; the next query reconnects or fails closed
+    return async (sql: string, values?: unknown) => (await this.pool.query(sql, values as unknown[])).rows;
+  }
+
+  override async disconnect() {
+    await this.pool.end();
+  }
+}
+
+export async function openPostgresStore(url: string): Promise<KeyvStore> {
+  // Fail fast when the server is down (connectionTimeoutMillis), so the ledger answers store_unavailable (R9).
+  const adapter = new OwnPoolPostgres({ uri: url, table: TABLE });
+  const keyv = new Keyv({ store: adapter, ...keyvJson });
+  keyv.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
+  const query = adapter.query.bind(adapter) as unknown as Query;
+  let schemaReady = false;
+  // The adapter creates its table once at start and gives up if the server was down then; we retry.
+  const ensureSchema = async () => {
+    if (schemaReady) return;
+    await query(`CREATE TABLE IF NOT EXISTS ${TABLE} (key VARCHAR(255) PRIMARY KEY, value TEXT)`).catch(
+      (error: { code?: string }) => {
+        if (error.code !== '23505') throw error; // a concurrent CREATE won the race: the table exists
+      },
+    );
+    schemaReady = true;
+  };
+  const run: Query = async (sql, values) => {
+    await ensureSchema();
+    return query(sql, values);
+  };
+  const native: NativeSteps = {
+    async claim(rawKey, raw) {
+      const rows = await run(
+        `INSERT INTO ${TABLE} (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = ${TABLE}.value RETURNING value`,
+        [rawKey, raw],
+      );
+      return rows[0].value;
+    },
+    async replace(rawKey, expected, next) {
+      const rows = await run(`UPDATE ${TABLE} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`, [
+        next,
+        rawKey,
+        expected,
+      ]);
+      return rows.length === 1;
+    },
+    async removeIf(rawKey, expected) {
+      const rows = await run(`DELETE FROM ${TABLE} WHERE key = $1 AND value = $2 RETURNING key`, [rawKey, expected]);
+      return rows.length === 1;
+    },
+    async get(rawKey) {
+      const rows = await run(`SELECT value FROM ${TABLE} WHERE key = $1`, [rawKey]);
+      return rows[0]?.value;
+    },
+    async *entries(rawPrefix) {
+      let after = '';
+      for (;;) {
+        const rows = await run(
+          `SELECT key, value FROM ${TABLE} WHERE key LIKE $1 AND key COLLATE "C" > $2 ORDER BY key COLLATE "C" LIMIT 500`,
+          [likePrefix(rawPrefix), after],
+        );
+        for (const row of rows) yield [row.key, row.value];
+        if (rows.length < 500) return;
+        after = rows[rows.length - 1].key;
+      }
+    },
+    close: () => adapter.disconnect(),
+  };
+  return new KeyvStore(redact(url), keyv, native);
+}
+
+/** The URL without its password, for logs and doctor. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparseable)';
+  }
+}

@@ -1,0 +1,63 @@
+// sqlite:///abs/path.db — the embedded default, on @keyv/sqlite. The claim is one statement:
+// INSERT … ON CONFLICT DO UPDATE (a no-op) RETURNING value, which SQLite runs under its write lock.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Keyv from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import { KeyvStore, keyvJson, likePrefix, type NativeSteps } from './keyv-store.js';
+
+type Query = (sql: string, ...params: unknown[]) => Promise<Array<Record<string, string>>>;
+
+export async function openSqliteStore(path: string): Promise<KeyvStore> {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 10_000 });
+  const keyv = new Keyv({ store: adapter, ...keyvJson });
+  keyv.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
+  const query = adapter.query.bind(adapter) as unknown as Query;
+  // WAL lets readers run beside the one writer, across the processes that share the file.
+  await query('PRAGMA journal_mode = WAL');
+  await query('PRAGMA synchronous = NORMAL');
+  const table = 'keyv';
+  const native: NativeSteps = {
+    async claim(rawKey, raw) {
+      const rows = await query(
+        `INSERT INTO ${table} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value RETURNING value`,
+        rawKey,
+        raw,
+      );
+      return rows[0].value;
+    },
+    async replace(rawKey, expected, next) {
+      const rows = await query(
+        `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? RETURNING key`,
+        next,
+        rawKey,
+        expected,
+      );
+      return rows.length === 1;
+    },
+    async removeIf(rawKey, expected) {
+      const rows = await query(`DELETE FROM ${table} WHERE key = ? AND value = ? RETURNING key`, rawKey, expected);
+      return rows.length === 1;
+    },
+    async get(rawKey) {
+      const rows = await query(`SELECT value FROM ${table} WHERE key = ?`, rawKey);
+      return rows[0]?.value;
+    },
+    async *entries(rawPrefix) {
+      let after = '';
+      for (;;) {
+        const rows = await query(
+          `SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT 500`,
+          likePrefix(rawPrefix),
+          after,
+        );
+        for (const row of rows) yield [row.key, row.value];
+        if (rows.length < 500) return;
+        after = rows[rows.length - 1].key;
+      }
+    },
+    close: () => adapter.close(),
+  };
+  return new KeyvStore(`sqlite://${path}`, keyv, native);
+}

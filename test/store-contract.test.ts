@@ -1,0 +1,102 @@
+// The same contract on every store: the atomic claim and compare-and-swap the ledger relies on (R7, R8).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openMemoryStore } from '../src/store/memory.js';
+import { openPostgresStore } from '../src/store/postgres.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import { parseStoreUrl } from '../src/store/open.js';
+import type { Store } from '../src/store/store.js';
+import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
+
+const pgUp = await postgresAvailable();
+
+const stores: Array<[string, () => Promise<Store>]> = [
+  ['memory', async () => openMemoryStore()],
+  ['sqlite', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'once-store-')), 'ledger.db'))],
+];
+if (pgUp) stores.push(['postgres', async () => openPostgresStore(await freshPostgresDatabase('once_store_contract'))]);
+
+describe.each(stores)('store contract: %s', (_name, open) => {
+  let store: Store;
+  afterAll(async () => store?.close());
+
+  it('R7: claim inserts once; a second claim returns what is there', async () => {
+    store ??= await open();
+    const first = await store.claim('k1', { n: 1 });
+    expect(first.claimed).toBe(true);
+    const second = await store.claim('k1', { n: 2 });
+    expect(second).toMatchObject({ claimed: false, current: { value: { n: 1 } } });
+  });
+
+  it('R7: of 50 concurrent claims of one key exactly one wins', async () => {
+    store ??= await open();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.claim('race', { i })));
+    expect(results.filter((r) => r.claimed)).toHaveLength(1);
+  });
+
+  it('R7: replace is compare-and-swap on the stored text (a fencing token)', async () => {
+    store ??= await open();
+    const claimed = await store.claim('cas', { fence: 1 });
+    if (!claimed.claimed) throw new Error('claim failed');
+    const newer = await store.replace('cas', claimed.stored, { fence: 2 });
+    expect(newer?.value).toEqual({ fence: 2 });
+    expect(await store.replace('cas', claimed.stored, { fence: 3 })).toBeUndefined();
+    expect((await store.get('cas'))?.value).toEqual({ fence: 2 });
+  });
+
+  it('R8: removeIf deletes only the exact text it was shown', async () => {
+    store ??= await open();
+    const claimed = await store.claim('rm', { a: 1 });
+    if (!claimed.claimed) throw new Error('claim failed');
+    const changed = await store.replace('rm', claimed.stored, { a: 2 });
+    expect(await store.removeIf('rm', claimed.stored)).toBe(false);
+    expect(await store.removeIf('rm', changed!)).toBe(true);
+    expect(await store.get('rm')).toBeUndefined();
+  });
+
+  it('put, get, delete and entries by prefix (including LIKE wildcards in keys)', async () => {
+    store ??= await open();
+    await store.put('p_x:1', { a: 1 });
+    await store.put('p_x:2', { a: 2 });
+    await store.put('pzx:3', { a: 3 });
+    const seen: Array<[string, unknown]> = [];
+    for await (const entry of store.entries('p_x:')) seen.push(entry);
+    expect(seen).toEqual([
+      ['p_x:1', { a: 1 }],
+      ['p_x:2', { a: 2 }],
+    ]);
+    expect(await store.delete('p_x:1')).toBe(true);
+    expect(await store.get('p_x:1')).toBeUndefined();
+  });
+});
+
+describe('R9: ONCE_STORE is parsed before anything starts', () => {
+  it('accepts the documented forms', () => {
+    expect(parseStoreUrl('sqlite:///tmp/a.db')).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
+    expect(parseStoreUrl('postgres://u@h:5432/db')).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(parseStoreUrl('memory://')).toEqual({ kind: 'memory' });
+    expect(parseStoreUrl(undefined, { XDG_STATE_HOME: '/state' })).toEqual({
+      kind: 'sqlite',
+      path: '/state/once-checkout/ledger.db',
+    });
+  });
+
+  it.each([
+    ['mysql://h/db', /ONCE_STORE: the scheme "mysql:" is not a known store\. Use sqlite:\/\/\//],
+    ['sqlite://relative.db', /ONCE_STORE: the SQLite path "relative.db" is not absolute/],
+    ['postgres://', /ONCE_STORE: the PostgreSQL URL cannot be parsed/],
+    ['just words', /ONCE_STORE: "just words" is not a store URL/],
+  ])('a malformed ONCE_STORE (%s) is refused with one line naming the variable and the fix', (value, message) => {
+    expect(() => parseStoreUrl(value)).toThrow(message);
+  });
+});
+
+describe('R9: an unreachable store fails closed', () => {
+  it('PostgreSQL on a closed port answers store_unavailable', async () => {
+    const store = await openPostgresStore('postgres://postgres@127.0.0.1:1/none');
+    await expect(store.claim('k', { a: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await store.close();
+  });
+});
