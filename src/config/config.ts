@@ -1,0 +1,83 @@
+// The configuration, read once from the environment (flags are folded in first). Anything unknown or
+// malformed stops start-up with one line naming the variable and the fix.
+import type { BackendName } from '../backends/backend.js';
+import type { LogLevel } from '../log.js';
+import { parseStoreUrl, type StoreUrl } from '../store/open.js';
+import { ConfigError } from './config-error.js';
+import { parseDuration } from './duration.js';
+
+export interface Config {
+  store: StoreUrl;
+  backend: BackendName;
+  principal: string;
+  /** Record TTL; undefined means the backend's default (R8). */
+  ttlMs?: number;
+  windowMs: number;
+  maxOrderAmount?: number;
+  logLevel: LogLevel;
+  env: NodeJS.ProcessEnv;
+}
+
+export const KNOWN_VARIABLES = [
+  'ONCE_STORE',
+  'ONCE_BACKEND',
+  'ONCE_PRINCIPAL',
+  'ONCE_TTL',
+  'ONCE_DEDUP_WINDOW',
+  'ONCE_MAX_ORDER_AMOUNT',
+  'ONCE_HTTP_TOKENS',
+  'ONCE_CATALOG',
+  'ONCE_LOG',
+  'ONCE_SANDBOX_FAULTS',
+  'ONCE_SANDBOX_SEED',
+] as const;
+
+const BACKENDS: BackendName[] = ['sandbox', 'acp', 'stripe', 'paypal'];
+const LEVELS: LogLevel[] = ['debug', 'info', 'warn'];
+const HOUR = 3_600_000;
+
+function duration(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return undefined;
+  const ms = parseDuration(value);
+  if (ms === undefined) throw new ConfigError(name, `"${value}" is not a duration`, 'Write it like 30s, 15m, 23h or 1h30m');
+  return ms;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('ONCE_') && !name.startsWith('ONCE_TEST_') && !(KNOWN_VARIABLES as readonly string[]).includes(name)) {
+      throw new ConfigError(name, 'is not a once-checkout setting', `Remove it or use one of ${KNOWN_VARIABLES.join(', ')}`);
+    }
+  }
+
+  const backend = (env.ONCE_BACKEND?.trim() || 'sandbox') as BackendName;
+  if (!BACKENDS.includes(backend)) {
+    throw new ConfigError('ONCE_BACKEND', `"${env.ONCE_BACKEND}" is not a backend`, `Use one of ${BACKENDS.join(', ')}`);
+  }
+
+  const logLevel = (env.ONCE_LOG?.trim() || 'info') as LogLevel;
+  if (!LEVELS.includes(logLevel)) throw new ConfigError('ONCE_LOG', `"${env.ONCE_LOG}" is not a log level`, `Use one of ${LEVELS.join(', ')}`);
+
+  const principal = env.ONCE_PRINCIPAL?.trim() || 'local';
+  if (!/^[A-Za-z0-9._@:-]{1,128}$/.test(principal)) {
+    throw new ConfigError('ONCE_PRINCIPAL', `"${principal}" is not a principal name`, 'Use 1-128 letters, digits or . _ @ : -');
+  }
+
+  const ttlMs = duration(env, 'ONCE_TTL');
+  const windowMs = duration(env, 'ONCE_DEDUP_WINDOW') ?? HOUR;
+  if (ttlMs !== undefined && windowMs > ttlMs) {
+    throw new ConfigError('ONCE_DEDUP_WINDOW', `the window is longer than ONCE_TTL`, 'Make the dedup window at most the record TTL (R3)');
+  }
+
+  let maxOrderAmount: number | undefined;
+  const cap = env.ONCE_MAX_ORDER_AMOUNT?.trim();
+  if (cap) {
+    if (!/^\d+$/.test(cap) || !Number.isSafeInteger(Number(cap)) || Number(cap) <= 0) {
+      throw new ConfigError('ONCE_MAX_ORDER_AMOUNT', `"${cap}" is not a positive whole amount`, 'Give the cap in integer minor units, e.g. 5000 for 50.00 USD');
+    }
+    maxOrderAmount = Number(cap);
+  }
+
+  return { store: parseStoreUrl(env.ONCE_STORE, env), backend, principal, ttlMs, windowMs, maxOrderAmount, logLevel, env };
+}

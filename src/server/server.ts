@@ -1,0 +1,130 @@
+// createServer(deps): an MCP server whose tools are the plain objects in tools/. It validates arguments
+// itself so that bad input gets a structured `invalid_input` naming the field, and nothing is stored or sent.
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ErrorCode,
+  type CallToolResult,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import { tools as allTools } from '../../tools/index.js';
+import { resultOutput } from '../../tools/schema-parts.js';
+import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
+import { failure } from '../checkout/failure.js';
+import type { Logger } from '../log.js';
+import { describeResult } from './describe.js';
+import type { ToolDefinition } from './tool.js';
+
+export interface ServerDeps {
+  checkouts: Checkouts;
+  /** Who is buying, for every call on this connection. */
+  principal: string;
+  logger: Logger;
+  version: string;
+  tools?: ToolDefinition[];
+}
+
+/** JSON Schema for MCP: no `$schema` (clients compile it with their own draft). */
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest as Tool['inputSchema'];
+}
+
+const OUTPUT_SCHEMA = {
+  ...jsonSchema(resultOutput, 'output'),
+  anyOf: [{ required: ['checkout', 'idempotency'] }, { required: ['error'] }],
+} as Tool['outputSchema'];
+
+export function createServer(deps: ServerDeps): Server {
+  const tools = deps.tools ?? allTools;
+  const server = new Server(
+    { name: 'once-checkout', title: 'once-checkout: exactly-once checkout for agents', version: deps.version },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Buy with create_checkout → update_checkout (shipping, buyer) → complete_checkout. Every tool is safe to call again with the same arguments: a repeat returns the recorded result (replayed: true) and never buys twice. For a deliberate second order of the same cart, pass a new task_id.',
+    },
+  );
+
+  const listed: Tool[] = tools.map((tool) => ({
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: jsonSchema(tool.input, 'input'),
+    outputSchema: OUTPUT_SCHEMA,
+    annotations: tool.annotations,
+  }));
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = tools.find((t) => t.name === request.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}`);
+    const started = performance.now();
+    const parsed = tool.input.safeParse(request.params.arguments ?? {});
+    let result: CheckoutResult;
+    if (!parsed.success) {
+      result = { ok: false, failure: failure('invalid_request', 'invalid_input', invalidInputMessage(parsed.error, tool.name)) };
+    } else {
+      const progressToken = request.params._meta?.progressToken;
+      result = await tool.handle(parsed.data, {
+        principal: deps.principal,
+        checkouts: deps.checkouts,
+        hooks: {
+          onWait: progressToken === undefined
+            ? undefined
+            : (waitedMs) => {
+                void extra
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken, progress: waitedMs, message: 'Waiting for an identical call that is already running' },
+                  })
+                  .catch(() => {});
+              },
+        },
+      });
+    }
+    deps.logger.log(result.ok ? 'info' : 'warn', 'tool_call', {
+      principal: deps.principal,
+      tool: tool.name,
+      key: result.idempotency?.key,
+      outcome: result.ok ? result.idempotency.outcome : result.failure.code,
+      replayed: result.idempotency?.replayed,
+      attempt: result.idempotency?.attempt,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+    });
+    return toCallToolResult(result);
+  });
+
+  return server;
+}
+
+export function toCallToolResult(result: CheckoutResult): CallToolResult {
+  if (result.ok) {
+    const structured = { checkout: result.checkout, idempotency: result.idempotency };
+    return {
+      content: [{ type: 'text', text: `${describeResult(result)}\n${JSON.stringify(structured)}` }],
+      structuredContent: structured,
+    };
+  }
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `${result.failure.code}: ${result.failure.message}` }],
+    structuredContent: { error: result.failure },
+  };
+}
+
+/** Names every field at fault and what it must be, then says what to do. */
+function invalidInputMessage(error: z.ZodError, toolName: string): string {
+  const problems = error.issues.slice(0, 5).map((issue) => {
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const field = path === '' ? 'arguments' : path;
+    if (issue.code === 'unrecognized_keys') return `${field}: unknown field(s) ${issue.keys.join(', ')}`;
+    return `${field}: ${issue.message}`;
+  });
+  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
+  return `Invalid arguments: ${problems.join('; ')}${more}. Fix these fields and call ${toolName} again; nothing was stored or sent.`;
+}
