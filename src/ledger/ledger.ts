@@ -5,6 +5,7 @@ import type { Json } from './canonical.js';
 import { systemClock, type Clock } from './clock.js';
 import { LedgerError } from './errors.js';
 import { outboundKey } from './keys.js';
+import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
 import type { Store, Stored } from '../store/store.js';
 
@@ -78,8 +79,7 @@ export class Ledger {
   readonly waitMs: number;
   readonly maxAttempts: number;
   private readonly pollMs: number;
-  /** Identifies this process as a lease owner, for the timeline. */
-  private readonly owner = `${process.pid}:${randomUUID().slice(0, 8)}`;
+  private readonly owner = PROCESS_OWNER;
 
   constructor(options: LedgerOptions) {
     this.store = options.store;
@@ -152,7 +152,7 @@ export class Ledger {
           continue;
         }
         case 'pending': {
-          if (state.lease_until > now) {
+          if (state.lease_until > now && !ownerIsGone(state.owner)) {
             waitedOn = { generation: record.generation, attempt: record.attempt };
             const waited = now - started;
             if (waited >= this.waitMs) return { outcome: 'pending', replayed: false, record };
@@ -161,8 +161,9 @@ export class Ledger {
             poll = Math.min(poll * 2, 250);
             continue;
           }
-          // The owner's lease expired (it crashed or hung): take over and reconcile first (R6, R7).
-          const next = this.takeOver(record, now, `lease of ${state.owner} expired`);
+          // The owner crashed or its lease expired: take over and reconcile first (R6, R7).
+          const why = state.lease_until > now ? `owner ${state.owner} is gone` : `lease of ${state.owner} expired`;
+          const next = this.takeOver(record, now, why);
           const mine = await this.store.replace(storeKey, current, next);
           if (mine) return this.runAttempt(spec, mine, 'reconcile');
           continue;
