@@ -7,13 +7,8 @@ export async function openBackend(config: Config, store: Store): Promise<Backend
   switch (config.backend) {
     case 'sandbox': {
       const { createSandboxBackend } = await import('./sandbox/backend.js');
-      const { parseFaults, mulberry32 } = await import('./sandbox/faults.js');
-      const seed = config.env.ONCE_SANDBOX_SEED;
-      return createSandboxBackend({
-        store,
-        faults: parseFaults(config.env.ONCE_SANDBOX_FAULTS),
-        rng: seed === undefined ? undefined : mulberry32(Number(seed)),
-      });
+      const { faultsFromEnv } = await import('./sandbox/faults.js');
+      return createSandboxBackend({ store, ...faultsFromEnv(config.env) });
     }
     default: {
       const { ConfigError } = await import('../config/config-error.js');

@@ -1,6 +1,7 @@
 // The command line: one small file per command.
 import { ConfigError } from '../config/config-error.js';
 import { VERSION } from '../version.js';
+import { merchant, MERCHANT_HELP } from './merchant.js';
 import { serve, SERVE_HELP } from './serve.js';
 
 const USAGE = `once-checkout ${VERSION}: exactly-once checkout for AI agents (an MCP server)
@@ -14,8 +15,8 @@ Run 'once-checkout COMMAND --help' for a command's flags. Configuration: README.
 
 type Command = { run(argv: string[]): Promise<void>; help: string };
 
-async function commands(): Promise<Record<string, Command>> {
-  return { serve: { run: serve, help: SERVE_HELP } };
+function commands(): Record<string, Command> {
+  return { serve: { run: serve, help: SERVE_HELP }, merchant: { run: merchant, help: MERCHANT_HELP } };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const table = await commands();
+  const table = commands();
   const name = first === undefined || first.startsWith('--') ? 'serve' : first;
   const args = first === undefined || first.startsWith('--') ? argv : rest;
   const command = table[name];

@@ -11,6 +11,8 @@ export function parseDuration(text: string): number | undefined {
 
 export function formatDuration(ms: number): string {
   for (const unit of ['d', 'h', 'm', 's'] as const) {
+    // Hours read better than days up to three days (provider retentions are written in hours).
+    if (unit === 'd' && ms < 3 * UNIT_MS.d) continue;
     if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
   }
   return `${ms}ms`;

@@ -1,0 +1,36 @@
+// ACP's flat protocol Error, for answers that cannot be a valid CheckoutSession (4xx/5xx).
+import { ACP_VERSION, type SandboxSession } from './cart.js';
+
+export type AcpErrorType = 'invalid_request' | 'processing_error' | 'service_unavailable';
+
+export interface AcpError {
+  type: AcpErrorType;
+  code: string;
+  message: string;
+  param?: string;
+  supported_versions?: string[];
+}
+
+/** One merchant answer before transport: an HTTP status and an ACP body. */
+export type Answer =
+  | { status: 200 | 201; body: SandboxSession }
+  | { status: number; body: AcpError };
+
+export const SUPPORTED_VERSIONS = [ACP_VERSION];
+
+export function acpError(status: number, type: AcpErrorType, code: string, message: string, param?: string): Answer {
+  const body: AcpError = param === undefined ? { type, code, message } : { type, code, message, param };
+  return { status, body };
+}
+
+export function invalid(code: string, message: string, param?: string): Answer {
+  return acpError(400, 'invalid_request', code, message, param);
+}
+
+export function notFound(id: string): Answer {
+  return acpError(404, 'invalid_request', 'checkout_not_found', `No checkout session '${id}' exists.`);
+}
+
+export function isSession(answer: Answer): answer is { status: 200 | 201; body: SandboxSession } {
+  return answer.status === 200 || answer.status === 201;
+}

@@ -1,0 +1,168 @@
+// The sandbox merchant as a standalone ACP 2026-04-17 REST merchant over node:http: bearer auth, API-Version,
+// JSON bodies and the idempotency headers around SandboxMerchant.handle, which does everything else.
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Store } from '../../store/store.js';
+import { ACP_VERSION } from './cart.js';
+import { acpError, type AcpError, type Answer } from './errors.js';
+import { SandboxMerchant, type MerchantResponse } from './merchant.js';
+
+export interface ServeMerchantOptions {
+  port: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  store: Store;
+  /**
+   * Bearer token → caller identity (keys are scoped per identity). Without it any non-empty bearer token is
+   * accepted and the token itself (hashed) is the identity: fine for a local sandbox, not for anything shared.
+   */
+  tokens?: ReadonlyMap<string, string> | Record<string, string>;
+  /** The API-Version this merchant speaks; requests must send exactly it. Default 2026-04-17. */
+  apiVersion?: string;
+  /** Where links and order permalinks point; default this server's own URL. */
+  baseUrl?: string;
+  now?: () => number;
+  ignoreIdempotencyKeys?: boolean;
+}
+
+export interface MerchantServer {
+  /** e.g. http://127.0.0.1:43123 */
+  url: string;
+  port: number;
+  merchant: SandboxMerchant;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1_000_000;
+
+type Reply = { status: number; body: unknown; headers: Record<string, string> };
+
+function errorReply(answer: Answer, headers: Record<string, string> = {}, extra: Partial<AcpError> = {}): Reply {
+  return { status: answer.status, body: { ...answer.body, ...extra }, headers };
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+type BodyRead = { kind: 'ok'; body: unknown } | { kind: 'too_large' } | { kind: 'bad_json'; reason: string };
+
+async function readBody(req: IncomingMessage): Promise<BodyRead> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return { kind: 'too_large' };
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return { kind: 'ok', body: undefined };
+  try {
+    return { kind: 'ok', body: JSON.parse(text) };
+  } catch (error) {
+    return { kind: 'bad_json', reason: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function identityFor(token: string, tokens: ServeMerchantOptions['tokens']): string | undefined {
+  if (tokens === undefined) return `token:${createHash('sha256').update(token).digest('hex').slice(0, 16)}`;
+  return tokens instanceof Map ? tokens.get(token) : (tokens as Record<string, string>)[token];
+}
+
+export async function serveMerchant(options: ServeMerchantOptions): Promise<MerchantServer> {
+  const host = options.host ?? '127.0.0.1';
+  const apiVersion = options.apiVersion ?? ACP_VERSION;
+  let merchant: SandboxMerchant | undefined;
+
+  async function route(req: IncomingMessage): Promise<Reply> {
+    const requestId = header(req, 'Request-Id') ?? `req_${randomBytes(12).toString('hex')}`;
+    const base = { 'Request-Id': requestId };
+    const auth = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'Authorization') ?? '');
+    const identity = auth ? identityFor(auth[1], options.tokens) : undefined;
+    if (identity === undefined) {
+      return errorReply(
+        acpError(401, 'invalid_request', 'unauthorized', 'A valid bearer token is required (Authorization: Bearer <token>).'),
+        { ...base, 'WWW-Authenticate': 'Bearer' },
+      );
+    }
+    const version = header(req, 'API-Version');
+    if (version !== apiVersion) {
+      const answer =
+        version === undefined
+          ? acpError(400, 'invalid_request', 'api_version_required', `The API-Version header is required; this merchant speaks ${apiVersion}.`)
+          : acpError(400, 'invalid_request', 'unsupported_api_version', `API-Version '${version}' is not supported; use ${apiVersion}.`);
+      return errorReply(answer, base, { supported_versions: [apiVersion] });
+    }
+    const method = req.method ?? 'GET';
+    let body: unknown;
+    if (method === 'POST') {
+      const read = await readBody(req);
+      if (read.kind === 'too_large') {
+        return errorReply(acpError(413, 'invalid_request', 'request_too_large', 'The request body is over 1 MB.'), base);
+      }
+      if (read.kind === 'bad_json') {
+        return errorReply(acpError(400, 'invalid_request', 'invalid_json', `The request body is not valid JSON: ${read.reason}`), base);
+      }
+      body = read.body;
+    }
+    if (!merchant) return errorReply(acpError(503, 'service_unavailable', 'starting', 'The merchant is starting.'), base);
+    const answer: MerchantResponse = await merchant.handle({
+      method,
+      path: new URL(req.url ?? '/', 'http://merchant').pathname,
+      identity,
+      idempotencyKey: header(req, 'Idempotency-Key'),
+      body,
+      requestId,
+    });
+    return { status: answer.status, body: answer.body, headers: answer.headers };
+  }
+
+  function send(res: ServerResponse, reply: Reply): void {
+    const text = JSON.stringify(reply.body);
+    res.writeHead(reply.status, {
+      ...reply.headers,
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+    });
+    res.end(text);
+  }
+
+  const server = createServer((req, res) => {
+    route(req).then(
+      (reply) => send(res, reply),
+      (error: unknown) => {
+        console.error('sandbox merchant: request failed:', error);
+        send(res, errorReply(acpError(500, 'processing_error', 'internal_error', 'The sandbox merchant failed.'), {}));
+      },
+    );
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  merchant = new SandboxMerchant({
+    store: options.store,
+    now: options.now,
+    baseUrl: options.baseUrl ?? url,
+    ignoreIdempotencyKeys: options.ignoreIdempotencyKeys,
+  });
+  const ready = merchant;
+  return {
+    url,
+    port,
+    merchant: ready,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

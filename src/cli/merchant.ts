@@ -1,0 +1,52 @@
+// `once-checkout merchant --port N`: the sandbox merchant as a standalone ACP merchant over HTTP.
+import { serveMerchant } from '../backends/sandbox/http.js';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig } from '../config/config.js';
+import { createLogger } from '../log.js';
+import { openStore } from '../store/open.js';
+import { parseArgs } from './args.js';
+
+export const MERCHANT_HELP = `once-checkout merchant: the sandbox merchant as an ACP 2026-04-17 merchant over HTTP
+
+Usage: once-checkout merchant --port PORT [--host 127.0.0.1] [--store URL] [--tokens TOKEN=NAME,...]
+                              [--ignore-idempotency-keys]
+
+It keeps its sessions, orders and idempotency keys in the store (ONCE_STORE, default the SQLite file).
+Without --tokens any bearer token is accepted (each token is its own caller). Point the acp backend at it:
+ONCE_BACKEND=acp ACP_BASE_URL=http://127.0.0.1:PORT ACP_API_KEY=TOKEN once-checkout`;
+
+function parseTokens(text: string): Map<string, string> {
+  const tokens = new Map<string, string>();
+  for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [token, name] = pair.split('=');
+    if (!token || !name) throw new ConfigError('--tokens', `"${pair}" is not TOKEN=NAME`, 'Write --tokens secret1=alice,secret2=bob');
+    tokens.set(token, name);
+  }
+  return tokens;
+}
+
+export async function merchant(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, { '--port': true, '--host': true, '--tokens': true, '--ignore-idempotency-keys': false });
+  const portText = args.options.get('--port');
+  const port = Number(portText);
+  if (typeof portText !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ConfigError('--port', portText === undefined ? 'is required' : `"${String(portText)}" is not a port`, 'Write --port 8080 (0 picks a free port)');
+  }
+  const config = loadConfig(args.env);
+  const logger = createLogger(config.logLevel);
+  const store = await openStore(config.store);
+  const tokens = args.options.get('--tokens');
+  const server = await serveMerchant({
+    port,
+    host: (args.options.get('--host') as string | undefined) ?? '127.0.0.1',
+    store,
+    tokens: typeof tokens === 'string' ? parseTokens(tokens) : undefined,
+    ignoreIdempotencyKeys: args.options.has('--ignore-idempotency-keys'),
+  });
+  logger.log('info', 'merchant_started', { url: server.url, store: store.description });
+  // Tools and scripts read the address from stdout: this command is not an MCP server.
+  process.stdout.write(`${server.url}\n`);
+  const stop = () => void server.close().then(() => store.close()).then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
