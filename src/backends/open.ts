@@ -2,6 +2,7 @@
 import type { Config } from '../config/config.js';
 import type { Store } from '../store/store.js';
 import type { Backend } from './backend.js';
+import { assertReachable } from './reachability.js';
 
 export async function openBackend(config: Config, store: Store): Promise<Backend> {
   switch (config.backend) {
@@ -9,6 +10,20 @@ export async function openBackend(config: Config, store: Store): Promise<Backend
       const { createSandboxBackend } = await import('./sandbox/backend.js');
       const { faultsFromEnv } = await import('./sandbox/faults.js');
       return createSandboxBackend({ store, ...faultsFromEnv(config.env) });
+    }
+    case 'stripe': {
+      const { createStripeBackend } = await import('./stripe/stripe-backend.js');
+      const { validateStripeConfig } = await import('./stripe/stripe-config.js');
+      const options = validateStripeConfig(config.env);
+      await assertReachable('STRIPE_API_BASE', options.apiBase ?? 'https://api.stripe.com');
+      return createStripeBackend(options);
+    }
+    case 'paypal': {
+      const { createPaypalBackend } = await import('./paypal/paypal-backend.js');
+      const { validatePaypalConfig } = await import('./paypal/paypal-config.js');
+      const options = validatePaypalConfig(config.env);
+      await assertReachable('PAYPAL_API_BASE', options.apiBase);
+      return createPaypalBackend(options);
     }
     default: {
       const { ConfigError } = await import('../config/config-error.js');

@@ -325,6 +325,11 @@ function describeFailure(code: string, message: string, tool: string): Failure {
       return failure('payment_error', 'payment_declined', `The payment was declined: ${words} Ask the buyer for another payment method, then call ${tool} again.`);
     case 'checkout_not_found':
       return notFound(words);
+    case 'payer_action_required':
+      return failure('payment_error', 'payer_action_required', `${words} Send the person to the checkout's continue_url (get_checkout shows it) to approve, then call ${tool} again.`);
+    case 'idempotency_conflict':
+      // Our derived keys met different parameters at the provider: a defect of ours, never to be retried with a new key.
+      return failure('service_unavailable', 'idempotency_conflict', `${words} This is a once-checkout defect, not yours: stop and report it; nothing more will be sent for this call.`);
     case 'invalid_input':
       return failure('invalid_request', 'invalid_input', `${words} Fix the arguments and call ${tool} again.`);
     default:

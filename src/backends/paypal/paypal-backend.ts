@@ -1,0 +1,291 @@
+// The PayPal backend: one checkout is one Orders v2 order (intent CAPTURE), priced from ONCE_CATALOG, over fetch.
+// The payer approves at PayPal (continue_url); complete captures. PayPal honours PayPal-Request-Id on create and
+// capture but not on PATCH, so update reads the order first and only patches what differs, with absolute values.
+import { createHash } from 'node:crypto';
+import type {
+  Backend,
+  BackendResult,
+  CallContext,
+  CancelInput,
+  CompleteInput,
+  CreateInput,
+  ItemRef,
+  UpdateInput,
+} from '../backend.js';
+import { HOUR } from '../backend.js';
+import type { Catalog } from '../catalog-file.js';
+import { checkPaypalApiBase, DEFAULT_REQUEST_ID_RETENTION_MS, type PaypalBackendOptions } from './paypal-config.js';
+import { describePaypalError, firstIssue, paypalFailure } from './paypal-errors.js';
+import { createPaypalHttp, type PaypalReply } from './paypal-http.js';
+import { toPaypalMoney } from './paypal-money.js';
+import {
+  approvalUrl,
+  isPaypalOrder,
+  latestCapture,
+  orderToSession,
+  shippingOf,
+  type PaypalItem,
+  type PaypalOrder,
+  type PaypalShipping,
+} from './paypal-order.js';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const ORDERS = '/v2/checkout/orders';
+
+type Priced = { ok: true; items: PaypalItem[]; total: number } | { ok: false; result: BackendResult };
+type Read = { ok: true; order: PaypalOrder; debugId?: string } | { ok: false; result: BackendResult };
+type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: unknown };
+
+export function paypalRetention(requestIdRetentionMs?: number) {
+  const providerMs = requestIdRetentionMs ?? DEFAULT_REQUEST_ID_RETENTION_MS;
+  return {
+    providerMs,
+    // One hour under PayPal's window (5 h for the default 6 h), so our record never outlives PayPal's.
+    defaultTtlMs: providerMs > 2 * HOUR ? providerMs - HOUR : Math.floor(providerMs / 2),
+    description: 'PayPal-Request-Id (Orders v2: 6 h unless PayPal extended it to 72 h for the account)',
+  };
+}
+
+export function createPaypalBackend(options: PaypalBackendOptions): Backend {
+  if (!options.clientId) throw new Error('PAYPAL_CLIENT_ID is empty: set the PayPal REST app client id');
+  if (!options.clientSecret) throw new Error('PAYPAL_CLIENT_SECRET is empty: set the PayPal REST app secret');
+  const base = checkPaypalApiBase(options.apiBase);
+  const http = createPaypalHttp({
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    apiBase: options.apiBase,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  });
+  const live = base.hostname === 'api-m.paypal.com' || base.hostname === 'api.paypal.com';
+  const permalinkBase = live ? 'https://www.paypal.com/activity/payment/' : 'https://www.sandbox.paypal.com/activity/payment/';
+  const catalog: Catalog = options.catalog;
+
+  const toSession = (order: PaypalOrder) => orderToSession(order, permalinkBase);
+  const succeeded = (order: PaypalOrder, debugId?: string): BackendResult => ({
+    kind: 'succeeded',
+    checkout: toSession(order),
+    ...(debugId ? { providerRequestId: debugId } : {}),
+  });
+
+  /** A 2xx whose body is an order, else the failure it stands for. */
+  function orderFrom(reply: PaypalReply, operation: string, requestId?: string): Read {
+    if (reply.kind === 'reply' && reply.status >= 200 && reply.status < 300) {
+      if (isPaypalOrder(reply.body)) return { ok: true, order: reply.body, debugId: reply.debugId };
+      // A 2xx we cannot read: PayPal acted, but we do not know the outcome.
+      return { ok: false, result: { kind: 'unknown', reason: `PayPal's ${operation} reply was not an order` } };
+    }
+    return { ok: false, result: paypalFailure(reply, { operation, requestId, notFoundMeansCheckout: operation !== 'create' }) };
+  }
+
+  async function readOrder(id: string): Promise<Read> {
+    return orderFrom(await http.send({ method: 'GET', path: `${ORDERS}/${encodeURIComponent(id)}` }), 'get');
+  }
+
+  function priceItems(refs: ItemRef[], currency: string): Priced {
+    const quantities = new Map<string, number>();
+    for (const ref of refs) quantities.set(ref.id, (quantities.get(ref.id) ?? 0) + ref.quantity);
+    if (quantities.size === 0) return invalid('a checkout needs at least one item');
+    const items: PaypalItem[] = [];
+    let total = 0;
+    for (const [id, quantity] of [...quantities].sort(([a], [b]) => a.localeCompare(b))) {
+      const entry = catalog[id];
+      if (!entry) return invalid(`item ${id} is not in the ONCE_CATALOG catalog`);
+      if (entry.currency !== currency.toLowerCase()) {
+        return invalid(`item ${id} is priced in ${entry.currency}, the checkout is in ${currency.toLowerCase()}`);
+      }
+      items.push({ name: entry.name, quantity: String(quantity), unit_amount: toPaypalMoney(entry.unit_amount, currency), sku: id });
+      total += entry.unit_amount * quantity;
+    }
+    return { ok: true, items, total };
+  }
+
+  return {
+    name: 'paypal',
+    merchant: `paypal:${live ? 'live' : 'sandbox'}:${createHash('sha256').update(options.clientId).digest('hex').slice(0, 16)}`,
+    retention: paypalRetention(options.requestIdRetentionMs),
+
+    async create(input: CreateInput, ctx: CallContext): Promise<BackendResult> {
+      const priced = priceItems(input.items, input.currency);
+      if (!priced.ok) return priced.result;
+      const unit: Record<string, unknown> = {
+        reference_id: 'default',
+        amount: { ...toPaypalMoney(priced.total, input.currency), breakdown: { item_total: toPaypalMoney(priced.total, input.currency) } },
+        items: priced.items,
+      };
+      const shipping = input.fulfillment_details ? shippingOf(input.fulfillment_details) : undefined;
+      if (shipping) unit.shipping = shipping;
+      const body: Record<string, unknown> = { intent: 'CAPTURE', purchase_units: [unit] };
+      if (input.buyer?.email) body.payer = { email_address: input.buyer.email };
+      const reply = await http.send({ method: 'POST', path: ORDERS, body, requestId: ctx.idempotencyKey });
+      const read = orderFrom(reply, 'create', ctx.idempotencyKey);
+      return read.ok ? succeeded(read.order, read.debugId) : read.result;
+    },
+
+    async update(id: string, input: UpdateInput, _ctx: CallContext): Promise<BackendResult> {
+      if (input.selected_fulfillment_options && input.selected_fulfillment_options.length > 0) {
+        return invalid('PayPal checkouts have no fulfillment options to select').result;
+      }
+      if (input.discounts && input.discounts.codes.length > 0) {
+        return invalid('the PayPal backend does not apply discount codes').result;
+      }
+      const read = await readOrder(id);
+      if (!read.ok) return read.result;
+      const order = read.order;
+      if (!['CREATED', 'APPROVED', 'PAYER_ACTION_REQUIRED'].includes(order.status)) {
+        return { kind: 'failed', code: 'merchant_error', message: `PayPal order ${id} is ${order.status} and can no longer change` };
+      }
+      const ops = patchOps(order, input);
+      if (!ops.ok) return ops.result;
+      let current = order;
+      let debugId = read.debugId;
+      // PATCH carries no PayPal-Request-Id; skipping it when the order already matches makes a resend harmless.
+      if (ops.ops.length > 0) {
+        const patched = await http.send({ method: 'PATCH', path: `${ORDERS}/${encodeURIComponent(id)}`, body: ops.ops });
+        if (patched.kind !== 'reply' || patched.status < 200 || patched.status >= 300) {
+          return paypalFailure(patched, { operation: 'update', notFoundMeansCheckout: true });
+        }
+        const after = await readOrder(id);
+        // The PATCH went through; if the read-back fails, only a later read can show the result.
+        if (!after.ok) return after.result.kind === 'unknown' ? after.result : { kind: 'unknown', reason: 'PayPal order unreadable after update' };
+        current = after.order;
+        debugId = patched.debugId ?? after.debugId;
+      }
+      const result = succeeded(current, debugId);
+      if (input.buyer && result.kind === 'succeeded') {
+        result.checkout.messages.push({
+          type: 'warning',
+          code: 'buyer_not_sent',
+          content_type: 'plain',
+          content: 'PayPal takes the buyer from the PayPal account that approves the payment; the buyer given was not sent.',
+        });
+      }
+      return result;
+    },
+
+    async complete(id: string, _input: CompleteInput, ctx: CallContext): Promise<BackendResult> {
+      // The payer's approval at PayPal is the payment credential; payment_data carries nothing PayPal needs.
+      const reply = await http.send({
+        method: 'POST',
+        path: `${ORDERS}/${encodeURIComponent(id)}/capture`,
+        body: {},
+        requestId: ctx.idempotencyKey,
+      });
+      const captured = orderFrom(reply, 'complete', ctx.idempotencyKey);
+      if (captured.ok) {
+        const status = latestCapture(captured.order)?.status;
+        if (status === 'DECLINED' || status === 'FAILED') {
+          return {
+            kind: 'failed',
+            code: 'payment_declined',
+            message: `PayPal declined the capture (${status}); this order cannot be paid again: create a new checkout`,
+            checkout: toSession(captured.order),
+          };
+        }
+        return succeeded(captured.order, captured.debugId);
+      }
+      if (reply.kind !== 'reply') return captured.result;
+      const issue = firstIssue(reply.body);
+      if (issue === 'ORDER_NOT_APPROVED') {
+        const read = await readOrder(id);
+        const url = read.ok ? approvalUrl(read.order) : undefined;
+        return {
+          kind: 'failed',
+          code: 'payer_action_required',
+          message: url
+            ? `The buyer has not approved this PayPal payment yet: send the person to ${url} to approve it, then call complete_checkout again.`
+            : 'The buyer has not approved this PayPal payment yet: have the person approve it at PayPal, then call complete_checkout again.',
+          ...(read.ok ? { checkout: toSession(read.order) } : {}),
+        };
+      }
+      if (issue === 'ORDER_ALREADY_CAPTURED') {
+        // PayPal captures an order once; report the order as it stands rather than an error.
+        const read = await readOrder(id);
+        if (read.ok) return succeeded(read.order, read.debugId);
+      }
+      if (captured.result.kind === 'failed' && captured.result.code === 'payment_declined') {
+        const redirect = (reply.body as { links?: Array<{ rel: string; href: string }> }).links?.find((l) => l.rel === 'redirect');
+        return {
+          ...captured.result,
+          message: redirect
+            ? `PayPal declined the payer's funding source (${describePaypalError(reply.body)}): send the person to ${redirect.href} to choose another, then call complete_checkout again.`
+            : captured.result.message,
+        };
+      }
+      return captured.result;
+    },
+
+    async cancel(id: string, _input: CancelInput, _ctx: CallContext): Promise<BackendResult> {
+      // Orders v2 has no cancel for a CAPTURE order: report honestly instead of pretending.
+      const read = await readOrder(id);
+      if (!read.ok) return read.result;
+      const order = read.order;
+      if (order.status === 'VOIDED') return succeeded(order, read.debugId);
+      if (order.status === 'COMPLETED') {
+        return {
+          kind: 'failed',
+          code: 'not_cancelable',
+          message: `PayPal order ${id} is already captured; a refund is needed, which once-checkout does not do`,
+          checkout: toSession(order),
+        };
+      }
+      return {
+        kind: 'failed',
+        code: 'unsupported',
+        message:
+          `PayPal has no API to cancel an order. Order ${id} (${order.status}) is charged only if complete_checkout captures it, ` +
+          'and PayPal voids it on its own when it expires: do not complete it.',
+        checkout: toSession(order),
+      };
+    },
+
+    async get(id: string): Promise<BackendResult> {
+      const read = await readOrder(id);
+      return read.ok ? succeeded(read.order, read.debugId) : read.result;
+    },
+  };
+
+  /** The PATCH operations that bring the order to the requested state; none when it is already there. */
+  function patchOps(order: PaypalOrder, input: UpdateInput): { ok: true; ops: PatchOp[] } | { ok: false; result: BackendResult } {
+    const unit = order.purchase_units[0];
+    const ref = `/purchase_units/@reference_id=='${unit?.reference_id ?? 'default'}'`;
+    const currency = unit?.amount.currency_code ?? 'USD';
+    const ops: PatchOp[] = [];
+    if (input.items) {
+      const priced = priceItems(input.items, currency);
+      if (!priced.ok) return priced;
+      const amount = { ...toPaypalMoney(priced.total, currency), breakdown: { item_total: toPaypalMoney(priced.total, currency) } };
+      if (itemsKey(unit?.items ?? [], unit?.amount.value) !== itemsKey(priced.items, amount.value)) {
+        ops.push({ op: 'replace', path: `${ref}/amount`, value: amount });
+        ops.push({ op: unit?.items ? 'replace' : 'add', path: `${ref}/items`, value: priced.items });
+      }
+    }
+    if (input.fulfillment_details === null) {
+      if (unit?.shipping?.address) ops.push({ op: 'remove', path: `${ref}/shipping/address` });
+    } else if (input.fulfillment_details) {
+      const wanted: PaypalShipping | undefined = shippingOf(input.fulfillment_details);
+      if (!wanted) return invalid('PayPal needs a shipping address in fulfillment_details.address');
+      if (!sameAddress(unit?.shipping?.address, wanted.address)) {
+        ops.push({ op: unit?.shipping?.address ? 'replace' : 'add', path: `${ref}/shipping/address`, value: wanted.address });
+      }
+      if (wanted.name && unit?.shipping?.name?.full_name !== wanted.name.full_name) {
+        ops.push({ op: unit?.shipping?.name ? 'replace' : 'add', path: `${ref}/shipping/name`, value: wanted.name });
+      }
+    }
+    return { ok: true, ops };
+  }
+}
+
+function itemsKey(items: PaypalItem[], total: string | undefined): string {
+  const lines = items.map((i) => `${i.sku ?? i.name}*${i.quantity}*${Number(i.unit_amount.value)}`).sort();
+  return `${lines.join(',')}=${Number(total)}`;
+}
+
+function sameAddress(a: object | undefined, b: object | undefined): boolean {
+  const norm = (x: object | undefined) =>
+    JSON.stringify(Object.entries(x ?? {}).filter(([, v]) => v !== undefined && v !== '').sort(([k1], [k2]) => k1.localeCompare(k2)));
+  return norm(a) === norm(b);
+}
+
+function invalid(message: string): { ok: false; result: BackendResult } {
+  return { ok: false, result: { kind: 'failed', code: 'invalid_input', message } };
+}
