@@ -1,10 +1,12 @@
 // End to end: the built server spawned over stdio, driven by the MCP SDK client, checked against the
 // sandbox merchant's own records (its orders and charges live in the same SQLite file).
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SandboxMerchant } from '../src/backends/sandbox/merchant.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import { ADDRESS, startServer, structured, tempDir, type RunningServer } from './support/server-process.js';
+import { ADDRESS, BIN, startServer, structured, tempDir, type RunningServer } from './support/server-process.js';
 
 const servers: RunningServer[] = [];
 afterEach(async () => {
@@ -195,5 +197,34 @@ describe('bad input is refused before anything is stored or sent', () => {
     const seen = await merchantRecords(db);
     expect(seen.stats.sessions).toBe(0);
     expect(seen.ledgerRecords).toBe(0);
+  });
+});
+
+describe('start-up refuses bad configuration in one line', () => {
+  it.each([
+    [{ ONCE_STORE: 'mysql://db/x' }, /^once-checkout: ONCE_STORE: the scheme "mysql:" is not a known store\. Use sqlite:\/\/\//],
+    [{ ONCE_STORE: 'sqlite://relative.db' }, /^once-checkout: ONCE_STORE: the SQLite path "relative\.db" is not absolute/],
+    [{ ONCE_TTL: '24h' }, /^once-checkout: ONCE_TTL: 24h is not below the provider's key retention of 24h/],
+    [{ ONCE_BACKEND: 'square' }, /^once-checkout: ONCE_BACKEND: "square" is not a backend/],
+  ])('%o stops the server with one line naming the variable', (env, line) => {
+    const run = spawnSync(process.execPath, [BIN], { env: { PATH: process.env.PATH, HOME: tempDir(), ...env }, encoding: 'utf8', input: '' });
+    expect(run.status).toBe(78);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(line);
+  });
+});
+
+describe('results match the declared output schema', () => {
+  it('structuredContent of a success and of a failure validate against each tool\'s outputSchema', async () => {
+    const server = await start(join(tempDir(), 's.db'));
+    const { tools } = await server.client.listTools();
+    const ajv = new Ajv({ strict: false });
+    const validate = ajv.compile(tools.find((t) => t.name === 'create_checkout')!.outputSchema!);
+    const ok = await server.call('create_checkout', CART);
+    const bad = await server.call('create_checkout', { items: [], currency: 'usd' });
+    expect(validate(ok.structuredContent), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate(bad.structuredContent), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ checkout: structured(ok).checkout })).toBe(false); // a success needs its idempotency too
   });
 });

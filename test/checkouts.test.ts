@@ -1,0 +1,86 @@
+// The checkout engine over the in-process sandbox merchant: honest replays (R11), ownership, the spend cap.
+import { describe, expect, it } from 'vitest';
+import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { Checkouts } from '../src/checkout/checkouts.js';
+import { Ledger } from '../src/ledger/ledger.js';
+import { ManualClock } from '../src/ledger/clock.js';
+import { openMemoryStore } from '../src/store/memory.js';
+import { ADDRESS } from './support/server-process.js';
+
+const HOUR = 3_600_000;
+
+function engine(maxOrderAmount?: number) {
+  const store = openMemoryStore();
+  const clock = new ManualClock();
+  const backend = createSandboxBackend({ store, now: () => clock.now() });
+  const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR });
+  return { clock, backend, checkouts: new Checkouts({ ledger, backend, windowMs: HOUR, maxOrderAmount }) };
+}
+
+const cart = { items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd', fulfillment_details: { address: ADDRESS } };
+const pay = { payment_data: { instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_ok' } } } };
+
+async function created(checkouts: Checkouts, principal = 'alice') {
+  const result = await checkouts.create(principal, cart);
+  if (!result.ok) throw new Error(result.failure.message);
+  return result.checkout.id;
+}
+
+describe('R11: honest replays', () => {
+  it('R11: a replay of an older update returns the current state, not a stale snapshot', async () => {
+    const { checkouts, clock } = engine();
+    const id = await created(checkouts);
+    const express = { selected_fulfillment_options: [{ type: 'shipping' as const, option_id: 'ship_express', item_ids: ['li_sku_mug'] }] };
+    const twoMugs = { items: [{ id: 'sku_mug', quantity: 2 }] };
+    const first = await checkouts.update('alice', id, express);
+    clock.advance(1_000);
+    const second = await checkouts.update('alice', id, twoMugs);
+    clock.advance(1_000);
+    const replay = await checkouts.update('alice', id, express);
+    if (!first.ok || !second.ok || !replay.ok) throw new Error('update failed');
+    expect(replay.idempotency.replayed).toBe(true);
+    expect(replay.checkout).toEqual(second.checkout);
+    expect(replay.checkout).not.toEqual(first.checkout);
+    expect(replay.idempotency.first_seen_at).toBe(first.idempotency.first_seen_at);
+  });
+});
+
+describe('principals are kept apart', () => {
+  it("another principal's checkout is not found for update, complete, get or cancel, and nothing is sent", async () => {
+    const { checkouts, backend } = engine();
+    const id = await created(checkouts, 'alice');
+    const before = await backend.sandbox.stats();
+    for (const attempt of [
+      checkouts.update('mallory', id, { items: [{ id: 'sku_mug', quantity: 9 }] }),
+      checkouts.complete('mallory', id, pay),
+      checkouts.get('mallory', id),
+      checkouts.cancel('mallory', id, {}),
+    ]) {
+      expect(await attempt).toMatchObject({ ok: false, failure: { code: 'checkout_not_found' } });
+    }
+    expect(await backend.sandbox.stats()).toEqual(before);
+    // The same cart from another principal is that principal's own checkout.
+    expect(await created(checkouts, 'bob')).not.toBe(id);
+  });
+});
+
+describe('spend cap', () => {
+  it('a complete above ONCE_MAX_ORDER_AMOUNT is refused with spend_cap_exceeded before anything is sent', async () => {
+    const { checkouts, backend } = engine(1_000);
+    const id = await created(checkouts);
+    expect(await checkouts.complete('alice', id, pay)).toMatchObject({ ok: false, failure: { code: 'spend_cap_exceeded' } });
+    expect((await backend.sandbox.stats()).charges).toBe(0);
+  });
+});
+
+describe('R12: merchant business errors are results', () => {
+  it('R12: completing an out-of-stock cart is a terminal failure in the merchant\'s words, not an unknown', async () => {
+    const { checkouts } = engine();
+    const result = await checkouts.create('alice', { ...cart, items: [{ id: 'sku_sold_out', quantity: 1 }] });
+    if (!result.ok) throw new Error(result.failure.message);
+    expect(result.checkout.messages.some((m) => m.type === 'error')).toBe(true);
+    const completed = await checkouts.complete('alice', result.checkout.id, pay);
+    expect(completed).toMatchObject({ ok: false, failure: { type: 'merchant_error', retryable: false } });
+    if (!completed.ok) expect(completed.failure.message).toMatch(/stock/i);
+  });
+});
