@@ -10,6 +10,8 @@ import type { ValidateFunction } from 'ajv';
 import { openMemoryStore } from '../src/store/memory.js';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
 import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { AcpBackend } from '../src/backends/acp/acp-backend.js';
+import { startFaultProxy } from './support/fault-proxy.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const specDir = resolve(root, process.env.ACP_SPEC_DIR ?? '../shared/acp-spec');
@@ -170,6 +172,51 @@ describe.skipIf(!present)('ACP 2026-04-17 conformance of the sandbox merchant', 
     const done = await backend.complete(created.checkout.id, pay('tok_sandbox_ok'), ctx('b'));
     if (done.kind !== 'succeeded') throw new Error('complete failed');
     validate('CheckoutSessionWithOrder', done.checkout);
+  });
+
+  it('every request body the acp backend sends is a valid ACP request (recorded by the fault proxy)', async () => {
+    const proxy = await startFaultProxy({ target: server.url });
+    try {
+      const acp = new AcpBackend({ baseUrl: new URL(proxy.url), apiKey: 'conformance', apiVersion: '2026-04-17', timeoutMs: 5_000 });
+      let k = 0;
+      const ctx = () => ({ idempotencyKey: `acp-conf-${++k}`, attempt: 1, requestId: `acp-conf-${k}` });
+      const buyer = { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' };
+      const created = await acp.create(
+        { items: [{ id: 'sku_tshirt', quantity: 2 }, { id: 'sku_mug', quantity: 1 }], currency: 'usd', buyer, fulfillment_details: { name: 'Ada', email: 'ada@example.com', address } },
+        ctx(),
+      );
+      if (created.kind !== 'succeeded') throw new Error(`create: ${JSON.stringify(created)}`);
+      const id = created.checkout.id;
+      expect(created.checkout.line_items.find((l) => l.item.id === 'sku_tshirt')?.quantity).toBe(2);
+      for (const input of [
+        { items: [{ id: 'sku_tshirt', quantity: 3 }] },
+        { buyer: { email: 'ada@example.com', full_name: 'Ada Lovelace' } },
+        { fulfillment_details: { name: 'Ada', address } },
+        { selected_fulfillment_options: [{ type: 'shipping' as const, option_id: 'ship_express', item_ids: ['li_sku_tshirt'] }] },
+        { selected_fulfillment_options: null },
+        { discounts: { codes: ['WELCOME'] } },
+        { discounts: null },
+      ]) {
+        expect((await acp.update(id, input, ctx())).kind).toBe('succeeded');
+      }
+      const payment = (token: string) => ({ handler_id: 'sandbox', instrument: { type: 'card', credential: { type: 'spt', token } } });
+      expect(await acp.complete(id, { payment_data: payment('tok_sandbox_decline') }, ctx())).toMatchObject({ code: 'payment_declined' });
+      expect((await acp.complete(id, { payment_data: payment('tok_sandbox_ok'), buyer }, ctx())).kind).toBe('succeeded');
+      for (const input of [{ reason: 'Found it cheaper. '.repeat(40) }, {}]) {
+        const other = await acp.create({ items: [{ id: 'sku_ebook', quantity: 1 }], currency: 'usd' }, ctx());
+        if (other.kind !== 'succeeded') throw new Error('create failed');
+        expect((await acp.cancel(other.checkout.id, input, ctx())).kind).toBe('succeeded');
+      }
+      const posts = proxy.log.filter((e) => e.method === 'POST');
+      expect(posts).toHaveLength(14);
+      for (const post of posts) {
+        const kind = post.path === '/checkout_sessions' ? 'create' : post.path.endsWith('/complete') ? 'complete' : post.path.endsWith('/cancel') ? 'cancel' : 'update';
+        validate(schemaOf[kind], post.body);
+        expect(post.upstreamStatus, post.path).toBeLessThan(300);
+      }
+    } finally {
+      await proxy.close();
+    }
   });
 
   // The examples use ids from an imaginary shop; we map them onto the sandbox catalog and tokens, one to one.

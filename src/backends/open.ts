@@ -11,6 +11,13 @@ export async function openBackend(config: Config, store: Store): Promise<Backend
       const { faultsFromEnv } = await import('./sandbox/faults.js');
       return createSandboxBackend({ store, ...faultsFromEnv(config.env) });
     }
+    case 'acp': {
+      const { AcpBackend } = await import('./acp/acp-backend.js');
+      const { readAcpConfig } = await import('./acp/acp-config.js');
+      const options = readAcpConfig(config.env);
+      await assertReachable('ACP_BASE_URL', options.baseUrl.href);
+      return new AcpBackend(options);
+    }
     case 'stripe': {
       const { createStripeBackend } = await import('./stripe/stripe-backend.js');
       const { validateStripeConfig } = await import('./stripe/stripe-config.js');

@@ -1,4 +1,5 @@
 // `once-checkout merchant --port N`: the sandbox merchant as a standalone ACP merchant over HTTP.
+import { faultsFromEnv } from '../backends/sandbox/faults.js';
 import { serveMerchant } from '../backends/sandbox/http.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/config.js';
@@ -12,6 +13,7 @@ Usage: once-checkout merchant --port PORT [--host 127.0.0.1] [--store URL] [--to
                               [--ignore-idempotency-keys]
 
 It keeps its sessions, orders and idempotency keys in the store (ONCE_STORE, default the SQLite file).
+ONCE_SANDBOX_FAULTS (and ONCE_SANDBOX_SEED) inject faults, e.g. error_5xx@complete:0.5,lose_response:0.2.
 Without --tokens any bearer token is accepted (each token is its own caller). Point the acp backend at it:
 ONCE_BACKEND=acp ACP_BASE_URL=http://127.0.0.1:PORT ACP_API_KEY=TOKEN once-checkout`;
 
@@ -42,6 +44,9 @@ export async function merchant(argv: string[]): Promise<void> {
     store,
     tokens: typeof tokens === 'string' ? parseTokens(tokens) : undefined,
     ignoreIdempotencyKeys: args.options.has('--ignore-idempotency-keys'),
+    ...faultsFromEnv(config.env),
+    // A standalone merchant really dies after committing, as a crashed shop would.
+    crash: () => process.kill(process.pid, 'SIGKILL'),
   });
   logger.log('info', 'merchant_started', { url: server.url, store: store.description });
   // Tools and scripts read the address from stdout: this command is not an MCP server.

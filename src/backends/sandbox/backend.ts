@@ -1,7 +1,6 @@
 // The sandbox as a Backend: calls the in-process SandboxMerchant through the same `handle` the HTTP server
 // uses, sends the ledger's key, and injects faults between "the merchant acted" and "the client heard".
 import type { CheckoutSession } from '../../checkout/session.js';
-import { firstError, isCompleted } from '../../checkout/session.js';
 import type { Store } from '../../store/store.js';
 import {
   HOUR,
@@ -14,7 +13,7 @@ import {
   type Retention,
   type UpdateInput,
 } from '../backend.js';
-import type { AcpError } from './errors.js';
+import { answerToResult } from '../acp-answer.js';
 import { NO_FAULTS, parseFaults, pickFault, type FaultPlan, type Operation, type Random } from './faults.js';
 import { SandboxMerchant, type MerchantResponse, type SandboxMerchantOptions } from './merchant.js';
 
@@ -39,10 +38,6 @@ const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(reso
 const hardCrash = () => {
   process.kill(process.pid, 'SIGKILL');
 };
-
-function isAcpError(body: unknown): body is AcpError {
-  return typeof body === 'object' && body !== null && 'code' in body && 'message' in body && !('status' in body);
-}
 
 export class SandboxBackend implements Backend {
   readonly name = 'sandbox' as const;
@@ -143,42 +138,13 @@ export class SandboxBackend implements Backend {
   }
 }
 
-/** Merchant answer → BackendResult: 2xx sessions succeed (complete only with an order, R12), 4xx are terminal, 5xx ambiguous. */
-export async function toResult(
+/** Merchant answer → BackendResult, read the same way as the HTTP acp backend reads it (acp-answer.ts). */
+export function toResult(
   operation: Operation,
   response: MerchantResponse,
   current: () => Promise<CheckoutSession | undefined>,
 ): Promise<BackendResult> {
-  const providerRequestId = response.headers['Request-Id'];
-  const body = response.body;
-  if (response.status >= 500) {
-    const reason = isAcpError(body) ? `${body.code}: ${body.message}` : `status ${response.status}`;
-    return { kind: 'unknown', reason: `merchant answered ${response.status} (${reason})`, providerRequestId };
-  }
-  if (response.status === 409 && isAcpError(body) && body.code === 'idempotency_in_flight') {
-    // The first request with this key is still running: its outcome is not known yet.
-    return { kind: 'unknown', reason: 'idempotency_in_flight: the merchant is still processing this key', providerRequestId };
-  }
-  if (response.status >= 400 || isAcpError(body)) {
-    const error = body as AcpError;
-    const code = response.status === 404 ? 'checkout_not_found' : error.code;
-    const failed: BackendResult = { kind: 'failed', code, message: error.message, providerRequestId };
-    if (response.status === 405) {
-      const checkout = await current();
-      if (checkout) failed.checkout = checkout;
-    }
-    return failed;
-  }
-  const checkout = body as CheckoutSession;
-  if (operation !== 'complete' || isCompleted(checkout)) return { kind: 'succeeded', checkout, providerRequestId };
-  const error = firstError(checkout);
-  return {
-    kind: 'failed',
-    code: error?.code ?? 'not_completed',
-    message: error?.content ?? `The merchant did not complete the checkout (status ${checkout.status}).`,
-    checkout,
-    providerRequestId,
-  };
+  return answerToResult(operation, { status: response.status, body: response.body, requestId: response.headers['Request-Id'] }, current);
 }
 
 export function createSandboxBackend(options: SandboxBackendOptions): SandboxBackend {

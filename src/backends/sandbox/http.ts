@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Store } from '../../store/store.js';
 import { ACP_VERSION } from './cart.js';
 import { acpError, type AcpError, type Answer } from './errors.js';
-import { SandboxMerchant, type MerchantResponse } from './merchant.js';
+import { NO_FAULTS, pickFault, type FaultName, type FaultPlan, type Random } from './faults.js';
+import { SandboxMerchant, matchRoute, type MerchantResponse } from './merchant.js';
 
 export interface ServeMerchantOptions {
   port: number;
@@ -24,6 +25,16 @@ export interface ServeMerchantOptions {
   baseUrl?: string;
   now?: () => number;
   ignoreIdempotencyKeys?: boolean;
+  /**
+   * Injected faults (ONCE_SANDBOX_FAULTS): error_5xx answers 503 before acting; lose_response acts, then drops
+   * the connection; timeout acts, then holds the answer `timeoutDelayMs` and drops it; crash_after_commit acts,
+   * then calls `crash` (default: drop the connection, as in-process we must not kill the caller).
+   */
+  faults?: FaultPlan;
+  /** Draws for fault rates; pass a seeded one (mulberry32) to replay a run. Default Math.random. */
+  rng?: Random;
+  timeoutDelayMs?: number;
+  crash?: () => void;
 }
 
 export interface MerchantServer {
@@ -129,9 +140,45 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     res.end(text);
   }
 
+  const faults = options.faults ?? NO_FAULTS;
+  const rng = options.rng ?? Math.random;
+  const timeoutDelayMs = options.timeoutDelayMs ?? 30_000;
+  const drop = (res: ServerResponse): void => {
+    res.socket?.destroy();
+  };
+
+  function faultFor(req: IncomingMessage): FaultName | undefined {
+    if (faults.rules.length === 0) return undefined;
+    const route = matchRoute(req.method ?? 'GET', new URL(req.url ?? '/', 'http://merchant').pathname);
+    const operation = route.kind === 'none' || route.kind === 'wrong_method' ? undefined : route.kind;
+    return operation === undefined ? undefined : pickFault(faults, operation, rng);
+  }
+
+  function deliver(res: ServerResponse, reply: Reply, fault: FaultName | undefined): void {
+    switch (fault) {
+      case 'lose_response':
+        return drop(res);
+      case 'crash_after_commit':
+        return options.crash ? options.crash() : drop(res);
+      case 'timeout': {
+        // Acted, but answers nothing until the client has long given up.
+        setTimeout(() => drop(res), timeoutDelayMs).unref();
+        return;
+      }
+      default:
+        return send(res, reply);
+    }
+  }
+
   const server = createServer((req, res) => {
+    const fault = faultFor(req);
+    if (fault === 'error_5xx') {
+      // Before acting: nothing happened at the merchant, and 5xx answers are never stored against the key.
+      send(res, errorReply(acpError(503, 'service_unavailable', 'injected_fault', 'Injected fault: the merchant is unavailable.')));
+      return;
+    }
     route(req).then(
-      (reply) => send(res, reply),
+      (reply) => deliver(res, reply, fault),
       (error: unknown) => {
         console.error('sandbox merchant: request failed:', error);
         send(res, errorReply(acpError(500, 'processing_error', 'internal_error', 'The sandbox merchant failed.'), {}));

@@ -1,0 +1,295 @@
+// A fault-injecting HTTP proxy in front of a merchant: per planned rule it drops the request, drops the
+// response after the merchant acted, holds the answer past the client's timeout, answers 5xx or a 409
+// idempotency_in_flight itself, or cuts the body in half. Deterministic: rules fire on counted occurrences.
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export const PROXY_FAULTS = ['drop_request', 'drop_response', 'delay', 'error_5xx', 'in_flight_409', 'cut_body'] as const;
+export type ProxyFault = (typeof PROXY_FAULTS)[number];
+
+export interface ProxyRule {
+  fault: ProxyFault;
+  /** GET or POST; absent matches any method. */
+  method?: string;
+  /** Matched against the request path (without the query). */
+  path: RegExp;
+  /** Fire from the nth matching request on (1-based, counted from when the rule was planned). Default 1. */
+  nth?: number;
+  /** How many times the rule fires; default once. Infinity for every match from `nth` on. */
+  times?: number;
+  /** `delay`: how long the answer is held. Default 5 s. */
+  delayMs?: number;
+  /** `error_5xx`: the status. Default 503. */
+  status?: number;
+  /** `in_flight_409`: the Retry-After seconds. Default 1. */
+  retryAfterSeconds?: number;
+}
+
+/** One request as the proxy saw it. The bearer token is kept only as a fingerprint. */
+export interface ProxyEntry {
+  seq: number;
+  method: string;
+  path: string;
+  /** Lower-cased header names; `authorization` holds `Bearer sha256:<12 hex>` instead of the token. */
+  headers: Record<string, string>;
+  /** The request body as sent (parsed JSON when it is JSON). */
+  body: unknown;
+  fault?: ProxyFault | 'partition';
+  /** Whether the request reached the merchant. */
+  forwarded: boolean;
+  /** The merchant's status, when it answered. */
+  upstreamStatus?: number;
+}
+
+export interface ProxyCounts {
+  requests: number;
+  forwarded: number;
+  faults: Record<ProxyFault | 'partition', number>;
+}
+
+export interface FaultProxy {
+  url: string;
+  /** Adds a rule; rules are tried in the order planned, the first that fires wins. */
+  plan(rule: ProxyRule): void;
+  /** Removes every rule (the log and counts stay). */
+  clear(): void;
+  /** While on, every connection is destroyed on arrival and every request refused. */
+  partition(on: boolean): void;
+  readonly log: ProxyEntry[];
+  readonly counts: ProxyCounts;
+  close(): Promise<void>;
+}
+
+export interface FaultProxyOptions {
+  /** The merchant's base URL (http only). */
+  target: string;
+  host?: string;
+  port?: number;
+}
+
+interface Planned {
+  rule: ProxyRule;
+  seen: number;
+  fired: number;
+}
+
+interface Upstream {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
+}
+
+/** The fingerprint the proxy logs in place of a bearer token, so tests can compare without storing it. */
+export function tokenFingerprint(token: string): string {
+  return `sha256:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
+}
+
+function headersOf(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const bearer = /^Bearer\s+(\S+)/i.exec(out.authorization ?? '');
+  if (out.authorization !== undefined) out.authorization = bearer ? `Bearer ${tokenFingerprint(bearer[1])}` : '<redacted>';
+  return out;
+}
+
+async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function parsed(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
+  const target = new URL(options.target);
+  if (target.protocol !== 'http:') throw new Error(`fault proxy: target must be http, not ${target.protocol}`);
+  const targetBase = target.pathname.replace(/\/+$/, '');
+  const rules: Planned[] = [];
+  const log: ProxyEntry[] = [];
+  const counts: ProxyCounts = {
+    requests: 0,
+    forwarded: 0,
+    faults: { drop_request: 0, drop_response: 0, delay: 0, error_5xx: 0, in_flight_409: 0, cut_body: 0, partition: 0 },
+  };
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let partitioned = false;
+
+  function pick(method: string, path: string): ProxyRule | undefined {
+    let chosen: ProxyRule | undefined;
+    for (const planned of rules) {
+      const { rule } = planned;
+      if (rule.method !== undefined && rule.method.toUpperCase() !== method) continue;
+      if (!rule.path.test(path)) continue;
+      // Every matching rule counts the occurrence, so `nth` means the same whichever rule fires.
+      planned.seen += 1;
+      if (chosen || planned.seen < (rule.nth ?? 1) || planned.fired >= (rule.times ?? 1)) continue;
+      planned.fired += 1;
+      chosen = rule;
+    }
+    return chosen;
+  }
+
+  function forward(req: IncomingMessage, path: string, body: Buffer): Promise<Upstream> {
+    return new Promise((resolve, reject) => {
+      const headers = { ...req.headers, host: target.host, connection: 'close' };
+      const upstream = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: `${targetBase}${path}${search(req)}`, headers },
+        (answer) => {
+          readAll(answer).then(
+            (raw) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers as Upstream['headers'], body: raw }),
+            reject,
+          );
+        },
+      );
+      upstream.once('error', reject);
+      upstream.end(body);
+    });
+  }
+
+  function relay(res: ServerResponse, upstream: Upstream): void {
+    const headers = { ...upstream.headers };
+    delete headers['transfer-encoding'];
+    delete headers.connection;
+    res.writeHead(upstream.status, { ...headers, 'content-length': String(upstream.body.length) });
+    res.end(upstream.body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
+    const raw = await readAll(req);
+    counts.requests += 1;
+    const entry: ProxyEntry = { seq: log.length + 1, method, path, headers: headersOf(req), body: parsed(raw), forwarded: false };
+    log.push(entry);
+    if (partitioned) {
+      entry.fault = 'partition';
+      counts.faults.partition += 1;
+      req.socket.destroy();
+      return;
+    }
+    const rule = pick(method, path);
+    if (rule) {
+      entry.fault = rule.fault;
+      counts.faults[rule.fault] += 1;
+    }
+    switch (rule?.fault) {
+      case 'drop_request':
+        req.socket.destroy();
+        return;
+      case 'error_5xx':
+        json(res, rule.status ?? 503, { type: 'service_unavailable', code: 'injected_fault', message: 'Injected fault: the proxy answered 5xx.' });
+        return;
+      case 'in_flight_409':
+        json(
+          res,
+          409,
+          { type: 'invalid_request', code: 'idempotency_in_flight', message: 'A request with this Idempotency-Key is currently being processed' },
+          { 'Retry-After': String(rule.retryAfterSeconds ?? 1) },
+        );
+        return;
+    }
+    let upstream: Upstream;
+    try {
+      upstream = await forward(req, path, raw);
+    } catch {
+      // The merchant itself is unreachable: the client sees a reset, as it would without the proxy.
+      req.socket.destroy();
+      return;
+    }
+    entry.forwarded = true;
+    entry.upstreamStatus = upstream.status;
+    counts.forwarded += 1;
+    switch (rule?.fault) {
+      case 'drop_response':
+        req.socket.destroy();
+        return;
+      case 'delay': {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          if (!res.destroyed) relay(res, upstream);
+        }, rule.delayMs ?? 5_000);
+        timers.add(timer);
+        return;
+      }
+      case 'cut_body': {
+        const headers = { ...upstream.headers };
+        delete headers['transfer-encoding'];
+        res.writeHead(upstream.status, { ...headers, 'content-length': String(upstream.body.length) });
+        res.write(upstream.body.subarray(0, Math.floor(upstream.body.length / 2)), () => req.socket.destroy());
+        return;
+      }
+      default:
+        relay(res, upstream);
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => req.socket.destroy());
+  });
+  server.on('connection', (socket: Socket) => {
+    if (partitioned) {
+      counts.faults.partition += 1;
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    plan(rule) {
+      rules.push({ rule, seen: 0, fired: 0 });
+    },
+    clear() {
+      rules.length = 0;
+    },
+    partition(on) {
+      partitioned = on;
+      // Open keep-alive connections would let requests through: a partition cuts them too.
+      if (on) for (const socket of sockets) socket.destroy();
+    },
+    log,
+    counts,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function search(req: IncomingMessage): string {
+  const at = (req.url ?? '').indexOf('?');
+  return at < 0 ? '' : (req.url ?? '').slice(at);
+}
