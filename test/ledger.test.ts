@@ -325,3 +325,27 @@ describe('R10: everything is on record', () => {
     expect(timeline.find((e) => e.event === 'succeeded')).toMatchObject({ attempt: 2, provider_request_id: 'req_2' });
   });
 });
+
+describe('R9: a store blip after the provider acted', () => {
+  it('R9: the settle is retried while the store comes back, so the outcome is recorded and not left pending', async () => {
+    const clock = new ManualClock();
+    const store = openMemoryStore();
+    let failures = 2;
+    const flaky = new Proxy(store, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        if (prop === 'replace') {
+          return async (...args: Parameters<Store['replace']>) => {
+            if (failures-- > 0) throw new StoreUnavailableError('store down:// unavailable: connection reset');
+            return target.replace(...args);
+          };
+        }
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as Store;
+    const ledger = new Ledger({ store: flaky, clock, ttlMs: HOUR });
+    const result = await ledger.run(scripted([ok('order_1')]).spec());
+    expect(result).toMatchObject({ outcome: 'succeeded', value: 'order_1' });
+    expect((await ledger.read('k-1'))?.state.status).toBe('succeeded');
+  });
+});

@@ -7,7 +7,9 @@ import { LedgerError } from './errors.js';
 import { outboundKey } from './keys.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
-import type { Store, Stored } from '../store/store.js';
+import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
+
+const SETTLE_RETRY_MS = 5_000;
 
 export interface AttemptInfo {
   number: number;
@@ -27,6 +29,15 @@ export type Reconciled<T> =
   /** The provider shows no effect: resend with the same key. */
   | { kind: 'resend' }
   | { kind: 'unknown'; reason: string };
+
+/** What `settleFromProvider` did with one record; it never sends anything (R6). */
+export type Settlement<T> =
+  /** The provider showed a definite outcome and the record now says so. */
+  | { kind: 'settled'; record: LedgerRecord<T> }
+  /** The provider showed no definite outcome: the record is `unknown`, and the next call reconciles or resends. */
+  | { kind: 'unresolved'; reason: string; resend: boolean; record: LedgerRecord<T> }
+  /** Nothing to do: already settled, gone, or a live owner holds the lease. */
+  | { kind: 'skipped'; reason: 'settled' | 'running' | 'absent'; record?: LedgerRecord<T> };
 
 export interface RunSpec<T> {
   /** The record key, derived from the intent (R1, R2, R5). */
@@ -187,6 +198,70 @@ export class Ledger {
     for await (const [, record] of this.store.entries<LedgerRecord<T>>(RECORD_PREFIX)) yield record;
   }
 
+  /**
+   * Settles an `unknown` or abandoned `pending` record from what the provider shows, without running a new
+   * attempt: takes the record over with a new fence (as run() does), reads the provider, and writes a settled
+   * state only on a definite outcome; otherwise the record stays `unknown` with the same outbound key (R6, R7).
+   */
+  async settleFromProvider<T>(
+    key: string,
+    reconcile: (attempt: AttemptInfo) => Promise<Reconciled<T>>,
+  ): Promise<Settlement<T>> {
+    const storeKey = recordStoreKey(key);
+    for (;;) {
+      const current = await this.store.get<LedgerRecord<T>>(storeKey);
+      if (!current) return { kind: 'skipped', reason: 'absent' };
+      const record = current.value;
+      const now = this.clock.now();
+      const state = record.state;
+      if (state.status === 'succeeded' || state.status === 'failed') return { kind: 'skipped', reason: 'settled', record };
+      if (state.status === 'pending' && state.lease_until > now && !ownerIsGone(state.owner)) {
+        return { kind: 'skipped', reason: 'running', record };
+      }
+      const why =
+        state.status === 'unknown'
+          ? state.reason
+          : state.lease_until > now
+            ? `owner ${state.owner} is gone`
+            : `lease of ${state.owner} expired`;
+      const mine = await this.store.replace(storeKey, current, this.takeOver(record, now, `reconcile sweep: ${why}`));
+      if (!mine) continue;
+
+      const info: AttemptInfo = { number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() };
+      const lease = new Lease(this, storeKey, mine);
+      let seen: Reconciled<T>;
+      try {
+        seen = await reconcile(info);
+      } catch (error) {
+        seen = { kind: 'unknown', reason: error instanceof Error ? error.message : String(error) };
+      } finally {
+        await lease.stop();
+      }
+
+      const at = this.clock.now();
+      const events: TimelineEvent[] = [];
+      let result: StepResult<T>;
+      if (seen.kind === 'settled') {
+        events.push({ at, event: 'reconciled', attempt: info.number, detail: `provider shows ${seen.result.kind}` });
+        result = seen.result;
+      } else if (seen.kind === 'resend') {
+        // Only a new send could settle it, and a sweep never sends: the agent's next call resends this key.
+        result = { kind: 'unknown', reason: 'reconcile: the provider shows no effect yet; the next call resends the same key' };
+      } else {
+        result = { kind: 'unknown', reason: `reconcile: ${seen.reason}` };
+      }
+      const next = this.settledRecord(lease.current.value, info, result, events, at);
+      const written = await this.store.replace(storeKey, lease.current, next);
+      if (!written) {
+        // Fenced out: a live call took the record over meanwhile; its outcome is the truth.
+        const now2 = await this.read<T>(key);
+        return { kind: 'skipped', reason: now2 && isSettled(now2) ? 'settled' : 'running', record: now2 };
+      }
+      if (result.kind === 'unknown') return { kind: 'unresolved', reason: result.reason, resend: seen.kind === 'resend', record: next };
+      return { kind: 'settled', record: next };
+    }
+  }
+
   /** Deletes settled records past their TTL; never a pending or unknown one (R8). */
   async sweep(): Promise<{ deleted: number; kept: number }> {
     const now = this.clock.now();
@@ -283,19 +358,51 @@ export class Ledger {
       await lease.stop();
     }
 
-    const now = this.clock.now();
+    const next = this.settledRecord(lease.current.value, info, result, events, this.clock.now());
+    const written = await this.settle(recordStoreKey(record.key), lease.current, next);
+    if (!written) {
+      // Fenced out: our lease lapsed and another runner owns the record now; its outcome is the truth.
+      const now2 = await this.read<T>(record.key);
+      return now2 ? this.resultOf(now2, false) : { outcome: 'unknown', replayed: false, record: next };
+    }
+    return this.resultOf(next, false);
+  }
+
+  /**
+   * Writes the outcome, retrying a store that blips for a few seconds: the provider has acted, and an unsettled
+   * record would hold its lease (and every duplicate) until it expires. Still failing: throws (fail closed).
+   */
+  private async settle<T>(storeKey: string, mine: Stored<LedgerRecord<T>>, next: LedgerRecord<T>): Promise<Stored<LedgerRecord<T>> | undefined> {
+    const deadline = this.clock.now() + SETTLE_RETRY_MS;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        return await this.store.replace(storeKey, mine, next);
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError) || this.clock.now() + delay > deadline) throw error;
+        await this.clock.sleep(delay);
+      }
+    }
+  }
+
+  /** The record as one attempt's result leaves it: state, anchor and the closing timeline event. */
+  private settledRecord<T>(
+    base: LedgerRecord<T>,
+    info: AttemptInfo,
+    result: StepResult<T>,
+    events: TimelineEvent[],
+    now: number,
+  ): LedgerRecord<T> {
     const settledEvent: TimelineEvent = {
       at: now,
       event: result.kind,
       attempt: info.number,
       outbound_key: info.outboundKey,
-      fence: record.fence,
+      fence: base.fence,
       provider_request_id: result.providerRequestId,
       ...(result.kind === 'failed' ? { code: result.code, detail: result.message } : {}),
       ...(result.kind === 'unknown' ? { detail: result.reason } : {}),
     };
-    const base = lease.current.value;
-    const next: LedgerRecord<T> = {
+    return {
       ...base,
       anchor: base.anchor ?? (result.kind === 'succeeded' ? result.anchor : undefined),
       updated_at: now,
@@ -307,13 +414,6 @@ export class Ledger {
             : { status: 'unknown', reason: result.reason },
       timeline: [...base.timeline, ...events, settledEvent],
     };
-    const written = await this.store.replace(recordStoreKey(record.key), lease.current, next);
-    if (!written) {
-      // Fenced out: our lease lapsed and another runner owns the record now; its outcome is the truth.
-      const now2 = await this.read<T>(record.key);
-      return now2 ? this.resultOf(now2, false) : { outcome: 'unknown', replayed: false, record: next };
-    }
-    return this.resultOf(next, false);
   }
 
   private async execute<T>(
