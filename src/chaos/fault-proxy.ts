@@ -64,6 +64,10 @@ export interface FaultProxy {
 export interface FaultProxyOptions {
   /** The merchant's base URL (http only). */
   target: string;
+  /** Consulted when no planned rule fires: a seeded random plan (the chaos command) picks a fault per request. */
+  decide?: (method: string, path: string) => Omit<ProxyRule, 'path'> | undefined;
+  /** Keep every request in `log` (default true; long chaos runs keep only the counts). */
+  keepLog?: boolean;
   host?: string;
   port?: number;
 }
@@ -179,14 +183,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const raw = await readAll(req);
     counts.requests += 1;
     const entry: ProxyEntry = { seq: log.length + 1, method, path, headers: headersOf(req), body: parsed(raw), forwarded: false };
-    log.push(entry);
+    if (options.keepLog !== false) log.push(entry);
     if (partitioned) {
       entry.fault = 'partition';
       counts.faults.partition += 1;
       req.socket.destroy();
       return;
     }
-    const rule = pick(method, path);
+    const rule = pick(method, path) ?? (options.decide?.(method, path) as ProxyRule | undefined);
     if (rule) {
       entry.fault = rule.fault;
       counts.faults[rule.fault] += 1;

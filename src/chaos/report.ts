@@ -1,0 +1,48 @@
+// The chaos table a person reads, and the story of each finding, from the ledger.
+import type { ChaosSummary } from './run.js';
+import type { Finding } from './verdict.js';
+
+export function formatSummary(s: ChaosSummary): string {
+  const rows: Array<[string, string | number]> = [
+    ['tasks (create → update → complete)', s.tasks],
+    ['server processes / store', `${s.processes} / ${s.store}`],
+    ['seed', s.seed],
+    ...Object.entries(s.faults).map(([kind, n]) => [`  fault: ${kind}`, n] as [string, number]),
+    ['re-invocations by agents', s.reinvocations],
+    ['  of which sent twice in parallel', s.parallelDuplicates],
+    ['tasks completed', s.completed],
+    ['  completed after the storm passed', s.recoveredAfterStorm],
+    ['tasks refused (terminal)', s.refused],
+    ['tasks given up', s.gaveUp],
+    ['checkout sessions at the merchant', s.sessions],
+    ['orders at the merchant', s.orders],
+    ['charges at the merchant', s.charges],
+    ['DUPLICATES (must be 0)', s.duplicates],
+    ['LOST SUCCESSES (must be 0)', s.lostSuccesses],
+    ['wrong answers to agents (must be 0)', s.wrongAnswers],
+    ['genuine failures re-executed (attempt ≥ 2)', s.genuineReexecutions],
+    ['wall time', `${s.wallSeconds} s`],
+    ['tool latency p50 / p99', `${s.toolLatencyMs.p50} ms / ${s.toolLatencyMs.p99} ms (${s.toolLatencyMs.calls} calls)`],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
+  const verdict = isClean(s) ? 'PASS: no duplicate, no lost success' : 'FAIL: see the findings below';
+  return [`once-checkout chaos`, '', ...lines, '', verdict].join('\n');
+}
+
+export function isClean(s: ChaosSummary): boolean {
+  return s.duplicates === 0 && s.lostSuccesses === 0 && s.wrongAnswers === 0;
+}
+
+/** Names the task, its keys and its timeline from the ledger. */
+export function formatFinding(finding: Finding): string {
+  const lines = [`${finding.what}: task ${finding.taskId}, checkouts ${finding.checkoutIds.join(', ')}`];
+  for (const record of finding.records) {
+    lines.push(`  record ${record.key} (${record.operation} ${record.anchor ?? ''}) attempt ${record.attempt}, ${record.state.status}, outbound key ${record.outbound_key}`);
+    for (const event of record.timeline) {
+      const extra = [event.outbound_key, event.code, event.detail].filter(Boolean).join(' ');
+      lines.push(`    ${new Date(event.at).toISOString()} ${event.event} #${event.attempt} ${extra}`);
+    }
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,64 @@
+// `once-checkout chaos`: many agent checkouts through injected faults, judged by the merchant's own records.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatFinding, formatSummary, isClean } from '../chaos/report.js';
+import { runChaos } from '../chaos/run.js';
+import { ConfigError } from '../config/config-error.js';
+import { parseStoreUrl } from '../store/open.js';
+import { parseArgs } from './args.js';
+
+export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under partitions, crashes and concurrency
+
+Usage: once-checkout chaos [--tasks 1000] [--processes 1] [--store URL] [--seed N] [--concurrency 16]
+                           [--fault-rate 0.15] [--json] [--bin PATH]
+
+Runs N agent tasks (create → update → complete) through real MCP server processes on stdio, against the sandbox
+ACP merchant behind a fault proxy: lost requests and responses, 5xx, 409 in flight, latency past the timeout,
+cut bodies, network partitions, servers SIGKILLed mid-call and restarted, and (PostgreSQL) store outages.
+Then it reads the merchant's records and the ledger and prints what happened. Exit 1 on any duplicate or lost
+success, naming the task, its keys and its timeline. --store defaults to a fresh SQLite file.`;
+
+function positiveInt(name: string, value: string | true | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (typeof value !== 'string' || !Number.isInteger(n) || n < 1) throw new ConfigError(name, `"${String(value)}" is not a positive whole number`, `Write ${name} 100`);
+  return n;
+}
+
+export async function chaos(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    '--tasks': true, '--processes': true, '--seed': true, '--concurrency': true, '--fault-rate': true, '--json': false, '--bin': true,
+  });
+  const store = args.env.ONCE_STORE === process.env.ONCE_STORE ? undefined : args.env.ONCE_STORE;
+  if (store !== undefined) parseStoreUrl(store);
+  const faultRate = Number(args.options.get('--fault-rate') ?? 0.15);
+  if (!(faultRate >= 0 && faultRate <= 1)) throw new ConfigError('--fault-rate', 'must be between 0 and 1', 'Write --fault-rate 0.15');
+  const json = args.options.has('--json');
+  const tasks = positiveInt('--tasks', args.options.get('--tasks'), 1_000);
+  const bin = (args.options.get('--bin') as string | undefined) ?? resolve(fileURLToPath(import.meta.url), '..', '..', 'index.js');
+  let lastDraw = 0;
+  const summary = await runChaos({
+    tasks,
+    processes: positiveInt('--processes', args.options.get('--processes'), 1),
+    store,
+    seed: positiveInt('--seed', args.options.get('--seed'), Math.floor(Math.random() * 1e9) + 1),
+    concurrency: positiveInt('--concurrency', args.options.get('--concurrency'), 16),
+    faultRate,
+    bin,
+    onProgress(done, total, s) {
+      const now = Date.now();
+      if (now - lastDraw < 200 && done < total) return;
+      lastDraw = now;
+      const width = 30;
+      const filled = Math.round((done / total) * width);
+      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} tasks, ${s.faults} faults, ${s.reinvocations} re-invocations`;
+      process.stderr.write(process.stderr.isTTY ? `\r${bar}` : `${bar}\n`);
+    },
+  });
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  else process.stdout.write(`${formatSummary(summary)}\n`);
+  const findings = [...summary.verdict.duplicates, ...summary.verdict.lostSuccesses, ...summary.verdict.wrongAnswers];
+  for (const finding of findings.slice(0, 20)) process.stderr.write(`${formatFinding(finding)}\n`);
+  return isClean(summary) ? 0 : 1;
+}

@@ -1,0 +1,69 @@
+// Issue 6 in CI: bounded chaos runs on SQLite and PostgreSQL must show zero duplicates and zero lost successes,
+// and a deliberately broken build (a random idempotency key per send) must be caught by the same checker.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ChaosSummary } from '../src/chaos/run.js';
+import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
+import { BIN } from './support/server-process.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const pgUp = await postgresAvailable();
+
+function chaos(args: string[]): { status: number | null; summary: ChaosSummary; stderr: string } {
+  const run = spawnSync(process.execPath, [BIN, 'chaos', '--json', ...args], { encoding: 'utf8', timeout: 240_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (!line.startsWith('{')) throw new Error(`chaos printed no summary (exit ${run.status}): ${run.stderr.slice(-2000)}`);
+  return { status: run.status, summary: JSON.parse(line) as ChaosSummary, stderr: run.stderr };
+}
+
+function expectClean(summary: ChaosSummary, tasks: number) {
+  expect(summary.duplicates).toBe(0);
+  expect(summary.lostSuccesses).toBe(0);
+  expect(summary.wrongAnswers).toBe(0);
+  expect(summary.completed).toBe(tasks);
+  expect(summary.sessions).toBe(tasks);
+  expect(summary.orders).toBe(tasks);
+  expect(summary.charges).toBe(tasks);
+  expect(summary.genuineReexecutions).toBeGreaterThan(0);
+}
+
+describe('chaos', () => {
+  it('R1–R12 under chaos on SQLite: 200 tasks through every network fault and SIGKILLs, zero duplicates, zero lost successes', () => {
+    const { status, summary } = chaos(['--tasks', '200', '--seed', '11']);
+    expect(status).toBe(0);
+    expectClean(summary, 200);
+    const { store_outage: _notForAFile, ...kinds } = summary.faults;
+    for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
+  });
+
+  it.runIf(pgUp)('R7 under chaos on PostgreSQL: 2 server processes sharing the store, store outages too, zero duplicates', async () => {
+    const url = await freshPostgresDatabase('once_chaos');
+    const { status, summary } = chaos(['--tasks', '150', '--seed', '12', '--processes', '2', '--store', url]);
+    expect(status).toBe(0);
+    expectClean(summary, 150);
+    for (const [kind, n] of Object.entries(summary.faults)) expect(n, kind).toBeGreaterThan(0);
+  });
+
+  it('the checker is not blind: a build that sends a random key per call is caught with duplicates, and named', () => {
+    const broken = mkdtempSync(join(ROOT, '.tmp-broken-'));
+    cpSync(join(ROOT, 'dist'), join(broken, 'dist'), { recursive: true });
+    const engine = join(broken, 'dist', 'src', 'checkout', 'checkouts.js');
+    const source = readFileSync(engine, 'utf8');
+    const sabotaged = source.replace('idempotencyKey: attempt.outboundKey', "idempotencyKey: 'oc_' + Math.random().toString(16).slice(2)");
+    expect(sabotaged).not.toBe(source);
+    writeFileSync(engine, sabotaged);
+    let run: ReturnType<typeof chaos>;
+    try {
+      run = chaos(['--tasks', '60', '--seed', '13', '--fault-rate', '0.3', '--bin', join(broken, 'dist', 'src', 'index.js')]);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+    const { status, summary, stderr } = run;
+    expect(status).toBe(1);
+    expect(summary.duplicates).toBeGreaterThan(0);
+    expect(stderr).toMatch(/checkout sessions for one task: task chaos13x\S+-\d+, checkouts cs_/);
+    expect(stderr).toMatch(/record [0-9a-f]{64} \(create/);
+  });
+});
