@@ -6,11 +6,12 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/ledger/ledger.js';
 import { openStore, parseStoreUrl } from '../src/store/open.js';
-import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
+import { freshPostgresDatabase, freshRedisDatabase, postgresAvailable, redisAvailable } from './support/services.js';
 import { tempDir } from './support/server-process.js';
 
 const WORKER = resolve(import.meta.dirname, 'support', 'ledger-worker.mjs');
 const pgUp = await postgresAvailable();
+const redisUp = await redisAvailable();
 
 function worker(args: string[]): { child: ChildProcessWithoutNullStreams; lines: AsyncIterator<string> } {
   const child = spawn(process.execPath, [WORKER, ...args], { stdio: 'pipe' });
@@ -20,6 +21,7 @@ function worker(args: string[]): { child: ChildProcessWithoutNullStreams; lines:
 
 const targets: Array<[string, () => Promise<string>]> = [['sqlite', async () => `sqlite://${join(tempDir(), 'race.db')}`]];
 if (pgUp) targets.push(['postgres', () => freshPostgresDatabase('once_ledger_processes')]);
+if (redisUp) targets.push(['redis', () => freshRedisDatabase(12)]);
 
 describe.each(targets)('R7 across processes: %s', (_name, makeUrl) => {
   it('R7: 4 processes × 25 concurrent identical runs execute the call once and return 100 identical outcomes', async () => {
@@ -78,8 +80,11 @@ describe.each(targets)('R7 across processes: %s', (_name, makeUrl) => {
 });
 
 describe('R9: fail closed', () => {
-  it('R9: a ledger on an unreachable PostgreSQL answers store_unavailable and never invokes the call', async () => {
-    const store = await openStore(parseStoreUrl('postgres://postgres@127.0.0.1:9/nothing'));
+  it.each([
+    ['PostgreSQL', 'postgres://postgres@127.0.0.1:9/nothing'],
+    ['Redis', 'redis://127.0.0.1:9/0'],
+  ])('R9: a ledger on an unreachable %s answers store_unavailable and never invokes the call', async (_name, url) => {
+    const store = await openStore(parseStoreUrl(url));
     const ledger = new Ledger({ store, ttlMs: 3_600_000 });
     let invoked = false;
     await expect(

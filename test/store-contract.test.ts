@@ -1,22 +1,26 @@
 // The same contract on every store: the atomic claim and compare-and-swap the ledger relies on (R7, R8).
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openMemoryStore } from '../src/store/memory.js';
 import { openPostgresStore } from '../src/store/postgres.js';
+import { openRedisStore } from '../src/store/redis.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { parseStoreUrl } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
-import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
+import { freshPostgresDatabase, freshRedisDatabase, postgresAvailable, redisAvailable } from './support/services.js';
 
 const pgUp = await postgresAvailable();
+const redisUp = await redisAvailable();
 
 const stores: Array<[string, () => Promise<Store>]> = [
   ['memory', async () => openMemoryStore()],
   ['sqlite', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'once-store-')), 'ledger.db'))],
 ];
 if (pgUp) stores.push(['postgres', async () => openPostgresStore(await freshPostgresDatabase('once_store_contract'))]);
+if (redisUp) stores.push(['redis', async () => openRedisStore(await freshRedisDatabase(11))]);
 
 describe.each(stores)('store contract: %s', (_name, open) => {
   let store: Store;
@@ -56,17 +60,21 @@ describe.each(stores)('store contract: %s', (_name, open) => {
     expect(await store.get('rm')).toBeUndefined();
   });
 
-  it('put, get, delete and entries by prefix (including LIKE wildcards in keys)', async () => {
+  it('put, get, delete and entries by prefix (including LIKE and glob wildcards in keys)', async () => {
     store ??= await open();
     await store.put('p_x:1', { a: 1 });
     await store.put('p_x:2', { a: 2 });
     await store.put('pzx:3', { a: 3 });
+    await store.put('p*x:4', { a: 4 }); // a glob character for Redis SCAN MATCH
     const seen: Array<[string, unknown]> = [];
     for await (const entry of store.entries('p_x:')) seen.push(entry);
     expect(seen).toEqual([
       ['p_x:1', { a: 1 }],
       ['p_x:2', { a: 2 }],
     ]);
+    const starred: Array<[string, unknown]> = [];
+    for await (const entry of store.entries('p*')) starred.push(entry);
+    expect(starred).toEqual([['p*x:4', { a: 4 }]]);
     expect(await store.delete('p_x:1')).toBe(true);
     expect(await store.get('p_x:1')).toBeUndefined();
   });
@@ -76,6 +84,8 @@ describe('R9: ONCE_STORE is parsed before anything starts', () => {
   it('accepts the documented forms', () => {
     expect(parseStoreUrl('sqlite:///tmp/a.db')).toEqual({ kind: 'sqlite', path: '/tmp/a.db' });
     expect(parseStoreUrl('postgres://u@h:5432/db')).toEqual({ kind: 'postgres', url: 'postgres://u@h:5432/db' });
+    expect(parseStoreUrl('redis://h:6379/2')).toEqual({ kind: 'redis', url: 'redis://h:6379/2' });
+    expect(parseStoreUrl('rediss://:pw@h:6380')).toEqual({ kind: 'redis', url: 'rediss://:pw@h:6380' });
     expect(parseStoreUrl('memory://')).toEqual({ kind: 'memory' });
     expect(parseStoreUrl(undefined, { XDG_STATE_HOME: '/state' })).toEqual({
       kind: 'sqlite',
@@ -87,6 +97,7 @@ describe('R9: ONCE_STORE is parsed before anything starts', () => {
     ['mysql://h/db', /ONCE_STORE: the scheme "mysql:" is not a known store\. Use sqlite:\/\/\//],
     ['sqlite://relative.db', /ONCE_STORE: the SQLite path "relative.db" is not absolute/],
     ['postgres://', /ONCE_STORE: the PostgreSQL URL cannot be parsed/],
+    ['redis://h:6379/abc', /ONCE_STORE: the Redis URL cannot be parsed/],
     ['just words', /ONCE_STORE: "just words" is not a store URL/],
   ])('a malformed ONCE_STORE (%s) is refused with one line naming the variable and the fix', (value, message) => {
     expect(() => parseStoreUrl(value)).toThrow(message);
@@ -97,6 +108,36 @@ describe('R9: an unreachable store fails closed', () => {
   it('PostgreSQL on a closed port answers store_unavailable', async () => {
     const store = await openPostgresStore('postgres://postgres@127.0.0.1:1/none');
     await expect(store.claim('k', { a: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await store.close();
+  });
+
+  it('Redis on a closed port answers store_unavailable at once, for the claim and for a plain write', async () => {
+    const store = await openRedisStore('redis://127.0.0.1:1/0');
+    await expect(store.claim('k', { a: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(store.put('k', { a: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await store.close();
+  }, 15_000); // a reconnect loop that never gives up would hang here
+
+  it('Redis that accepts connections but never answers is cut off, and the call answers store_unavailable', async () => {
+    const silent = createServer(() => {}); // accepts, never replies
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const store = await openRedisStore(`redis://127.0.0.1:${port}/0`);
+    try {
+      await expect(store.claim('k', { a: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    } finally {
+      await store.close();
+      silent.close();
+      silent.unref();
+    }
+  }, 20_000);
+});
+
+describe('R9: writes fail loudly', () => {
+  it('R9: put and delete on an unreachable PostgreSQL reject with store_unavailable instead of returning quietly', async () => {
+    const store = await openPostgresStore('postgres://postgres@127.0.0.1:1/none');
+    await expect(store.put('k', { a: 1 })).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(store.delete('k')).rejects.toMatchObject({ code: 'store_unavailable' });
     await store.close();
   });
 });

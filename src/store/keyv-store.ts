@@ -96,6 +96,8 @@ export class KeyvStore implements Store {
 /** JSON text serialisation for Keyv, so the stored text is exactly what `encode` writes. */
 export const keyvJson = {
   namespace: NAMESPACE,
+  // Keyv would otherwise only emit an event and return false on a failed write: we must fail closed (R9).
+  throwOnErrors: true,
   serialize: (data: unknown) => JSON.stringify(data),
   deserialize: <T>(raw: string) => JSON.parse(raw) as T,
 };

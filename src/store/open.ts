@@ -7,9 +7,10 @@ import type { Store } from './store.js';
 export type StoreUrl =
   | { kind: 'sqlite'; path: string }
   | { kind: 'postgres'; url: string }
+  | { kind: 'redis'; url: string }
   | { kind: 'memory' };
 
-const EXAMPLES = 'Use sqlite:///absolute/path.db, postgres://user@host:5432/db, or memory:// (tests only)';
+const EXAMPLES = 'Use sqlite:///absolute/path.db, postgres://user@host:5432/db, redis://host:6379/0, or memory:// (tests only)';
 
 export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
   const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
@@ -38,8 +39,15 @@ export function parseStoreUrl(value: string | undefined, env: NodeJS.ProcessEnv 
     }
     return { kind: 'postgres', url };
   }
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) {
-    throw new ConfigError('ONCE_STORE', 'the Redis store is not available in this version', EXAMPLES);
+  if (/^rediss?:\/\//.test(url)) {
+    try {
+      const parsed = new URL(url);
+      if (!parsed.hostname) throw new Error('no host');
+      if (!/^\/?(\d*)$/.test(parsed.pathname)) throw new Error('the path is not a database number');
+    } catch {
+      throw new ConfigError('ONCE_STORE', 'the Redis URL cannot be parsed', 'Write it as redis://[:password@]host:6379[/db] (rediss:// for TLS)');
+    }
+    return { kind: 'redis', url };
   }
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
   throw new ConfigError(
@@ -55,6 +63,8 @@ export async function openStore(url: StoreUrl): Promise<Store> {
       return (await import('./sqlite.js')).openSqliteStore(url.path);
     case 'postgres':
       return (await import('./postgres.js')).openPostgresStore(url.url);
+    case 'redis':
+      return (await import('./redis.js')).openRedisStore(url.url);
     case 'memory':
       return (await import('./memory.js')).openMemoryStore();
   }

@@ -1,9 +1,11 @@
-// postgres://… — on @keyv/postgres. The claim is one statement: INSERT … ON CONFLICT DO UPDATE (a no-op)
-// RETURNING value, which takes the row lock, so exactly one of any number of racing processes inserts.
+// postgres://… — on @keyv/postgres. The claim is one statement: INSERT … ON CONFLICT DO NOTHING RETURNING,
+// with the existing row read in the same statement; the unique index lets exactly one of any number of
+// racing processes insert.
 import Keyv from 'keyv';
 import KeyvPostgres from '@keyv/postgres';
 import pg from 'pg';
 import { KeyvStore, keyvJson, likePrefix, type NativeSteps } from './keyv-store.js';
+import { redact } from './store.js';
 
 type Query = (sql: string, values?: unknown[]) => Promise<Array<Record<string, string>>>;
 
@@ -51,12 +53,20 @@ export async function openPostgresStore(url: string): Promise<KeyvStore> {
   };
   const native: NativeSteps = {
     async claim(rawKey, raw) {
-      const rows = await run(
-        `INSERT INTO ${TABLE} (key, value) VALUES ($1, $2)
-         ON CONFLICT (key) DO UPDATE SET value = ${TABLE}.value RETURNING value`,
-        [rawKey, raw],
-      );
-      return rows[0].value;
+      // DO NOTHING writes nothing when the key exists (a replay stays a read: no dead tuple, no WAL flush).
+      // The SELECT sees the statement's snapshot, so a row committed by a racing claim after it began is
+      // invisible to both halves: no row comes back, and the next try sees it.
+      for (let tries = 0; tries < 5; tries++) {
+        const rows = await run(
+          `WITH inserted AS (
+             INSERT INTO ${TABLE} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value
+           )
+           SELECT value FROM inserted UNION ALL SELECT value FROM ${TABLE} WHERE key = $1`,
+          [rawKey, raw],
+        );
+        if (rows.length > 0) return rows[0].value;
+      }
+      throw new Error(`claim of ${rawKey} kept racing with concurrent claims`);
     },
     async replace(rawKey, expected, next) {
       const rows = await run(`UPDATE ${TABLE} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`, [
@@ -89,15 +99,4 @@ export async function openPostgresStore(url: string): Promise<KeyvStore> {
     close: () => adapter.disconnect(),
   };
   return new KeyvStore(redact(url), keyv, native);
-}
-
-/** The URL without its password, for logs and doctor. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://(unparseable)';
-  }
 }

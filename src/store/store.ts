@@ -44,3 +44,14 @@ export async function guarded<T>(description: string, work: () => Promise<T>): P
     throw new StoreUnavailableError(`store ${description} unavailable: ${reason}`, { cause: error });
   }
 }
+
+/** A store URL without its password, for logs and doctor. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return `${/^[a-z][a-z0-9+.-]*/i.exec(url)?.[0] ?? 'store'}://(unparseable)`;
+  }
+}

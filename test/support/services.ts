@@ -2,9 +2,11 @@
 // one loud line. Missing under CI=true: a failure, never a skip.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createClient } from '@keyv/redis';
 import pg from 'pg';
 
 export const POSTGRES_URL = process.env.ONCE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.ONCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ACP_SPEC_DIR = resolve(process.env.ACP_SPEC_DIR ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'acp-spec'));
 export const inCI = process.env.CI === 'true';
 
@@ -29,6 +31,47 @@ export async function postgresAvailable(): Promise<boolean> {
   if (inCI) throw new Error(`CI=true: ${line}`);
   console.warn(`\n*** SKIPPING: ${line} ***\n`);
   return false;
+}
+
+/** A connected Redis client on one database, or the reason there is none. */
+async function redisClient(url: string): Promise<ReturnType<typeof createClient> | string> {
+  const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return client;
+  } catch (error) {
+    await client.close().catch(() => {});
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** True when Redis answers; otherwise warns (or throws under CI). */
+export async function redisAvailable(): Promise<boolean> {
+  const client = await redisClient(REDIS_URL);
+  if (typeof client !== 'string') {
+    await client.close();
+    return true;
+  }
+  const line = `Redis at ${REDIS_URL} is not reachable (${client}): start it or set ONCE_TEST_REDIS_URL to run these tests`;
+  if (inCI) throw new Error(`CI=true: ${line}`);
+  console.warn(`\n*** SKIPPING: ${line} ***\n`);
+  return false;
+}
+
+/** An emptied Redis database (0-15) for one test file, so files can run in parallel: give each its own. */
+export async function freshRedisDatabase(db: number): Promise<string> {
+  const url = new URL(REDIS_URL);
+  url.pathname = `/${db}`;
+  const client = await redisClient(url.toString());
+  if (typeof client === 'string') throw new Error(`Redis at ${url} is not reachable (${client})`);
+  try {
+    await client.flushDb();
+  } finally {
+    await client.close();
+  }
+  return url.toString();
 }
 
 export function acpSpecAvailable(): boolean {

@@ -1,0 +1,170 @@
+// redis:// and rediss:// — on @keyv/redis. The claim is one Lua script (SET NX, then GET), so it is one
+// round trip that either inserts or returns what is there; compare-and-swap and the safe delete are scripts
+// comparing the stored text. Values are stored exactly as Keyv stores them, under `once:<key>`.
+import { createHash } from 'node:crypto';
+import Keyv from 'keyv';
+import KeyvRedis, { createClient } from '@keyv/redis';
+import { KeyvStore, keyvJson, NAMESPACE, type NativeSteps } from './keyv-store.js';
+import { redact } from './store.js';
+
+const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return ARGV[1] end
+return redis.call('GET', KEYS[1])`;
+const REPLACE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
+return 0`;
+const REMOVE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
+
+/** Fail closed (R9): a refused or silent server rejects within seconds instead of queueing forever. */
+const CONNECT_TIMEOUT_MS = 2_000;
+const COMMAND_TIMEOUT_MS = 3_000;
+const CONNECT_RETRIES = 2;
+const SCAN_COUNT = 1_000;
+const MGET_BATCH = 500;
+
+type Client = ReturnType<typeof createClient>;
+
+/** A SCAN MATCH pattern for a key prefix, with the glob characters escaped. */
+export function globPrefix(prefix: string): string {
+  return `${prefix.replace(/[\\*?[\]]/g, (c) => `\\${c}`)}*`;
+}
+
+/**
+ * One client, connected on first use. While Redis is down, commands reject at once (no offline queue)
+ * and the next call after a failed connect tries again, so a restarted Redis is picked up. A server that
+ * accepts commands but stops answering is cut off by a watchdog: one timer for the connection rather than
+ * a timeout per command, which costs more than the command itself at high rates.
+ */
+class Connection {
+  readonly client: Client;
+  private connecting: Promise<unknown> | undefined;
+  private inFlight = 0;
+  private lastProgress = 0;
+  private readonly watchdog: NodeJS.Timeout;
+
+  constructor(url: string) {
+    this.client = createClient({
+      url,
+      socket: {
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        // A few quick retries, then give up: the caller gets store_unavailable, the next call reconnects.
+        reconnectStrategy: (retries: number) => (retries < CONNECT_RETRIES ? 50 * 2 ** retries : false),
+      },
+      disableOfflineQueue: true,
+    });
+    this.client.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
+    this.watchdog = setInterval(() => {
+      if (this.inFlight > 0 && Date.now() - this.lastProgress > COMMAND_TIMEOUT_MS && this.client.isOpen) {
+        this.client.destroy(); // rejects every command waiting on the silent server
+      }
+    }, COMMAND_TIMEOUT_MS / 3);
+    this.watchdog.unref();
+  }
+
+  async ready(): Promise<Client> {
+    if (this.client.isReady) return this.client;
+    if (!this.client.isOpen && !this.connecting) {
+      this.connecting = this.client.connect().finally(() => {
+        this.connecting = undefined;
+      });
+    }
+    if (this.connecting) await this.connecting;
+    return this.client;
+  }
+
+  /** Runs one command on the ready client, watched by the watchdog. */
+  async send<T>(command: (client: Client) => Promise<T>): Promise<T> {
+    if (this.inFlight === 0) this.lastProgress = Date.now();
+    this.inFlight += 1;
+    try {
+      return await command(await this.ready());
+    } finally {
+      this.inFlight -= 1;
+      this.lastProgress = Date.now();
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.watchdog);
+    await this.connecting?.catch(() => {});
+    if (this.client.isOpen) await this.client.close().catch(() => this.client.destroy());
+  }
+}
+
+/** A Lua script run by its SHA, loaded on the first NOSCRIPT (after a Redis restart too). */
+function script(source: string) {
+  const sha = createHash('sha1').update(source).digest('hex');
+  return async (client: Client, keys: string[], args: string[]): Promise<unknown> => {
+    try {
+      return await client.evalSha(sha, { keys, arguments: args });
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return client.eval(source, { keys, arguments: args });
+    }
+  };
+}
+
+const claimScript = script(CLAIM);
+const replaceScript = script(REPLACE);
+const removeIfScript = script(REMOVE_IF);
+
+export async function openRedisStore(url: string): Promise<KeyvStore> {
+  const connection = new Connection(url);
+  // Keyv's own writes (put, delete) go through the same client and throw instead of being swallowed.
+  class SharedClientRedis extends KeyvRedis<string> {
+    override async getClient() {
+      return (await connection.ready()) as unknown as Awaited<ReturnType<KeyvRedis<string>['getClient']>>;
+    }
+    override set(key: string, value: string, ttl?: number) {
+      return connection.send(() => super.set(key, value, ttl));
+    }
+    override delete(key: string) {
+      return connection.send(() => super.delete(key));
+    }
+  }
+  const adapter = new SharedClientRedis(connection.client as never, {
+    namespace: NAMESPACE,
+    keyPrefixSeparator: ':',
+    throwOnConnectError: true,
+    throwOnErrors: true,
+  });
+  adapter.on('error', () => {});
+  // The adapter prefixes `once:` itself, so Keyv must not add it again.
+  const keyv = new Keyv({ store: adapter, ...keyvJson, useKeyPrefix: false, throwOnErrors: true });
+  keyv.on('error', () => {});
+
+  const native: NativeSteps = {
+    async claim(rawKey, raw) {
+      return String(await connection.send((client) => claimScript(client, [rawKey], [raw])));
+    },
+    async replace(rawKey, expected, next) {
+      return Number(await connection.send((client) => replaceScript(client, [rawKey], [expected, next]))) === 1;
+    },
+    async removeIf(rawKey, expected) {
+      return Number(await connection.send((client) => removeIfScript(client, [rawKey], [expected]))) === 1;
+    },
+    async get(rawKey) {
+      return (await connection.send((client) => client.get(rawKey))) ?? undefined;
+    },
+    async *entries(rawPrefix) {
+      // SCAN has no order; the other stores yield by key, so collect the keys, sort, then read in batches.
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const page = await connection.send((client) => client.scan(cursor, { MATCH: globPrefix(rawPrefix), COUNT: SCAN_COUNT }));
+        cursor = String(page.cursor);
+        keys.push(...page.keys.map(String));
+      } while (cursor !== '0');
+      keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (let i = 0; i < keys.length; i += MGET_BATCH) {
+        const batch = keys.slice(i, i + MGET_BATCH);
+        const values = await connection.send((client) => client.mGet(batch));
+        for (let j = 0; j < batch.length; j++) {
+          const raw = values[j];
+          if (raw !== null && raw !== undefined) yield [batch[j], String(raw)]; // deleted since the scan: skip
+        }
+      }
+    },
+    close: () => connection.close(),
+  };
+  return new KeyvStore(redact(url), keyv, native);
+}
