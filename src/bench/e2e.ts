@@ -1,0 +1,79 @@
+// End to end over MCP stdio: a create_checkout replay against the no-op tool on the same server process.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { latency, timed, type Latency } from './measure.js';
+
+export interface EndToEnd {
+  store: string;
+  samples: number;
+  replay: Latency;
+  noop: Latency;
+  /** replay p50 / no-op p50. */
+  ratioP50: number;
+  ratioP99: number;
+  replayBytes: number;
+  noopBytes: number;
+}
+
+const BIN = fileURLToPath(new URL('../index.js', import.meta.url));
+const CART = { items: [{ id: 'sku_tshirt', quantity: 2 }, { id: 'sku_mug', quantity: 1 }], currency: 'usd' };
+
+export async function endToEnd(samples: number): Promise<EndToEnd> {
+  const dir = mkdtempSync(join(tmpdir(), 'once-bench-e2e-'));
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN],
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? dir,
+      ONCE_STORE: `sqlite://${join(dir, 'ledger.db')}`,
+      ONCE_BACKEND: 'sandbox',
+      ONCE_LOG: 'warn',
+      ONCE_BENCH_NOOP_TOOL: '1',
+    },
+    stderr: 'ignore',
+  });
+  const client = new Client({ name: 'once-checkout-bench', version: '1.0.0' });
+  await client.connect(transport);
+  try {
+    const call = async (name: string) => (await client.callTool({ name, arguments: CART })) as CallToolResult;
+    const first = await call('create_checkout');
+    if (first.isError) throw new Error(`create_checkout failed: ${JSON.stringify(first.content)}`);
+    const replayed = await call('create_checkout');
+    if (!(replayed.structuredContent as { idempotency?: { replayed?: boolean } }).idempotency?.replayed) {
+      throw new Error('the second create_checkout was not a replay');
+    }
+    const noop = await call('bench_noop');
+    for (let i = 0; i < Math.min(50, samples); i++) await call(i % 2 ? 'bench_noop' : 'create_checkout'); // warm up
+    const replaySamples: number[] = [];
+    const noopSamples: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      // Alternate, and swap the order every other round, so drift hits both alike.
+      const order = i % 2 ? (['bench_noop', 'create_checkout'] as const) : (['create_checkout', 'bench_noop'] as const);
+      for (const name of order) {
+        const ms = await timed(() => call(name));
+        (name === 'bench_noop' ? noopSamples : replaySamples).push(ms);
+      }
+    }
+    const replay = latency(replaySamples);
+    const floor = latency(noopSamples);
+    return {
+      store: 'sqlite (temp file), sandbox backend',
+      samples,
+      replay,
+      noop: floor,
+      ratioP50: Math.round((replay.p50 / floor.p50) * 100) / 100,
+      ratioP99: Math.round((replay.p99 / floor.p99) * 100) / 100,
+      replayBytes: JSON.stringify(replayed).length,
+      noopBytes: JSON.stringify(noop).length,
+    };
+  } finally {
+    await client.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

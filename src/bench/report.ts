@@ -1,0 +1,115 @@
+// The benchmark report as readable tables.
+import type { Latency } from './measure.js';
+import type { BenchReport, Contention } from './run.js';
+
+function table(headers: string[], rows: Array<Array<string | number>>): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const ms = (l: Latency) => `${l.p50.toFixed(3)} / ${l.p99.toFixed(3)}`;
+const ratio = (a: number, b: number) => (b > 0 ? `x${(a / b).toFixed(2)}` : '-');
+const answers = (c: Contention) =>
+  Object.entries(c.answers)
+    .map(([how, n]) => `${n} ${how}`)
+    .join(', ');
+
+export function renderReport(r: BenchReport): string {
+  const out: string[] = [];
+  out.push(
+    `once-checkout bench: ${r.machine.cpus} x ${r.machine.cpuModel}, node ${r.machine.node}, ${r.machine.platform}, load ${r.machine.loadBefore.toFixed(1)} -> ${r.machine.loadAfter.toFixed(1)}`,
+  );
+  out.push(`sizes: ${r.sizes.latencySamples} latency samples, ${r.sizes.throughputMs} ms per throughput point, ${r.sizes.duplicates} duplicates (backend call ${r.sizes.callMs} ms)`);
+  for (const s of r.skipped) out.push(`SKIPPED ${s.what}: ${s.why}`);
+
+  out.push('', 'Per run (claim + no-op backend + settle), latency in ms p50 / p99, round trips per run');
+  out.push(
+    table(
+      ['store', 'fresh p50 / p99', 'trips', 'replay p50 / p99', 'trips', ...r.sizes.concurrency.map((c) => `ops/s c=${c}`)],
+      r.stores.map((s) => [
+        s.store,
+        ms(s.fresh),
+        s.fresh.roundTrips,
+        ms(s.replay),
+        s.replay.roundTrips,
+        ...r.sizes.concurrency.map((c) => s.throughput.find((t) => t.concurrency === c)?.opsPerSec ?? '-'),
+      ]),
+    ),
+  );
+  for (const s of r.stores) out.push(`  ${s.store}: ${s.where}`);
+
+  const pt = r.powertools;
+  const redis = r.stores.find((s) => s.store === 'redis');
+  if (pt && redis) {
+    out.push('', 'Same Redis, same process, alternating: once-checkout vs Powertools idempotency (ratio = ours / theirs)');
+    const rows: Array<Array<string | number>> = [
+      ['fresh p50 ms', redis.fresh.p50, pt.fresh.p50, ratio(redis.fresh.p50, pt.fresh.p50)],
+      ['fresh p99 ms', redis.fresh.p99, pt.fresh.p99, ratio(redis.fresh.p99, pt.fresh.p99)],
+      ['fresh round trips', redis.fresh.roundTrips, pt.fresh.roundTrips, ratio(redis.fresh.roundTrips, pt.fresh.roundTrips)],
+      ['replay p50 ms', redis.replay.p50, pt.replay.p50, ratio(redis.replay.p50, pt.replay.p50)],
+      ['replay p99 ms', redis.replay.p99, pt.replay.p99, ratio(redis.replay.p99, pt.replay.p99)],
+      ['replay round trips', redis.replay.roundTrips, pt.replay.roundTrips, ratio(redis.replay.roundTrips, pt.replay.roundTrips)],
+    ];
+    for (const t of redis.throughput) {
+      const theirs = pt.throughput.find((x) => x.concurrency === t.concurrency)?.opsPerSec ?? 0;
+      rows.push([`fresh ops/s c=${t.concurrency}`, t.opsPerSec, theirs, ratio(t.opsPerSec, theirs)]);
+    }
+    out.push(table(['', 'once-checkout', 'powertools', 'ours/theirs'], rows));
+  }
+
+  out.push('', `Contention: ${r.sizes.duplicates} concurrent duplicates of one key`);
+  const contentionRows: Array<Array<string | number>> = r.stores.map((s) => [
+    `once-checkout/${s.store}`,
+    s.contention.executions,
+    s.contention.allAnsweredMs,
+    answers(s.contention),
+  ]);
+  if (pt) {
+    contentionRows.push(['powertools (Lambda context)', pt.contention.executions, pt.contention.allAnsweredMs, answers(pt.contention)]);
+    contentionRows.push(['powertools (no context)', pt.contentionNoContext.executions, pt.contentionNoContext.allAnsweredMs, answers(pt.contentionNoContext)]);
+  }
+  out.push(table(['', 'executions', 'all answered ms', 'answers'], contentionRows));
+
+  if (r.crash.length) {
+    out.push('', 'Crash mid-call: what the next caller of the same operation gets');
+    out.push(
+      table(
+        ['', 'scenario', 'reruns', 'reconciled', 'blocked ms', 'answer'],
+        r.crash.map((c) => [c.library, c.scenario, c.reExecutions, c.reconciled ? 'yes' : 'no', c.blockedMs, c.answer]),
+      ),
+    );
+  }
+
+  const scaled = r.stores.filter((s) => s.scale.length);
+  if (scaled.length) {
+    out.push('', 'Scale: latency ms p50 / p99 with N records already in the store');
+    out.push(
+      table(
+        ['store', 'records', 'fill ms', 'fresh p50 / p99', 'replay p50 / p99'],
+        scaled.flatMap((s) => s.scale.map((row) => [s.store, row.records.toLocaleString('en'), row.fillMs, ms(row.fresh), ms(row.replay)])),
+      ),
+    );
+  }
+
+  if (r.e2e) {
+    const e = r.e2e;
+    out.push('', `End to end over MCP stdio (${e.store}), ${e.samples} calls each, alternating`);
+    out.push(
+      table(
+        ['', 'p50 ms', 'p99 ms', 'answer bytes'],
+        [
+          ['create_checkout replay', e.replay.p50, e.replay.p99, e.replayBytes],
+          ['no-op tool (floor)', e.noop.p50, e.noop.p99, e.noopBytes],
+          ['ratio', `x${e.ratioP50}`, `x${e.ratioP99}`, ''],
+        ],
+      ),
+    );
+  }
+
+  out.push('', 'Targets (this machine)');
+  out.push(table(['target', 'measured', 'verdict'], r.targets.map((t) => [t.target, t.measured, t.met === null ? 'not measured' : t.met ? 'MET' : 'NOT MET'])));
+  out.push('', ...r.notes.map((n) => `note: ${n}`), `total ${Math.round(r.durationMs / 1000)} s`, '');
+  return out.join('\n');
+}

@@ -1,0 +1,435 @@
+// `once-checkout bench`: what exactly-once costs per store, and the same workload through AWS Powertools
+// idempotency on the same Redis, in one process run.
+import { cpus, loadavg } from 'node:os';
+import { ourCrash, theirCrash, type CrashRow } from './crash.js';
+import { endToEnd, type EndToEnd } from './e2e.js';
+import { latency, throughput, timed, type Latency } from './measure.js';
+import { OurRunner, type Payload } from './ours.js';
+import { openTarget, type StoreName, type Target } from './targets.js';
+import { openTheirs, type TheirRunner } from './theirs.js';
+
+export type Section = 'scale' | 'e2e' | 'crash' | 'powertools';
+
+export interface BenchOptions {
+  stores: StoreName[];
+  postgresUrl: string;
+  redisUrl: string;
+  quick: boolean;
+  scale: number[];
+  skip: Section[];
+  /** Progress lines (stderr). */
+  progress(line: string): void;
+}
+
+export interface Sizes {
+  latencySamples: number;
+  warmup: number;
+  throughputMs: number;
+  concurrency: number[];
+  duplicates: number;
+  /** How long the contended backend call takes, so duplicates really overlap it. */
+  callMs: number;
+  scaleSamples: number;
+  e2eSamples: number;
+  crashLeaseMs: number;
+}
+
+export const FULL: Sizes = {
+  latencySamples: 2_000,
+  warmup: 300,
+  throughputMs: 1_000,
+  concurrency: [1, 8, 64],
+  duplicates: 100,
+  callMs: 20,
+  scaleSamples: 300,
+  e2eSamples: 300,
+  crashLeaseMs: 1_000,
+};
+
+export const QUICK: Sizes = {
+  latencySamples: 30,
+  warmup: 10,
+  throughputMs: 100,
+  concurrency: [1, 8, 64],
+  duplicates: 100,
+  callMs: 20,
+  scaleSamples: 20,
+  e2eSamples: 10,
+  crashLeaseMs: 300,
+};
+
+export const FULL_SCALE = [1_000, 100_000, 1_000_000];
+export const QUICK_SCALE = [100, 1_000];
+const MEMORY_SCALE_CAP = 100_000;
+
+export type WithTrips = Latency & { roundTrips: number };
+
+export interface Contention {
+  duplicates: number;
+  executions: number;
+  allAnsweredMs: number;
+  /** How the duplicates were answered, e.g. {"succeeded (ran it)": 1, "succeeded (waited, replayed)": 99}. */
+  answers: Record<string, number>;
+}
+
+export interface ScaleRow {
+  records: number;
+  fillMs: number;
+  fresh: Latency;
+  replay: Latency;
+}
+
+export interface StoreReport {
+  store: StoreName;
+  where: string;
+  fresh: WithTrips;
+  replay: WithTrips;
+  throughput: Array<{ concurrency: number; opsPerSec: number }>;
+  contention: Contention;
+  scale: ScaleRow[];
+}
+
+export interface PowertoolsReport {
+  library: string;
+  fresh: WithTrips;
+  replay: WithTrips;
+  throughput: Array<{ concurrency: number; opsPerSec: number }>;
+  /** With a Lambda context registered (in-progress expiry = its remaining time), as in Lambda. */
+  contention: Contention;
+  /** Without one, as when the library is used outside Lambda. */
+  contentionNoContext: Contention;
+}
+
+export interface Goal {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+export interface BenchReport {
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; loadBefore: number; loadAfter: number };
+  sizes: Sizes & { scale: number[] };
+  stores: StoreReport[];
+  skipped: Array<{ what: string; why: string }>;
+  powertools?: PowertoolsReport;
+  crash: CrashRow[];
+  e2e?: EndToEnd;
+  targets: Goal[];
+  notes: string[];
+  durationMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function withTrips(samples: number[], calls: number): WithTrips {
+  return { ...latency(samples), roundTrips: Math.round((calls / samples.length) * 100) / 100 };
+}
+
+/** Latency of fresh runs and replays, ours and (on Redis) theirs alternating sample by sample. */
+async function latencies(ours: OurRunner, theirs: TheirRunner | undefined, sizes: Sizes, offset: number) {
+  const payloads: Payload[] = [];
+  for (let i = 0; i < sizes.warmup; i++) {
+    await ours.run(ours.payload(offset - 1 - i));
+    await theirs?.run(ours.payload(offset - 1 - i));
+  }
+  const fresh = { ours: [] as number[], theirs: [] as number[], ourCalls: 0, theirCalls: 0 };
+  for (let i = 0; i < sizes.latencySamples; i++) {
+    const payload = ours.payload(offset + i);
+    payloads.push(payload);
+    const steps: Array<() => Promise<void>> = [
+      async () => {
+        const before = ours.counting.calls;
+        fresh.ours.push(await timed(() => ours.run(payload)));
+        fresh.ourCalls += ours.counting.calls - before;
+      },
+    ];
+    if (theirs) {
+      steps.push(async () => {
+        const before = theirs.calls;
+        fresh.theirs.push(await timed(() => theirs.run(payload)));
+        fresh.theirCalls += theirs.calls - before;
+      });
+    }
+    for (const step of i % 2 ? steps.reverse() : steps) await step();
+  }
+  const replay = { ours: [] as number[], theirs: [] as number[], ourCalls: 0, theirCalls: 0 };
+  for (let i = 0; i < payloads.length; i++) {
+    const payload = payloads[(i * 7919) % payloads.length]; // not in insertion order
+    const steps: Array<() => Promise<void>> = [
+      async () => {
+        const before = ours.counting.calls;
+        replay.ours.push(await timed(() => ours.run(payload)));
+        replay.ourCalls += ours.counting.calls - before;
+      },
+    ];
+    if (theirs) {
+      steps.push(async () => {
+        const before = theirs.calls;
+        replay.theirs.push(await timed(() => theirs.run(payload)));
+        replay.theirCalls += theirs.calls - before;
+      });
+    }
+    for (const step of i % 2 ? steps.reverse() : steps) await step();
+  }
+  return {
+    ours: { fresh: withTrips(fresh.ours, fresh.ourCalls), replay: withTrips(replay.ours, replay.ourCalls) },
+    theirs: theirs ? { fresh: withTrips(fresh.theirs, fresh.theirCalls), replay: withTrips(replay.theirs, replay.theirCalls) } : undefined,
+  };
+}
+
+async function oursContention(ours: OurRunner, sizes: Sizes): Promise<Contention> {
+  const payload = ours.payload(-1_000_000);
+  const executionsBefore = ours.executions;
+  const answers: Record<string, number> = {};
+  const allAnsweredMs = await timed(() =>
+    Promise.all(
+      Array.from({ length: sizes.duplicates }, async () => {
+        const result = await ours.run(payload, async () => {
+          await sleep(sizes.callMs);
+        });
+        const how = `${result.outcome} (${result.replayed ? 'waited, got the result' : 'ran it'})`;
+        answers[how] = (answers[how] ?? 0) + 1;
+      }),
+    ),
+  );
+  return { duplicates: sizes.duplicates, executions: ours.executions - executionsBefore, allAnsweredMs: Math.round(allAnsweredMs), answers };
+}
+
+async function theirsContention(theirs: TheirRunner, sizes: Sizes, tag: number): Promise<Contention> {
+  const payload = { run: `contention-${process.pid}-${tag}`, cart: 0 };
+  const executionsBefore = theirs.executions;
+  const answers: Record<string, number> = {};
+  // Without a Lambda context the library warns on every call; keep the report readable.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    const allAnsweredMs = await timed(() =>
+      Promise.all(
+        Array.from({ length: sizes.duplicates }, async () => {
+          let how: string;
+          try {
+            await theirs.run(payload, async () => {
+          await sleep(sizes.callMs);
+        });
+            how = 'result';
+          } catch (error) {
+            how = (error as Error).name;
+          }
+          answers[how] = (answers[how] ?? 0) + 1;
+        }),
+      ),
+    );
+    return { duplicates: sizes.duplicates, executions: theirs.executions - executionsBefore, allAnsweredMs: Math.round(allAnsweredMs), answers };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+async function scaleRows(target: Target, sizes: Sizes, scale: number[], progress: (line: string) => void): Promise<ScaleRow[]> {
+  const ours = new OurRunner(target.store);
+  const rows: ScaleRow[] = [];
+  let filled = 0;
+  let next = 0;
+  for (const records of scale) {
+    const fillMs = await timed(() => target.fill(filled, records));
+    filled = records;
+    progress(`  ${target.name}: ${records.toLocaleString('en')} records filled in ${Math.round(fillMs)} ms`);
+    const payloads = Array.from({ length: sizes.scaleSamples }, () => ours.payload(next++));
+    for (const p of payloads.slice(0, Math.min(20, payloads.length))) await ours.run(ours.payload(-1 - next++)); // warm up
+    const fresh: number[] = [];
+    for (const p of payloads) fresh.push(await timed(() => ours.run(p)));
+    const replay: number[] = [];
+    for (const p of payloads) replay.push(await timed(() => ours.run(p)));
+    rows.push({ records, fillMs: Math.round(fillMs), fresh: latency(fresh), replay: latency(replay) });
+  }
+  return rows;
+}
+
+export async function runBench(options: BenchOptions): Promise<BenchReport> {
+  const started = performance.now();
+  const sizes = options.quick ? QUICK : FULL;
+  const urls = { postgres: options.postgresUrl, redis: options.redisUrl };
+  const report: BenchReport = {
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      loadBefore: loadavg()[0],
+      loadAfter: 0,
+    },
+    sizes: { ...sizes, scale: options.scale },
+    stores: [],
+    skipped: [],
+    crash: [],
+    targets: [],
+    notes: [],
+    durationMs: 0,
+  };
+  const wantTheirs = options.stores.includes('redis') && !options.skip.includes('powertools');
+  let crashUrl: { name: StoreName; url: string } | undefined;
+
+  for (const name of options.stores) {
+    let target: Target;
+    try {
+      target = await openTarget(name, urls);
+    } catch (error) {
+      report.skipped.push({ what: name, why: (error as Error).message });
+      options.progress(`${name}: skipped (${(error as Error).message})`);
+      continue;
+    }
+    try {
+      options.progress(`${name}: latency, throughput, contention on ${target.where}`);
+      const ours = new OurRunner(target.store);
+      let theirs: TheirRunner | undefined;
+      if (name === 'redis' && wantTheirs) {
+        try {
+          theirs = await openTheirs({ redisUrl: urls.redis, keyPrefix: `once-bench-pt-${process.pid}`, remainingMs: 30_000 });
+        } catch (error) {
+          report.skipped.push({ what: 'powertools', why: `not loadable (${(error as Error).message}); it is a dev dependency` });
+        }
+      }
+      const lat = await latencies(ours, theirs, sizes, 0);
+      const ourThroughput: StoreReport['throughput'] = [];
+      const theirThroughput: StoreReport['throughput'] = [];
+      let base = 10_000_000;
+      for (const concurrency of sizes.concurrency) {
+        const runOurs = async () => {
+          const from = (base += 10_000_000);
+          ourThroughput.push({ concurrency, opsPerSec: await throughput(concurrency, sizes.throughputMs, (i) => ours.run(ours.payload(from + i))) });
+        };
+        const runTheirs = async () => {
+          if (!theirs) return;
+          const from = (base += 10_000_000);
+          theirThroughput.push({ concurrency, opsPerSec: await throughput(concurrency, sizes.throughputMs, (i) => theirs.run(ours.payload(from + i))) });
+        };
+        if (concurrency % 2) {
+          await runOurs();
+          await runTheirs();
+        } else {
+          await runTheirs();
+          await runOurs();
+        }
+      }
+      const contention = await oursContention(ours, sizes);
+      const storeReport: StoreReport = { store: name, where: target.where, ...lat.ours, throughput: ourThroughput, contention, scale: [] };
+      report.stores.push(storeReport);
+      if (theirs && lat.theirs) {
+        const contentionTheirs = await theirsContention(theirs, sizes, 1);
+        await theirs.close();
+        const noContext = await openTheirs({ redisUrl: urls.redis, keyPrefix: `once-bench-pt-${process.pid}-nc` });
+        const contentionNoContext = await theirsContention(noContext, sizes, 2);
+        await noContext.close();
+        report.powertools = {
+          library: '@aws-lambda-powertools/idempotency (makeIdempotent, CachePersistenceLayer on @redis/client)',
+          ...lat.theirs,
+          throughput: theirThroughput,
+          contention: contentionTheirs,
+          contentionNoContext,
+        };
+      }
+      if (name !== 'memory' && target.url && (!crashUrl || name === 'redis')) crashUrl = { name, url: target.url };
+      if (!options.skip.includes('crash') && name === 'redis' && target.url) {
+        options.progress(`${name}: crash mid-call`);
+        report.crash.push(...(await ourCrash(target.store, target.url, sizes.crashLeaseMs)));
+        if (wantTheirs && report.powertools) report.crash.push(await theirCrash(urls.redis, sizes.crashLeaseMs));
+        crashUrl = undefined;
+      }
+    } finally {
+      await target.dispose();
+    }
+  }
+
+  // No Redis: show our crash handling on the first other shared store.
+  if (!options.skip.includes('crash') && crashUrl && report.crash.length === 0) {
+    const target = await openTarget(crashUrl.name, urls);
+    try {
+      options.progress(`${crashUrl.name}: crash mid-call`);
+      report.crash.push(...(await ourCrash(target.store, target.url!, sizes.crashLeaseMs)));
+    } finally {
+      await target.dispose();
+    }
+  }
+
+  if (!options.skip.includes('scale')) {
+    for (const storeReport of report.stores) {
+      // A target of its own, so the rows count only the filler and their own samples.
+      const target = await openTarget(storeReport.store, urls);
+      try {
+        options.progress(`${storeReport.store}: scale`);
+        // A Map lookup does not depend on its size, and filling one through Keyv costs ~15 s per million.
+        const sizesHere = storeReport.store === 'memory' ? options.scale.filter((n) => n <= MEMORY_SCALE_CAP) : options.scale;
+        if (sizesHere.length < options.scale.length) {
+          report.notes.push(`memory: scale rows above ${MEMORY_SCALE_CAP.toLocaleString('en')} records are not run (a Map lookup does not grow with size; filling one through Keyv takes ~15 s per million).`);
+        }
+        storeReport.scale = await scaleRows(target, sizes, sizesHere, options.progress);
+      } finally {
+        await target.dispose();
+      }
+    }
+  }
+
+  if (!options.skip.includes('e2e')) {
+    options.progress('end to end over MCP stdio');
+    report.e2e = await endToEnd(sizes.e2eSamples);
+  }
+
+  report.durationMs = Math.round(performance.now() - started);
+  report.machine.loadAfter = loadavg()[0];
+  if (Math.max(report.machine.loadBefore, report.machine.loadAfter) > report.machine.cpus) {
+    report.notes.push(
+      `The machine was busy (1-minute load ${report.machine.loadBefore.toFixed(1)} before, ${report.machine.loadAfter.toFixed(1)} after, on ${report.machine.cpus} cores): other processes shared the CPUs, so tails (p99) and throughput are noisy; ours/theirs ratios, measured alternating, are the steadier figures.`,
+    );
+  }
+  report.targets = targets(report);
+  report.notes.push(
+    'Round trips are calls to the store per run (one SQL statement, one Redis script or command each); for memory they are calls, not network trips.',
+    'Scale rows: filler records are settled ledger records of about 300 bytes with random keys, inserted in bulk outside the timed part; the samples add a few hundred more.',
+    'Powertools runs with a Lambda context registered (remaining time 30 s = its in-progress expiry) unless a row says otherwise; useLocalCache is off (its default).',
+  );
+  return report;
+}
+
+function targets(report: BenchReport): Goal[] {
+  const out: Goal[] = [];
+  for (const s of report.stores) {
+    out.push({
+      target: `${s.store}: fresh run <= 2 store round trips, replay 1`,
+      measured: `fresh ${s.fresh.roundTrips}, replay ${s.replay.roundTrips}`,
+      met: s.fresh.roundTrips <= 2 && s.replay.roundTrips <= 1,
+    });
+    out.push({
+      target: `${s.store}: 100 concurrent duplicates execute once`,
+      measured: `${s.contention.executions} execution(s)`,
+      met: s.contention.executions === 1,
+    });
+  }
+  const limit: Partial<Record<StoreName, number>> = { sqlite: 0.3, postgres: 1 };
+  for (const [store, ms] of Object.entries(limit) as Array<[StoreName, number]>) {
+    const s = report.stores.find((r) => r.store === store);
+    out.push({
+      target: `${store}: replay p50 <= ${ms} ms`,
+      measured: s ? `${s.replay.p50} ms` : 'not measured',
+      met: s ? s.replay.p50 <= ms : null,
+    });
+  }
+  const redis = report.stores.find((r) => r.store === 'redis');
+  const ours64 = redis?.throughput.find((t) => t.concurrency === 64)?.opsPerSec;
+  const theirs64 = report.powertools?.throughput.find((t) => t.concurrency === 64)?.opsPerSec;
+  out.push({
+    target: 'redis: fresh-run throughput at concurrency 64 >= Powertools on the same Redis',
+    measured: ours64 !== undefined && theirs64 !== undefined ? `${ours64} vs ${theirs64} ops/s` : 'not measured',
+    met: ours64 !== undefined && theirs64 !== undefined ? ours64 >= theirs64 : null,
+  });
+  out.push({
+    target: 'MCP stdio: create_checkout replay within 15% of the no-op tool (p50)',
+    measured: report.e2e ? `${report.e2e.replay.p50} vs ${report.e2e.noop.p50} ms (x${report.e2e.ratioP50})` : 'not measured',
+    met: report.e2e ? report.e2e.ratioP50 <= 1.15 : null,
+  });
+  out.push({
+    target: 'whole run under 3 minutes',
+    measured: `${Math.round(report.durationMs / 1000)} s`,
+    met: report.durationMs < 180_000,
+  });
+  return out;
+}
