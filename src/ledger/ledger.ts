@@ -251,7 +251,7 @@ export class Ledger {
         result = { kind: 'unknown', reason: `reconcile: ${seen.reason}` };
       }
       const next = this.settledRecord(lease.current.value, info, result, events, at);
-      const written = await this.store.replace(storeKey, lease.current, next);
+      const written = await this.settle(storeKey, lease.current, next);
       if (!written) {
         // Fenced out: a live call took the record over meanwhile; its outcome is the truth.
         const now2 = await this.read<T>(key);

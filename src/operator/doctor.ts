@@ -1,0 +1,181 @@
+// `doctor`: the start-up path of the server taken one step at a time (configuration, store, backend
+// settings, retention R8, reachability), so every problem is reported with its fix, not just the first.
+import type { Backend } from '../backends/backend.js';
+import { prepareBackend, type PreparedBackend } from '../backends/open.js';
+import { assertReachable } from '../backends/reachability.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { formatDuration } from '../config/duration.js';
+import { effectiveTtl } from '../config/retention.js';
+import { RECORD_PREFIX, type LedgerRecord, type Status } from '../ledger/record.js';
+import { ANCHOR_PREFIX } from '../checkout/anchors.js';
+import { openStore, parseStoreUrl, type StoreUrl } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { openMemoryStore } from '../store/memory.js';
+
+export interface Check {
+  name: string;
+  status: 'ok' | 'warn' | 'fail' | 'skip';
+  /** What was found; for a failure, the problem and its fix. */
+  detail: string;
+}
+
+const STORE_TIMEOUT_MS = 8_000;
+
+export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (name: string, status: Check['status'], detail: string) => checks.push({ name, status, detail });
+
+  // 1. Everything but the store URL, which the next steps check on their own.
+  let config: Config | undefined;
+  try {
+    config = loadConfig({ ...env, ONCE_STORE: undefined });
+    add('config', 'ok', `backend ${config.backend}, principal ${config.principal}, dedup window ${formatDuration(config.windowMs)}, log ${config.logLevel}`);
+  } catch (error) {
+    add('config', 'fail', messageOf(error));
+  }
+
+  // 2. The store URL, then the store itself.
+  let url: StoreUrl | undefined;
+  try {
+    url = parseStoreUrl(env.ONCE_STORE, env);
+    add('store url', 'ok', describeUrl(url));
+  } catch (error) {
+    add('store url', 'fail', messageOf(error));
+  }
+  let store: Store | undefined;
+  if (url) {
+    try {
+      store = await withTimeout(openStore(url), 'opening the store');
+      const counts = await withTimeout(countEntries(store), 'reading the store');
+      const open = (counts.byStatus.unknown ?? 0) + (counts.byStatus.pending ?? 0);
+      const statuses = Object.entries(counts.byStatus).map(([s, n]) => `${n} ${s}`).join(', ');
+      const detail = `${store.description} (${tableOf(url)}): ${counts.records} ledger record(s)${statuses ? ` (${statuses})` : ''}, ${counts.anchors} checkout(s), ${counts.other} other entr${counts.other === 1 ? 'y' : 'ies'}`;
+      add('store', open > 0 ? 'warn' : 'ok', open > 0 ? `${detail}; ${open} open (unknown or pending) record(s): see once-checkout reconcile` : detail);
+    } catch (error) {
+      add('store', 'fail', `${describeUrl(url)} cannot be used: ${messageOf(error)}. ${storeFix(url)}`);
+      await store?.close().catch(() => {});
+      store = undefined;
+    }
+  } else {
+    add('store', 'skip', 'fix ONCE_STORE first');
+  }
+
+  // 3. The backend's settings and credentials (nothing is contacted yet).
+  let prepared: PreparedBackend | undefined;
+  let scratch: Store | undefined;
+  if (config) {
+    try {
+      // The sandbox keeps its state in the store; without a working one, a scratch store still checks the settings.
+      const backendStore = store ?? (scratch = openMemoryStore());
+      prepared = await prepareBackend(config, backendStore);
+      add('backend', 'ok', `${config.backend} settings are complete (merchant ${prepared.backend.merchant})`);
+    } catch (error) {
+      add('backend', 'fail', messageOf(error));
+    }
+  } else {
+    add('backend', 'skip', 'fix the configuration first');
+  }
+
+  // 4. R8: the record TTL below the provider's key retention.
+  if (config && prepared) {
+    const retention = prepared.backend.retention;
+    try {
+      const ttl = effectiveTtl(config.ttlMs, retention, config.windowMs);
+      const source = config.ttlMs === undefined ? 'default' : 'ONCE_TTL';
+      add('retention', 'ok', `record TTL ${formatDuration(ttl)} (${source}) is below the provider's ${formatDuration(retention.providerMs)} (${retention.description})`);
+    } catch (error) {
+      add('retention', 'fail', messageOf(error));
+    }
+  } else {
+    add('retention', 'skip', 'needs the configuration and backend settings');
+  }
+
+  // 5. The backend answers.
+  if (prepared) {
+    add('reachable', ...(await reach(prepared)));
+    await prepared.backend.close?.().catch(() => {});
+  } else {
+    add('reachable', 'skip', 'needs the backend settings');
+  }
+
+  await store?.close().catch(() => {});
+  await scratch?.close().catch(() => {});
+  return checks;
+}
+
+async function reach({ backend, endpoint }: PreparedBackend): Promise<[Check['status'], string]> {
+  if (!endpoint) return probeInProcess(backend);
+  try {
+    await assertReachable(endpoint.variable, endpoint.url);
+    return ['ok', `${new URL(endpoint.url).origin} answers (${endpoint.variable})`];
+  } catch (error) {
+    return ['fail', messageOf(error)];
+  }
+}
+
+/** The in-process sandbox: a read of a checkout that cannot exist must come back as not found. */
+async function probeInProcess(backend: Backend): Promise<[Check['status'], string]> {
+  try {
+    const seen = await withTimeout(backend.get('cs_doctor_probe'), 'asking the sandbox merchant');
+    if (seen.kind === 'failed' && seen.code === 'checkout_not_found') return ['ok', `${backend.name} merchant answers (in process)`];
+    return ['fail', `${backend.name} merchant answered ${seen.kind} to a probe read. Check ONCE_SANDBOX_FAULTS (unset it for doctor)`];
+  } catch (error) {
+    return ['fail', `${backend.name} merchant cannot be read: ${messageOf(error)}. Check the store`];
+  }
+}
+
+async function countEntries(store: Store) {
+  const byStatus: Partial<Record<Status, number>> = {};
+  let records = 0;
+  for await (const [, record] of store.entries<LedgerRecord>(RECORD_PREFIX)) {
+    records += 1;
+    byStatus[record.state.status] = (byStatus[record.state.status] ?? 0) + 1;
+  }
+  let anchors = 0;
+  for await (const _ of store.entries(ANCHOR_PREFIX)) anchors += 1;
+  let all = 0;
+  for await (const _ of store.entries('')) all += 1;
+  return { records, byStatus, anchors, other: all - records - anchors };
+}
+
+/** Where each store keeps its entries (created by the store on first open; there are no migrations). */
+function tableOf(url: StoreUrl): string {
+  const tables: Record<string, string> = { sqlite: 'table keyv', postgres: 'table once_checkout', memory: 'in memory' };
+  return tables[url.kind] ?? `${url.kind} keys`;
+}
+
+function describeUrl(url: StoreUrl): string {
+  if (url.kind === 'sqlite') return `sqlite://${url.path}`;
+  if (url.kind === 'memory') return 'memory:// (tests only: keeps nothing after exit)';
+  // Never print a password that the URL may carry.
+  const parsed = new URL(url.url);
+  parsed.password = parsed.password ? '***' : '';
+  return parsed.href;
+}
+
+function storeFix(url: StoreUrl): string {
+  switch (url.kind) {
+    case 'sqlite':
+      return `Fix: make sure the directory of ${url.path} exists and is writable, or set ONCE_STORE to another sqlite:///path.db`;
+    case 'memory':
+      return 'Fix: report this defect';
+    default:
+      return `Fix: make sure the ${url.kind} server in ONCE_STORE is running and accepts this user, or correct ONCE_STORE`;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).replace(/\s+$/, '');
+}
+
+async function withTimeout<T>(work: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${STORE_TIMEOUT_MS / 1000} s ${what}`)), STORE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
