@@ -4,33 +4,50 @@ import type { Store } from '../store/store.js';
 import type { Backend } from './backend.js';
 import { assertReachable } from './reachability.js';
 
+/** A backend built from its settings (nothing contacted yet), and the address that must answer before use. */
+export interface PreparedBackend {
+  backend: Backend;
+  endpoint?: { variable: string; url: string };
+}
+
 export async function openBackend(config: Config, store: Store): Promise<Backend> {
+  const { backend, endpoint } = await prepareBackend(config, store);
+  if (endpoint) {
+    try {
+      await assertReachable(endpoint.variable, endpoint.url);
+    } catch (error) {
+      await backend.close?.().catch(() => {});
+      throw error;
+    }
+  }
+  return backend;
+}
+
+/** Step one of openBackend, on its own so `doctor` can check settings, retention and reachability apart. */
+export async function prepareBackend(config: Config, store: Store): Promise<PreparedBackend> {
   switch (config.backend) {
     case 'sandbox': {
       const { createSandboxBackend } = await import('./sandbox/backend.js');
       const { faultsFromEnv } = await import('./sandbox/faults.js');
-      return createSandboxBackend({ store, ...faultsFromEnv(config.env) });
+      return { backend: createSandboxBackend({ store, ...faultsFromEnv(config.env) }) };
     }
     case 'acp': {
       const { AcpBackend } = await import('./acp/acp-backend.js');
       const { readAcpConfig } = await import('./acp/acp-config.js');
       const options = readAcpConfig(config.env);
-      await assertReachable('ACP_BASE_URL', options.baseUrl.href);
-      return new AcpBackend(options);
+      return { backend: new AcpBackend(options), endpoint: { variable: 'ACP_BASE_URL', url: options.baseUrl.href } };
     }
     case 'stripe': {
       const { createStripeBackend } = await import('./stripe/stripe-backend.js');
       const { validateStripeConfig } = await import('./stripe/stripe-config.js');
       const options = validateStripeConfig(config.env);
-      await assertReachable('STRIPE_API_BASE', options.apiBase ?? 'https://api.stripe.com');
-      return createStripeBackend(options);
+      return { backend: createStripeBackend(options), endpoint: { variable: 'STRIPE_API_BASE', url: options.apiBase ?? 'https://api.stripe.com' } };
     }
     case 'paypal': {
       const { createPaypalBackend } = await import('./paypal/paypal-backend.js');
       const { validatePaypalConfig } = await import('./paypal/paypal-config.js');
       const options = validatePaypalConfig(config.env);
-      await assertReachable('PAYPAL_API_BASE', options.apiBase);
-      return createPaypalBackend(options);
+      return { backend: createPaypalBackend(options), endpoint: { variable: 'PAYPAL_API_BASE', url: options.apiBase } };
     }
     default: {
       const { ConfigError } = await import('../config/config-error.js');

@@ -42,6 +42,8 @@ export interface ChaosSummary {
   completed: number;
   refused: number;
   gaveUp: number;
+  /** Why tasks stopped short (the first 20), so a refusal is explained, not just counted. */
+  stopped: Array<{ taskId: string; status: string; detail?: string }>;
   recoveredAfterStorm: number;
   sessions: number;
   orders: number;
@@ -188,6 +190,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       completed: outcomes.filter((o) => o.status === 'completed').length,
       refused: outcomes.filter((o) => o.status === 'refused').length,
       gaveUp: outcomes.filter((o) => o.status === 'gave_up').length,
+      stopped: outcomes.filter((o) => o.status !== 'completed').slice(0, 20).map(({ taskId, status, detail }) => ({ taskId, status, detail })),
       recoveredAfterStorm: recovered,
       sessions: verdict.sessions,
       orders: verdict.orders,

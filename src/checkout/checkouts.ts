@@ -37,6 +37,20 @@ export type CheckoutResult =
 export interface CallHooks {
   /** Called while a concurrent duplicate is awaited (R7), for progress notifications. */
   onWait?(waitedMs: number): void;
+  /**
+   * Asks the person to approve a charge before complete sends anything (never on a replay of a completed
+   * checkout). Anything but 'accepted' ends the call with nothing charged.
+   */
+  confirm?(request: ConfirmRequest): Promise<'accepted' | 'declined'>;
+}
+
+/** What the person is asked to approve: one checkout's total, at one merchant. */
+export interface ConfirmRequest {
+  checkoutId: string;
+  merchant: string;
+  /** Minor units, or undefined when the session shows no total. */
+  total?: number;
+  currency: string;
 }
 
 export interface CheckoutsOptions {
@@ -162,6 +176,24 @@ export class Checkouts {
               'invalid_request',
               'spend_cap_exceeded',
               `The total ${total} ${head.checkout.currency} is above this server's cap of ${this.maxOrderAmount}; nothing was charged. Ask the person to approve a smaller order.`,
+            ),
+          };
+        }
+      }
+      if (operation === 'complete' && hooks.confirm && head.checkout.status !== 'completed') {
+        const answer = await hooks.confirm({
+          checkoutId: id,
+          merchant: this.backend.merchant,
+          total: totalAmount(head.checkout),
+          currency: head.checkout.currency,
+        });
+        if (answer !== 'accepted') {
+          return {
+            ok: false,
+            failure: failure(
+              'payment_error',
+              'declined_by_user',
+              'The person did not approve this payment, so nothing was charged; do not call complete_checkout again unless they ask you to.',
             ),
           };
         }

@@ -8,6 +8,7 @@ export const FLAG_TO_VARIABLE: Record<string, string> = {
   '--ttl': 'ONCE_TTL',
   '--dedup-window': 'ONCE_DEDUP_WINDOW',
   '--max-order-amount': 'ONCE_MAX_ORDER_AMOUNT',
+  '--rate-limit': 'ONCE_RATE_LIMIT',
   '--log': 'ONCE_LOG',
   '--sandbox-faults': 'ONCE_SANDBOX_FAULTS',
   '--catalog': 'ONCE_CATALOG',

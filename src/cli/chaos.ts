@@ -60,5 +60,6 @@ export async function chaos(argv: string[]): Promise<number> {
   else process.stdout.write(`${formatSummary(summary)}\n`);
   const findings = [...summary.verdict.duplicates, ...summary.verdict.lostSuccesses, ...summary.verdict.wrongAnswers];
   for (const finding of findings.slice(0, 20)) process.stderr.write(`${formatFinding(finding)}\n`);
+  for (const task of summary.stopped) process.stderr.write(`task ${task.taskId} ${task.status}: ${task.detail ?? ''}\n`);
   return isClean(summary) ? 0 : 1;
 }

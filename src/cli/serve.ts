@@ -1,29 +1,55 @@
-// `once-checkout` / `once-checkout serve`: the MCP server on stdio.
+// `once-checkout` / `once-checkout serve`: the MCP server on stdio, or with --http over Streamable HTTP.
 import { openApp } from '../app.js';
-import { loadConfig } from '../config/config.js';
+import { DEFAULT_HTTP_RATE_LIMIT, loadConfig } from '../config/config.js';
+import { ConfigError } from '../config/config-error.js';
+import { RateLimiter } from '../server/rate-limit.js';
 import { createServer } from '../server/server.js';
+import { parseHttpTokens } from '../transports/bearer-tokens.js';
+import { parseListenAddress, serveHttp, type HttpServer } from '../transports/http.js';
 import { serveStdio } from '../transports/stdio.js';
 import { VERSION } from '../version.js';
+import { reconcileSweep } from '../operator/reconcile-sweep.js';
 import { parseArgs } from './args.js';
 
-export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default)
+export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
 
-Usage: once-checkout [serve] [--store URL] [--backend NAME] [--principal NAME] [--ttl 23h]
-                     [--dedup-window 1h] [--max-order-amount N] [--log info]
+Usage: once-checkout [serve] [--http [HOST:]PORT] [--store URL] [--backend NAME] [--principal NAME]
+                     [--ttl 23h] [--dedup-window 1h] [--max-order-amount N] [--rate-limit 60] [--log info]
+
+--http [HOST:]PORT serves MCP over Streamable HTTP at http://HOST:PORT/mcp (HOST defaults to 127.0.0.1).
+It needs ONCE_HTTP_TOKENS (token=principal pairs, comma-separated, or @/path/file with one pair a line):
+each request carries Authorization: Bearer <token> and buys for that token's principal (--principal is
+for stdio only). Use a shared store (postgres://…) to run several HTTP servers side by side.
 
 Every flag overrides the environment variable of the same meaning (ONCE_STORE, ONCE_BACKEND, …).
-Logs go to stderr; stdout is the MCP channel.`;
+Logs go to stderr; on stdio, stdout is the MCP channel.`;
 
 const SWEEP_EVERY_MS = 15 * 60_000;
+const RECONCILE_EVERY_MS = 5 * 60_000;
+/** The periodic pass takes only records idle this long: fresher ones are still in an agent's hands. */
+const RECONCILE_IDLE_MS = 60_000;
 
 export async function serve(argv: string[]): Promise<void> {
   const args = parseArgs(argv, { '--http': true });
-  if (args.options.has('--http')) {
-    throw new Error('once-checkout serve --http: Streamable HTTP mode is not in this build yet; run on stdio (omit --http)');
-  }
+  const http = args.options.get('--http');
+  const listen = typeof http === 'string' ? parseListenAddress(http) : undefined;
   const config = loadConfig(args.env);
+  const tokens = listen ? parseHttpTokens(config.env.ONCE_HTTP_TOKENS) : undefined;
+  if (listen && !tokens) {
+    throw new ConfigError('ONCE_HTTP_TOKENS', 'is not set, and HTTP mode never serves without authentication', 'Set ONCE_HTTP_TOKENS=token=principal,… or @/path/file (tokens of 16+ random characters)');
+  }
   const app = await openApp(config);
-  const server = createServer({ checkouts: app.checkouts, principal: config.principal, logger: app.logger, version: VERSION });
+  const perMinute = config.rateLimitPerMinute ?? (listen ? DEFAULT_HTTP_RATE_LIMIT : 0);
+  const rateLimiter = perMinute > 0 ? new RateLimiter({ perMinute }) : undefined;
+  const serverFor = (principal: string) =>
+    createServer({
+      checkouts: app.checkouts,
+      principal,
+      logger: app.logger,
+      version: VERSION,
+      rateLimiter,
+      resources: { ledger: app.ledger, backend: app.backend.name },
+    });
   // The sweep purges expired settled records; it never touches pending or unknown ones (R8).
   const sweeper = setInterval(() => {
     app.ledger.sweep().then(
@@ -32,16 +58,51 @@ export async function serve(argv: string[]): Promise<void> {
     );
   }, SWEEP_EVERY_MS);
   sweeper.unref();
-  await serveStdio(server, async () => {
-    clearInterval(sweeper);
-    await app.close();
-  });
-  app.logger.log('info', 'started', {
+  // The reconcile pass settles unknown and abandoned pending records from the backend; it never sends (R6).
+  const reconcilePass = () =>
+    void reconcileSweep(app.ledger, app.backend, { minIdleMs: RECONCILE_IDLE_MS }).then(
+      (entries) => {
+        for (const entry of entries) app.logger.log(entry.verdict === 'settled' ? 'info' : 'debug', 'reconcile', { ...entry });
+      },
+      (error: Error) => app.logger.log('warn', 'reconcile_failed', { message: error.message }),
+    );
+  const reconciler = setInterval(reconcilePass, RECONCILE_EVERY_MS);
+  reconciler.unref();
+  // Once at start too: a restart after a crash finds the crashed attempts right away.
+  setTimeout(reconcilePass, 0).unref();
+  const started = {
     version: VERSION,
-    transport: 'stdio',
     backend: app.backend.name,
     store: app.store.description,
-    principal: config.principal,
     ttl_ms: app.ledger.ttlMs,
+    rate_limit_per_minute: rateLimiter?.perMinute ?? null,
+    max_order_amount: config.maxOrderAmount ?? null,
+  };
+
+  if (listen && tokens) {
+    let httpServer: HttpServer;
+    try {
+      httpServer = await serveHttp({ ...listen, tokens, logger: app.logger, newServer: serverFor });
+    } catch (error) {
+      clearInterval(sweeper);
+      clearInterval(reconciler);
+      await app.close();
+      throw error;
+    }
+    let closing: Promise<void> | undefined;
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        closing ??= httpServer.close().then(() => app.close()).finally(() => process.exit(0));
+      });
+    }
+    app.logger.log('info', 'started', { ...started, transport: 'http', url: httpServer.url, principals: tokens.principals });
+    return;
+  }
+
+  await serveStdio(serverFor(config.principal), async () => {
+    clearInterval(sweeper);
+    clearInterval(reconciler);
+    await app.close();
   });
+  app.logger.log('info', 'started', { ...started, transport: 'stdio', principal: config.principal });
 }

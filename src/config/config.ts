@@ -14,6 +14,8 @@ export interface Config {
   ttlMs?: number;
   windowMs: number;
   maxOrderAmount?: number;
+  /** Mutating tool calls per principal per minute (in-process); 0 is off; unset means the mode's default. */
+  rateLimitPerMinute?: number;
   logLevel: LogLevel;
   env: NodeJS.ProcessEnv;
 }
@@ -28,8 +30,11 @@ export const KNOWN_VARIABLES = [
   'ONCE_HTTP_TOKENS',
   'ONCE_CATALOG',
   'ONCE_LOG',
+  'ONCE_RATE_LIMIT',
   'ONCE_SANDBOX_FAULTS',
   'ONCE_SANDBOX_SEED',
+  /** Benchmark only: `once-checkout bench` sets it to add a no-op tool, the end-to-end floor. */
+  'ONCE_BENCH_NOOP_TOOL',
 ] as const;
 
 const BACKENDS: BackendName[] = ['sandbox', 'acp', 'stripe', 'paypal'];
@@ -79,5 +84,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxOrderAmount = Number(cap);
   }
 
-  return { store: parseStoreUrl(env.ONCE_STORE, env), backend, principal, ttlMs, windowMs, maxOrderAmount, logLevel, env };
+  const rateLimitPerMinute = rateLimit(env.ONCE_RATE_LIMIT);
+
+  return { store: parseStoreUrl(env.ONCE_STORE, env), backend, principal, ttlMs, windowMs, maxOrderAmount, rateLimitPerMinute, logLevel, env };
+}
+
+/** HTTP mode's limit when ONCE_RATE_LIMIT is unset; stdio (one local agent) has none unless set. */
+export const DEFAULT_HTTP_RATE_LIMIT = 60;
+
+/** `60`, `60/min`, or `off` (0): mutating calls a principal may make per minute. */
+function rateLimit(value: string | undefined): number | undefined {
+  const text = value?.trim().toLowerCase();
+  if (!text) return undefined;
+  if (text === 'off') return 0;
+  const match = /^(\d+)(?:\/min)?$/.exec(text);
+  if (!match || !Number.isSafeInteger(Number(match[1]))) {
+    throw new ConfigError('ONCE_RATE_LIMIT', `"${value}" is not a rate`, 'Write the mutating calls allowed per principal per minute, e.g. 60 or 60/min, or off');
+  }
+  return Number(match[1]);
 }

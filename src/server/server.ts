@@ -13,9 +13,13 @@ import { z } from 'zod';
 import { tools as allTools } from '../../tools/index.js';
 import { resultOutput } from '../../tools/schema-parts.js';
 import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
-import { failure } from '../checkout/failure.js';
+import { failure, type Failure } from '../checkout/failure.js';
 import type { Logger } from '../log.js';
+import { findCardNumber } from './card-numbers.js';
+import { elicitationConfirm } from './confirm.js';
 import { describeResult } from './describe.js';
+import { checkoutLink, registerCheckoutResources, type CheckoutResourceDeps } from './resources.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { ToolDefinition } from './tool.js';
 
 export interface ServerDeps {
@@ -25,6 +29,10 @@ export interface ServerDeps {
   logger: Logger;
   version: string;
   tools?: ToolDefinition[];
+  /** Serves `checkout://{id}` (the checkout and its ledger timeline) when given. */
+  resources?: CheckoutResourceDeps;
+  /** Per-principal limit on mutating calls, shared by every session of this process; none when absent. */
+  rateLimiter?: RateLimiter;
 }
 
 /** JSON Schema for MCP: no `$schema` (clients compile it with their own draft). */
@@ -59,18 +67,19 @@ export function createServer(deps: ServerDeps): Server {
   }));
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: listed }));
+  if (deps.resources) registerCheckoutResources(server, deps.resources, deps.principal, deps.checkouts);
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = tools.find((t) => t.name === request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}`);
     const started = performance.now();
-    const parsed = tool.input.safeParse(request.params.arguments ?? {});
+    const admitted = admit(tool, request.params.arguments ?? {}, deps);
     let result: CheckoutResult;
-    if (!parsed.success) {
-      result = { ok: false, failure: failure('invalid_request', 'invalid_input', invalidInputMessage(parsed.error, tool.name)) };
+    if (!admitted.ok) {
+      result = { ok: false, failure: admitted.failure };
     } else {
       const progressToken = request.params._meta?.progressToken;
-      result = await tool.handle(parsed.data, {
+      result = await tool.handle(admitted.data, {
         principal: deps.principal,
         checkouts: deps.checkouts,
         hooks: {
@@ -84,13 +93,17 @@ export function createServer(deps: ServerDeps): Server {
                   })
                   .catch(() => {});
               },
+          confirm: elicitationConfirm(server, extra, deps.logger, deps.principal),
         },
       });
     }
     deps.logger.log(result.ok ? 'info' : 'warn', 'tool_call', {
       principal: deps.principal,
       tool: tool.name,
+      operation: tool.name.replace(/_checkout$/, ''),
+      checkout: result.ok ? result.checkout.id : undefined,
       key: result.idempotency?.key,
+      outbound_key: result.idempotency?.outbound_key,
       outcome: result.ok ? result.idempotency.outcome : result.failure.code,
       replayed: result.idempotency?.replayed,
       attempt: result.idempotency?.attempt,
@@ -106,7 +119,7 @@ export function toCallToolResult(result: CheckoutResult): CallToolResult {
   if (result.ok) {
     const structured = { checkout: result.checkout, idempotency: result.idempotency };
     return {
-      content: [{ type: 'text', text: `${describeResult(result)}\n${JSON.stringify(structured)}` }],
+      content: [{ type: 'text', text: `${describeResult(result)}\n${JSON.stringify(structured)}` }, checkoutLink(result.checkout.id)],
       structuredContent: structured,
     };
   }
@@ -115,6 +128,42 @@ export function toCallToolResult(result: CheckoutResult): CallToolResult {
     content: [{ type: 'text', text: `${result.failure.code}: ${result.failure.message}` }],
     structuredContent: { error: result.failure },
   };
+}
+
+/**
+ * What a call must pass before its handler runs, in order: no card number anywhere (the arguments are never
+ * stored or logged then), valid arguments, and the principal's rate limit for mutating tools.
+ */
+function admit(
+  tool: ToolDefinition,
+  args: Record<string, unknown>,
+  deps: ServerDeps,
+): { ok: true; data: Record<string, unknown> } | { ok: false; failure: Failure } {
+  const cardAt = findCardNumber(args);
+  if (cardAt !== undefined) {
+    return {
+      ok: false,
+      failure: failure('invalid_request', 'invalid_input', `Invalid arguments: ${cardAt} looks like a card number; pass a payment token instead. Nothing was stored or sent.`),
+    };
+  }
+  const parsed = tool.input.safeParse(args);
+  if (!parsed.success) return { ok: false, failure: failure('invalid_request', 'invalid_input', invalidInputMessage(parsed.error, tool.name)) };
+  if (deps.rateLimiter && tool.annotations.readOnlyHint !== true) {
+    const decision = deps.rateLimiter.take(deps.principal);
+    if (!decision.allowed) {
+      const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+      return {
+        ok: false,
+        failure: failure(
+          'service_unavailable',
+          'rate_limited',
+          `Too many calls: at most ${deps.rateLimiter.perMinute} create, update, complete or cancel calls a minute are allowed for you; wait ${seconds} s, then call ${tool.name} again (nothing was stored or sent).`,
+          true,
+        ),
+      };
+    }
+  }
+  return { ok: true, data: parsed.data as Record<string, unknown> };
 }
 
 /** Names every field at fault and what it must be, then says what to do. */
