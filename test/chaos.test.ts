@@ -22,10 +22,14 @@ function expectClean(summary: ChaosSummary, tasks: number) {
   expect(summary.duplicates).toBe(0);
   expect(summary.lostSuccesses).toBe(0);
   expect(summary.wrongAnswers).toBe(0);
-  expect(summary.completed).toBe(tasks);
+  expect(summary.gaveUp).toBe(0);
+  // The only acceptable refusal is R6's cap: an agent that re-sent a declined card it never saw answered.
+  for (const stopped of summary.stopped) expect(stopped.detail).toMatch(/^attempts_exhausted/);
+  expect(summary.completed + summary.refused).toBe(tasks);
+  expect(summary.completed).toBeGreaterThan(tasks * 0.97);
   expect(summary.sessions).toBe(tasks);
-  expect(summary.orders).toBe(tasks);
-  expect(summary.charges).toBe(tasks);
+  expect(summary.orders).toBe(summary.completed);
+  expect(summary.charges).toBe(summary.completed);
   expect(summary.genuineReexecutions).toBeGreaterThan(0);
 }
 

@@ -84,3 +84,28 @@ describe('R12: merchant business errors are results', () => {
     if (!completed.ok) expect(completed.failure.message).toMatch(/stock/i);
   });
 });
+
+describe('R5/R6: a lost payment retried with another card', () => {
+  it('R6: the lost attempt is superseded once the merchant shows it did not complete; one charge, no key conflict', async () => {
+    const store = openMemoryStore();
+    const clock = new ManualClock();
+    const sandbox = createSandboxBackend({ store, now: () => clock.now() });
+    let loseNext = true;
+    // The first payment (a declined card) reaches the merchant, and its answer is lost on the way back.
+    const backend = Object.assign(Object.create(sandbox) as typeof sandbox, {
+      async complete(...args: Parameters<typeof sandbox.complete>) {
+        const result = await sandbox.complete(...args);
+        if (!loseNext) return result;
+        loseNext = false;
+        return { kind: 'unknown' as const, reason: 'response lost' };
+      },
+    });
+    const checkouts = new Checkouts({ ledger: new Ledger({ store, clock, ttlMs: 23 * HOUR }), backend, windowMs: HOUR });
+    const id = await created(checkouts);
+    const decline = { payment_data: { instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_decline' } } } };
+    expect(await checkouts.complete('alice', id, decline)).toMatchObject({ ok: false, failure: { code: 'outcome_unknown' } });
+    const paid = await checkouts.complete('alice', id, pay);
+    expect(paid).toMatchObject({ ok: true, checkout: { status: 'completed' }, idempotency: { attempt: 2 } });
+    expect((await sandbox.sandbox.stats()).charges).toBe(1);
+  });
+});

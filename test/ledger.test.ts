@@ -349,3 +349,34 @@ describe('R9: a store blip after the provider acted', () => {
     expect((await ledger.read('k-1'))?.state.status).toBe('succeeded');
   });
 });
+
+describe('R6: a resend carries exactly what the attempt sent', () => {
+  it('R6: an unknown attempt retried with the same data is resent under its key', async () => {
+    const { ledger } = setup();
+    const call = scripted([{ kind: 'unknown', reason: 'timeout' }, ok()], [{ kind: 'resend' }]);
+    await ledger.run(call.spec({ attemptFingerprint: 'card-A' }));
+    const again = await ledger.run(call.spec({ attemptFingerprint: 'card-A' }));
+    expect(again).toMatchObject({ outcome: 'succeeded', record: { attempt: 1 } });
+    expect(call.sent.map((a) => a.outboundKey)).toEqual([call.sent[0].outboundKey, call.sent[0].outboundKey]);
+  });
+
+  it('R6: retried with other data, after the provider shows no effect, it is superseded by attempt 2 with a new key', async () => {
+    const { ledger } = setup();
+    const call = scripted([{ kind: 'unknown', reason: 'timeout' }, ok('order_B')], [{ kind: 'resend' }]);
+    await ledger.run(call.spec({ attemptFingerprint: 'card-A' }));
+    const again = await ledger.run(call.spec({ attemptFingerprint: 'card-B' }));
+    expect(again).toMatchObject({ outcome: 'succeeded', value: 'order_B', replayed: false, record: { attempt: 2 } });
+    expect(call.sent.map((a) => a.number)).toEqual([1, 2]);
+    expect(call.sent[1].outboundKey).not.toBe(call.sent[0].outboundKey);
+    expect(again.record.timeline.find((e) => e.code === 'superseded')).toMatchObject({ event: 'failed', attempt: 1 });
+  });
+
+  it('R6: retried with other data while the provider shows success, the first outcome stands and nothing is sent', async () => {
+    const { ledger } = setup();
+    const call = scripted([{ kind: 'unknown', reason: 'timeout' }], [{ kind: 'settled', result: { kind: 'succeeded', value: 'order_A' } }]);
+    await ledger.run(call.spec({ attemptFingerprint: 'card-A' }));
+    const again = await ledger.run(call.spec({ attemptFingerprint: 'card-B' }));
+    expect(again).toMatchObject({ outcome: 'succeeded', value: 'order_A', record: { attempt: 1 } });
+    expect(call.sent).toHaveLength(1);
+  });
+});

@@ -12,7 +12,7 @@ import type {
 } from '../backends/backend.js';
 import type { Json } from '../ledger/canonical.js';
 import { LedgerError } from '../ledger/errors.js';
-import { secretFingerprint } from '../ledger/keys.js';
+import { digest, secretFingerprint } from '../ledger/keys.js';
 import type { AttemptInfo, Ledger, RunResult, StepResult } from '../ledger/ledger.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { readHead, saveHead, type AnchorHead } from './anchors.js';
@@ -207,6 +207,8 @@ export class Checkouts {
         backend: this.backend.name,
         anchor: id,
         summary: body,
+        // Complete's key ignores payment data (R5), but a resend under an attempt's key must carry that attempt's.
+        attemptFingerprint: digest(body),
         onWait: hooks.onWait,
         execute: async (attempt) => toStep(await send(context(attempt)), operation),
         reconcile: () => reconcileAnchored(this.backend, operation, id),

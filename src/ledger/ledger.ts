@@ -54,7 +54,15 @@ export interface RunSpec<T> {
   reconcile(attempt: AttemptInfo): Promise<Reconciled<T>>;
   /** Called while waiting for a concurrent duplicate (R7), for progress notifications. */
   onWait?(waitedMs: number): void;
+  /**
+   * What this call would send, where calls of one record may differ (complete's payment data); defaults to
+   * `fingerprint`. An unknown attempt is resent only by a call that would send the same thing (R6).
+   */
+  attemptFingerprint?: string;
 }
+
+/** An unknown attempt the provider shows had no effect, replaced by a call that carries other data. */
+export const SUPERSEDED = 'superseded';
 
 export type Outcome = 'succeeded' | 'failed' | 'pending' | 'unknown';
 
@@ -157,7 +165,7 @@ export class Ledger {
             );
           }
           // A genuine failure re-executes as attempt n+1 with a new outbound key (R6).
-          const next = this.nextAttempt(record, now);
+          const next = this.nextAttempt(record, now, spec);
           const mine = await this.store.replace(storeKey, current, next);
           if (mine) return this.runAttempt(spec, mine, 'send');
           continue;
@@ -176,13 +184,19 @@ export class Ledger {
           const why = state.lease_until > now ? `owner ${state.owner} is gone` : `lease of ${state.owner} expired`;
           const next = this.takeOver(record, now, why);
           const mine = await this.store.replace(storeKey, current, next);
-          if (mine) return this.runAttempt(spec, mine, 'reconcile');
+          if (!mine) continue;
+          const settled = await this.runAttempt(spec, mine, 'reconcile');
+          if (settled.code !== SUPERSEDED) return settled;
+          waitedOn = undefined; // the superseded attempt failed for us to replace, not for us to report
           continue;
         }
         case 'unknown': {
           const next = this.takeOver(record, now, state.reason);
           const mine = await this.store.replace(storeKey, current, next);
-          if (mine) return this.runAttempt(spec, mine, 'reconcile');
+          if (!mine) continue;
+          const settled = await this.runAttempt(spec, mine, 'reconcile');
+          if (settled.code !== SUPERSEDED) return settled;
+          waitedOn = undefined;
           continue;
         }
       }
@@ -297,6 +311,7 @@ export class Ledger {
       backend: spec.backend,
       anchor: spec.anchor,
       fingerprint: spec.fingerprint,
+      attempt_fingerprint: spec.attemptFingerprint ?? spec.fingerprint,
       summary: spec.summary,
       generation,
       generation_started_at: now,
@@ -312,13 +327,14 @@ export class Ledger {
     };
   }
 
-  private nextAttempt<T>(record: LedgerRecord<T>, now: number): LedgerRecord<T> {
+  private nextAttempt<T>(record: LedgerRecord<T>, now: number, spec: RunSpec<T>): LedgerRecord<T> {
     const attempt = record.attempt + 1;
     const key = outboundKey(record.key, record.generation_started_at, attempt);
     const fence = record.fence + 1;
     return {
       ...record,
       attempt,
+      attempt_fingerprint: spec.attemptFingerprint ?? spec.fingerprint,
       fence,
       outbound_key: key,
       updated_at: now,
@@ -353,7 +369,7 @@ export class Ledger {
     const events: TimelineEvent[] = [];
     let result: StepResult<T>;
     try {
-      result = await this.execute(spec, info, mode, events);
+      result = await this.execute(spec, info, mode, events, record);
     } finally {
       await lease.stop();
     }
@@ -421,6 +437,7 @@ export class Ledger {
     info: AttemptInfo,
     mode: 'send' | 'reconcile',
     events: TimelineEvent[],
+    record: LedgerRecord<T>,
   ): Promise<StepResult<T>> {
     try {
       if (mode === 'reconcile') {
@@ -431,6 +448,12 @@ export class Ledger {
           return seen.result;
         }
         if (seen.kind === 'unknown') return { kind: 'unknown', reason: `reconcile: ${seen.reason}` };
+        const sends = spec.attemptFingerprint ?? spec.fingerprint;
+        if (record.attempt_fingerprint !== undefined && record.attempt_fingerprint !== sends) {
+          // The same key with another body would be a conflict at the provider; it shows the attempt took no
+          // effect, and the anchor completes at most once there, so a new attempt with a new key replaces it.
+          return { kind: 'failed', code: SUPERSEDED, message: 'the provider shows no effect of this attempt; a call with other data replaces it' };
+        }
         events.push({ at, event: 'resent', attempt: info.number, outbound_key: info.outboundKey });
       } else {
         events.push({ at: this.clock.now(), event: 'sent', attempt: info.number, outbound_key: info.outboundKey });
