@@ -1,5 +1,5 @@
-// Stripe and PayPal through the whole engine (checkout service + ledger on a SQLite file) against the local
-// fakes over real HTTP: a lost confirm/capture, a decline then a good card, and 50 concurrent completes.
+// Stripe and PayPal through the whole engine (checkout service + ledger on a SQLite file) and the fault proxy,
+// against the local fakes over real HTTP: a lost confirm/capture, a decline then a good card, 50 concurrent completes.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backends/backend.js';
@@ -12,6 +12,7 @@ import { openSqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import { DECLINING_PAYER, startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 import { startStripeFake, type StripeFake } from './fakes/stripe-fake.js';
+import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { tempDir } from './support/server-process.js';
 
 const HOUR = 3_600_000;
@@ -44,8 +45,9 @@ async function engine(backend: Backend): Promise<{ checkouts: Checkouts; store: 
 
 async function stripeRig(): Promise<Rig> {
   const fake: StripeFake = await startStripeFake();
+  const proxy: FaultProxy = await startFaultProxy({ target: fake.url });
   const price = fake.seedPrice({ currency: 'usd', unit_amount: 4200 });
-  const backend = createStripeBackend({ secretKey: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', apiBase: fake.url, timeoutMs: 2_000 });
+  const backend = createStripeBackend({ secretKey: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', apiBase: proxy.url, timeoutMs: 2_000 });
   const { checkouts, store } = await engine(backend);
   return {
     checkouts,
@@ -55,11 +57,13 @@ async function stripeRig(): Promise<Rig> {
     payDecline: card('pm_card_chargeDeclined'),
     chargeCount: () => fake.chargeCount(),
     keyedRequests: () => fake.mutatingRequests().map((r) => ({ path: r.path, key: r.idempotencyKey })),
-    // The SDK resends a reset connection once on its own (with our key): both answers must vanish.
-    loseNextCompleteResponse: () => void fake.failNext({ path: '/confirm', mode: 'drop_response_after_commit', times: 2 }),
+    // The charge happens and the answer is lost in the network; the SDK resends a reset connection once on its
+    // own (with our key), so both answers must vanish.
+    loseNextCompleteResponse: () => proxy.plan({ fault: 'drop_response', method: 'POST', path: /\/confirm$/, times: 2 }),
     prepareDecline: async () => {},
     prepare: async () => {},
     close: async () => {
+      await proxy.close();
       await fake.close();
       await store.close();
     },
@@ -68,10 +72,11 @@ async function stripeRig(): Promise<Rig> {
 
 async function paypalRig(): Promise<Rig> {
   const fake: PaypalFake = await startPaypalFake({ clientId: 'client', clientSecret: 'secret' });
+  const proxy: FaultProxy = await startFaultProxy({ target: fake.url });
   const backend = createPaypalBackend({
     clientId: 'client',
     clientSecret: 'secret',
-    apiBase: fake.url,
+    apiBase: proxy.url,
     catalog: { sku_mug: { name: 'Mug', unit_amount: 1400, currency: 'usd' } },
     timeoutMs: 2_000,
   });
@@ -85,11 +90,12 @@ async function paypalRig(): Promise<Rig> {
     chargeCount: () => fake.chargeCount(),
     keyedRequests: () =>
       fake.mutatingRequests().filter((r) => r.method === 'POST' && !r.path.includes('oauth2')).map((r) => ({ path: r.path, key: r.requestId })),
-    loseNextCompleteResponse: () => void fake.failNext({ path: '/capture', mode: 'drop_response_after_commit' }),
+    loseNextCompleteResponse: () => proxy.plan({ fault: 'drop_response', method: 'POST', path: /\/capture$/ }),
     // PayPal declines by payer: the person approved with a failing funding source, then with a good one.
     prepareDecline: async (id) => fake.approve(id, DECLINING_PAYER),
     prepare: async (id) => fake.approve(id),
     close: async () => {
+      await proxy.close();
       await fake.close();
       await store.close();
     },
