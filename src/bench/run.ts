@@ -125,6 +125,30 @@ function withTrips(samples: number[], calls: number): WithTrips {
   return { ...latency(samples), roundTrips: Math.round((calls / samples.length) * 100) / 100 };
 }
 
+/** One sample each of ours and theirs per payload, their order swapped every other sample, with store calls counted. */
+async function alternating(ours: OurRunner, theirs: TheirRunner | undefined, count: number, payloadAt: (i: number) => Payload) {
+  const out = { ours: [] as number[], theirs: [] as number[], ourCalls: 0, theirCalls: 0 };
+  for (let i = 0; i < count; i++) {
+    const payload = payloadAt(i);
+    const steps: Array<() => Promise<void>> = [
+      async () => {
+        const before = ours.counting.calls;
+        out.ours.push(await timed(() => ours.run(payload)));
+        out.ourCalls += ours.counting.calls - before;
+      },
+    ];
+    if (theirs) {
+      steps.push(async () => {
+        const before = theirs.calls;
+        out.theirs.push(await timed(() => theirs.run(payload)));
+        out.theirCalls += theirs.calls - before;
+      });
+    }
+    for (const step of i % 2 ? steps.reverse() : steps) await step();
+  }
+  return out;
+}
+
 /** Latency of fresh runs and replays, ours and (on Redis) theirs alternating sample by sample. */
 async function latencies(ours: OurRunner, theirs: TheirRunner | undefined, sizes: Sizes, offset: number) {
   const payloads: Payload[] = [];
@@ -132,45 +156,13 @@ async function latencies(ours: OurRunner, theirs: TheirRunner | undefined, sizes
     await ours.run(ours.payload(offset - 1 - i));
     await theirs?.run(ours.payload(offset - 1 - i));
   }
-  const fresh = { ours: [] as number[], theirs: [] as number[], ourCalls: 0, theirCalls: 0 };
-  for (let i = 0; i < sizes.latencySamples; i++) {
+  const fresh = await alternating(ours, theirs, sizes.latencySamples, (i) => {
     const payload = ours.payload(offset + i);
     payloads.push(payload);
-    const steps: Array<() => Promise<void>> = [
-      async () => {
-        const before = ours.counting.calls;
-        fresh.ours.push(await timed(() => ours.run(payload)));
-        fresh.ourCalls += ours.counting.calls - before;
-      },
-    ];
-    if (theirs) {
-      steps.push(async () => {
-        const before = theirs.calls;
-        fresh.theirs.push(await timed(() => theirs.run(payload)));
-        fresh.theirCalls += theirs.calls - before;
-      });
-    }
-    for (const step of i % 2 ? steps.reverse() : steps) await step();
-  }
-  const replay = { ours: [] as number[], theirs: [] as number[], ourCalls: 0, theirCalls: 0 };
-  for (let i = 0; i < payloads.length; i++) {
-    const payload = payloads[(i * 7919) % payloads.length]; // not in insertion order
-    const steps: Array<() => Promise<void>> = [
-      async () => {
-        const before = ours.counting.calls;
-        replay.ours.push(await timed(() => ours.run(payload)));
-        replay.ourCalls += ours.counting.calls - before;
-      },
-    ];
-    if (theirs) {
-      steps.push(async () => {
-        const before = theirs.calls;
-        replay.theirs.push(await timed(() => theirs.run(payload)));
-        replay.theirCalls += theirs.calls - before;
-      });
-    }
-    for (const step of i % 2 ? steps.reverse() : steps) await step();
-  }
+    return payload;
+  });
+  // Replays in another order than the inserts.
+  const replay = await alternating(ours, theirs, payloads.length, (i) => payloads[(i * 7919) % payloads.length]);
   return {
     ours: { fresh: withTrips(fresh.ours, fresh.ourCalls), replay: withTrips(replay.ours, replay.ourCalls) },
     theirs: theirs ? { fresh: withTrips(fresh.theirs, fresh.theirCalls), replay: withTrips(replay.theirs, replay.theirCalls) } : undefined,
