@@ -1,6 +1,5 @@
 // The checkout engine the tools call: derive the key from the intent, check the anchor belongs to the
 // caller, run the operation once through the ledger against the backend, and describe the outcome.
-import { randomUUID } from 'node:crypto';
 import type {
   Backend,
   BackendResult,
@@ -315,7 +314,7 @@ export class Checkouts {
 }
 
 function context(attempt: AttemptInfo): CallContext {
-  return { idempotencyKey: attempt.outboundKey, attempt: attempt.number, requestId: attempt.requestId ?? randomUUID() };
+  return { idempotencyKey: attempt.outboundKey, attempt: attempt.number, requestId: attempt.requestId };
 }
 
 /** Backend answer → ledger step. Complete counts only when the session is completed with an order (R12). */
@@ -323,7 +322,13 @@ function toStep(result: BackendResult, operation: string): StepResult<CheckoutSe
   switch (result.kind) {
     case 'succeeded':
       if (operation === 'complete' && !isCompleted(result.checkout)) {
-        return { kind: 'unknown', reason: `complete answered status ${result.checkout.status} without an order`, providerRequestId: result.providerRequestId };
+        const { status, continue_url: url } = result.checkout;
+        if (status === 'authentication_required' || status === 'pending_approval' || status === 'requires_escalation') {
+          // The person must act (3-D Secure, PayPal approval): asking again cannot help until they have.
+          const where = url ? ` at ${url}` : '';
+          return { kind: 'failed', code: 'payer_action_required', message: `The payment needs the buyer to approve it${where} (status ${status}).`, value: result.checkout, providerRequestId: result.providerRequestId };
+        }
+        return { kind: 'unknown', reason: `complete answered status ${status} without an order`, providerRequestId: result.providerRequestId };
       }
       return { kind: 'succeeded', value: result.checkout, anchor: result.checkout.id, providerRequestId: result.providerRequestId };
     case 'failed':
