@@ -90,6 +90,18 @@ describe('exactly once over stdio', () => {
     expect((await merchantRecords(db)).stats.sessions).toBe(1);
   });
 
+  it('R3: a create repeated after a server restart on the same store returns the first checkout', async () => {
+    const db = join(tempDir(), 'r.db');
+    const first = await start(db);
+    const created = structured(await first.call('create_checkout', CART));
+    await first.close();
+    const restarted = await start(db);
+    const again = structured(await restarted.call('create_checkout', CART));
+    expect(again.checkout?.id).toBe(created.checkout?.id);
+    expect(again.idempotency).toMatchObject({ replayed: true, first_seen_at: created.idempotency?.first_seen_at });
+    expect((await merchantRecords(db)).stats.sessions).toBe(1);
+  });
+
   it('R4: a new task_id makes a second checkout; a reused task_id with another cart is intent_conflict', async () => {
     const db = join(tempDir(), 't.db');
     const server = await start(db);

@@ -4,15 +4,9 @@ import { SandboxMerchant, TOKEN_DECLINE, TOKEN_OK, type MerchantResponse } from 
 import type { SandboxSession } from '../src/backends/sandbox/cart.js';
 import type { AcpError } from '../src/backends/sandbox/errors.js';
 import { taxOn } from '../src/backends/sandbox/catalog.js';
+import { ADDRESS } from './support/server-process.js';
 
-const address = {
-  name: 'Ada Lovelace',
-  line_one: '1 Analytical Way',
-  city: 'London',
-  state: 'LDN',
-  country: 'GB',
-  postal_code: 'N1 9GU',
-};
+const address = ADDRESS;
 const pay = (token: string) => ({
   payment_data: { handler_id: 'sandbox', instrument: { type: 'card', credential: { type: 'spt', token } } },
 });

@@ -213,11 +213,13 @@ export class Checkouts {
         reconcile: () => reconcileAnchored(this.backend, operation, id),
       });
       const checkout = result.value;
-      if (checkout) await saveHead(this.ledger.store, { ...head, checkout, updated_at: result.record.updated_at });
+      // The head read above already says whether this outcome is news; a replay usually is not.
+      if (checkout && result.record.updated_at > head.updated_at) {
+        await saveHead(this.ledger.store, { ...head, checkout, updated_at: result.record.updated_at });
+      }
       if (result.outcome === 'succeeded' && checkout) {
         // R11: a replayed update answers with the current state when a newer one changed it since.
-        const current = result.replayed ? await readHead(this.ledger.store, this.backend.name, id) : undefined;
-        const fresher = current && current.updated_at > result.record.updated_at ? current.checkout : checkout;
+        const fresher = result.replayed && head.updated_at > result.record.updated_at ? head.checkout : checkout;
         return this.success(operation === 'update' ? fresher : checkout, result);
       }
       return this.outcomeFailure(tool, result);
