@@ -15,7 +15,7 @@ import { digest, secretFingerprint } from '../ledger/keys.js';
 import type { AttemptInfo, Ledger, RunResult, StepResult } from '../ledger/ledger.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { readHead, saveHead, type AnchorHead } from './anchors.js';
-import { failure, type Failure } from './failure.js';
+import { describeFailure, failure, notFound, type Failure } from './failure.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { reconcileAnchored, type AnchoredOperation } from './reconcile.js';
 import { isCompleted, totalAmount, type CheckoutSession } from './session.js';
@@ -349,33 +349,6 @@ function idempotencyOf(result: RunResult<CheckoutSession>): IdempotencyInfo {
     attempt: result.record.attempt,
     first_seen_at: new Date(result.record.first_seen_at).toISOString(),
   };
-}
-
-function notFound(id: string): Failure {
-  return failure(
-    'invalid_request',
-    'checkout_not_found',
-    `No checkout "${id}" is known to this server for you; use the checkout_session_id that create_checkout returned.`,
-  );
-}
-
-function describeFailure(code: string, message: string, tool: string): Failure {
-  const words = message.trim().replace(/\.?$/, '.');
-  switch (code) {
-    case 'payment_declined':
-      return failure('payment_error', 'payment_declined', `The payment was declined: ${words} Ask the buyer for another payment method, then call ${tool} again.`);
-    case 'checkout_not_found':
-      return notFound(words);
-    case 'payer_action_required':
-      return failure('payment_error', 'payer_action_required', `${words} Send the person to the checkout's continue_url (get_checkout shows it) to approve, then call ${tool} again.`);
-    case 'idempotency_conflict':
-      // Our derived keys met different parameters at the provider: a defect of ours, never to be retried with a new key.
-      return failure('service_unavailable', 'idempotency_conflict', `${words} This is a once-checkout defect, not yours: stop and report it; nothing more will be sent for this call.`);
-    case 'invalid_input':
-      return failure('invalid_request', 'invalid_input', `${words} Fix the arguments and call ${tool} again.`);
-    default:
-      return failure('merchant_error', code, `The merchant refused (${code}): ${words} Tell the person, and change the checkout before trying again.`);
-  }
 }
 
 /** The complete arguments as recorded: the payment token replaced by its fingerprint (R10). */
