@@ -9,6 +9,7 @@ import { parseListenAddress, serveHttp, type HttpServer } from '../transports/ht
 import { serveStdio } from '../transports/stdio.js';
 import { VERSION } from '../version.js';
 import { reconcileSweep } from '../operator/reconcile-sweep.js';
+import { scrubStoreSecrets } from '../store/store.js';
 import { parseArgs } from './args.js';
 
 export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
@@ -39,6 +40,9 @@ export async function serve(argv: string[]): Promise<void> {
     throw new ConfigError('ONCE_HTTP_TOKENS', 'is not set, and HTTP mode never serves without authentication', 'Set ONCE_HTTP_TOKENS=token=principal,… or @/path/file (tokens of 16+ random characters)');
   }
   const app = await openApp(config);
+  // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
+  const scrub = (message: string) =>
+    config.store.kind === 'postgres' || config.store.kind === 'redis' ? scrubStoreSecrets(message, config.store.url) : message;
   const perMinute = config.rateLimitPerMinute ?? (listen ? DEFAULT_HTTP_RATE_LIMIT : 0);
   const rateLimiter = perMinute > 0 ? new RateLimiter({ perMinute }) : undefined;
   const serverFor = (principal: string) =>
@@ -54,7 +58,7 @@ export async function serve(argv: string[]): Promise<void> {
   const sweeper = setInterval(() => {
     app.ledger.sweep().then(
       (swept) => app.logger.log('debug', 'sweep', swept),
-      (error: Error) => app.logger.log('warn', 'sweep_failed', { message: error.message }),
+      (error: Error) => app.logger.log('warn', 'sweep_failed', { message: scrub(error.message) }),
     );
   }, SWEEP_EVERY_MS);
   sweeper.unref();
@@ -64,7 +68,7 @@ export async function serve(argv: string[]): Promise<void> {
       (entries) => {
         for (const entry of entries) app.logger.log(entry.verdict === 'settled' ? 'info' : 'debug', 'reconcile', { ...entry });
       },
-      (error: Error) => app.logger.log('warn', 'reconcile_failed', { message: error.message }),
+      (error: Error) => app.logger.log('warn', 'reconcile_failed', { message: scrub(error.message) }),
     );
   const reconciler = setInterval(reconcilePass, RECONCILE_EVERY_MS);
   reconciler.unref();

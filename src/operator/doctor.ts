@@ -9,7 +9,7 @@ import { effectiveTtl } from '../config/retention.js';
 import { RECORD_PREFIX, type LedgerRecord, type Status } from '../ledger/record.js';
 import { ANCHOR_PREFIX } from '../checkout/anchors.js';
 import { openStore, parseStoreUrl, type StoreUrl } from '../store/open.js';
-import type { Store } from '../store/store.js';
+import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
 
 export interface Check {
@@ -52,7 +52,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
       const detail = `${store.description} (${tableOf(url)}): ${counts.records} ledger record(s)${statuses ? ` (${statuses})` : ''}, ${counts.anchors} checkout(s), ${counts.other} other entr${counts.other === 1 ? 'y' : 'ies'}`;
       add('store', open > 0 ? 'warn' : 'ok', open > 0 ? `${detail}; ${open} open (unknown or pending) record(s): see once-checkout reconcile` : detail);
     } catch (error) {
-      add('store', 'fail', `${describeUrl(url)} cannot be used: ${messageOf(error)}. ${storeFix(url)}`);
+      add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
       await store?.close().catch(() => {});
       store = undefined;
     }
@@ -147,10 +147,13 @@ function tableOf(url: StoreUrl): string {
 function describeUrl(url: StoreUrl): string {
   if (url.kind === 'sqlite') return `sqlite://${url.path}`;
   if (url.kind === 'memory') return 'memory:// (tests only: keeps nothing after exit)';
-  // Never print a password that the URL may carry.
-  const parsed = new URL(url.url);
-  parsed.password = parsed.password ? '***' : '';
-  return parsed.href;
+  // Never print a credential the URL may carry (userinfo password, ?password=, ?sslpassword=, tokens…).
+  return redact(url.url);
+}
+
+/** A driver's error text with the store URL's credentials masked, should it echo them. */
+function scrubbed(url: StoreUrl, text: string): string {
+  return url.kind === 'postgres' || url.kind === 'redis' ? scrubStoreSecrets(text, url.url) : text;
 }
 
 function storeFix(url: StoreUrl): string {

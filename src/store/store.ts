@@ -45,13 +45,68 @@ export async function guarded<T>(description: string, work: () => Promise<T>): P
   }
 }
 
-/** A store URL without its password, for logs and doctor. */
+/**
+ * Query parameters that carry credentials. node-postgres honours `?password=`, `?sslpassword=` and reads
+ * `?sslkey=`; other drivers and proxies take tokens and keys the same way. Generous on purpose: a masked
+ * harmless parameter costs nothing, a printed password costs a rotation.
+ */
+const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential|cert|signature/i;
+const MASK = '***';
+
+/** A store URL with every credential masked (the userinfo password and secret query parameters), for logs and doctor. */
 export function redact(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
+    if (parsed.password) parsed.password = MASK;
+    if (parsed.search) {
+      // Rebuilt by hand: URLSearchParams would re-encode the parameters left alone.
+      const query = parsed.search
+        .slice(1)
+        .split('&')
+        .map((pair) => {
+          const at = pair.indexOf('=');
+          const name = at < 0 ? pair : pair.slice(0, at);
+          return SECRET_PARAM.test(safeDecode(name)) && at >= 0 ? `${name}=${MASK}` : pair;
+        })
+        .join('&');
+      parsed.search = `?${query}`;
+    }
+    parsed.hash = '';
     return parsed.toString();
   } catch {
     return `${/^[a-z][a-z0-9+.-]*/i.exec(url)?.[0] ?? 'store'}://(unparseable)`;
+  }
+}
+
+/** The credential values a store URL carries, decoded and as written, so text that echoes one can be scrubbed. */
+export function storeUrlSecrets(url: string): string[] {
+  const secrets = new Set<string>();
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) secrets.add(parsed.password).add(safeDecode(parsed.password));
+    for (const pair of parsed.search.slice(1).split('&')) {
+      const at = pair.indexOf('=');
+      if (at < 0 || !SECRET_PARAM.test(safeDecode(pair.slice(0, at)))) continue;
+      const raw = pair.slice(at + 1);
+      secrets.add(raw).add(safeDecode(raw.replace(/\+/g, ' '))).add(safeDecode(raw));
+    }
+  } catch {
+    // unparseable: nothing we can name; redact() prints only the scheme
+  }
+  return [...secrets].filter((s) => s.length >= 3);
+}
+
+/** `text` with every credential of `url` replaced by ***: for error messages that might echo the URL. */
+export function scrubStoreSecrets(text: string, url: string): string {
+  let out = text;
+  for (const secret of storeUrlSecrets(url).sort((a, b) => b.length - a.length)) out = out.split(secret).join(MASK);
+  return out;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
