@@ -60,6 +60,31 @@ describe.each(stores)('store contract: %s', (_name, open) => {
     expect(await store.get('rm')).toBeUndefined();
   });
 
+  it('R13: getMany reads several keys in one call, in the order asked, absent ones undefined', async () => {
+    store ??= await open();
+    await store.put('many:a', { a: 1 });
+    await store.put('many:c', { c: 3 });
+    const found = await store.getMany<Record<string, number>>(['many:c', 'many:b', 'many:a']);
+    expect(found.map((f) => f?.value)).toEqual([{ c: 3 }, undefined, { a: 1 }]);
+    // The raw text is what compare-and-swap compares.
+    expect(await store.replace('many:a', found[2]!, { a: 2 })).toBeDefined();
+  });
+
+  it('R13: getLinked follows a string field of the first value to a second key, in one call', async () => {
+    store ??= await open();
+    await store.put('link:rec', { head_key: 'link:head:x', other: 1 });
+    await store.put('link:head:x', { head: true });
+    await store.put('link:lonely', { other: 2 });
+    const [rec, head] = await store.getLinked<{ head_key: string }, { head: boolean }>('link:rec', 'head_key');
+    expect(rec?.value.head_key).toBe('link:head:x');
+    expect(head?.value).toEqual({ head: true });
+    expect(await store.replace('link:head:x', head!, { head: false })).toBeDefined();
+    const [lonely, none] = await store.getLinked('link:lonely', 'head_key');
+    expect(lonely?.value).toEqual({ other: 2 });
+    expect(none).toBeUndefined();
+    expect(await store.getLinked('link:absent', 'head_key')).toEqual([undefined, undefined]);
+  });
+
   it('put, get, delete and entries by prefix (including LIKE and glob wildcards in keys)', async () => {
     store ??= await open();
     await store.put('p_x:1', { a: 1 });

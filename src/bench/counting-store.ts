@@ -15,6 +15,16 @@ export class CountingStore implements Store {
     return this.inner.get<T>(key);
   }
 
+  getMany<T>(keys: readonly string[]): Promise<Array<Stored<T> | undefined>> {
+    this.calls += 1;
+    return this.inner.getMany<T>(keys);
+  }
+
+  getLinked<A, B>(key: string, field: string): Promise<[Stored<A> | undefined, Stored<B> | undefined]> {
+    this.calls += 1;
+    return this.inner.getLinked<A, B>(key, field);
+  }
+
   claim<T>(key: string, value: T): Promise<ClaimResult<T>> {
     this.calls += 1;
     return this.inner.claim(key, value);

@@ -16,6 +16,10 @@ export interface NativeSteps {
   removeIf(rawKey: string, expected: string): Promise<boolean>;
   /** Raw text of one key, one round trip. */
   get(rawKey: string): Promise<string | undefined>;
+  /** Raw texts of several keys, one round trip. */
+  getMany(rawKeys: readonly string[]): Promise<Array<string | undefined>>;
+  /** Raw text of a key and of `rawPrefix` + the string at `$.value.<field>` in it, one round trip. */
+  getLinked(rawKey: string, field: string, rawPrefix: string): Promise<[string | undefined, string | undefined]>;
   entries(rawPrefix: string): AsyncIterable<[string, string]>;
   close(): Promise<void>;
 }
@@ -43,6 +47,24 @@ export class KeyvStore implements Store {
     return guarded(this.description, async () => {
       const raw = await this.native.get(this.rawKey(key));
       return raw === undefined ? undefined : { value: decode<T>(raw), raw };
+    });
+  }
+
+  getMany<T>(keys: readonly string[]): Promise<Array<Stored<T> | undefined>> {
+    return guarded(this.description, async () => {
+      const raws = await this.native.getMany(keys.map((key) => this.rawKey(key)));
+      return raws.map((raw) => (raw === undefined ? undefined : { value: decode<T>(raw), raw }));
+    });
+  }
+
+  getLinked<A, B>(key: string, field: string): Promise<[Stored<A> | undefined, Stored<B> | undefined]> {
+    if (!/^[a-z_]+$/.test(field)) throw new Error(`getLinked: field ${field} must be a plain name`);
+    return guarded(this.description, async () => {
+      const [first, second] = await this.native.getLinked(this.rawKey(key), field, this.rawKey(''));
+      return [
+        first === undefined ? undefined : { value: decode<A>(first), raw: first },
+        second === undefined ? undefined : { value: decode<B>(second), raw: second },
+      ];
     });
   }
 
@@ -101,6 +123,13 @@ export const keyvJson = {
   serialize: (data: unknown) => JSON.stringify(data),
   deserialize: <T>(raw: string) => JSON.parse(raw) as T,
 };
+
+/** The string at `$.value.<field>` of a stored text, if there is one (the memory store's getLinked). */
+export function linkOf(raw: string, field: string): string | undefined {
+  const value = (JSON.parse(raw) as { value?: Record<string, unknown> }).value;
+  const link = value?.[field];
+  return typeof link === 'string' ? link : undefined;
+}
 
 /** LIKE pattern for a key prefix, with the wildcard characters escaped (ESCAPE '\'). */
 export function likePrefix(prefix: string): string {

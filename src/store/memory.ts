@@ -1,7 +1,7 @@
 // memory:// — a Keyv Map store for unit tests. JavaScript runs one step at a time, so a synchronous
 // check-and-set on the Map is atomic within this process (and nothing is shared with others).
 import Keyv from 'keyv';
-import { KeyvStore, keyvJson, type NativeSteps } from './keyv-store.js';
+import { KeyvStore, keyvJson, linkOf, type NativeSteps } from './keyv-store.js';
 
 export function openMemoryStore(): KeyvStore {
   const map = new Map<string, string>();
@@ -25,6 +25,14 @@ export function openMemoryStore(): KeyvStore {
     },
     async get(rawKey) {
       return map.get(rawKey);
+    },
+    async getMany(rawKeys) {
+      return rawKeys.map((key) => map.get(key));
+    },
+    async getLinked(rawKey, field, rawPrefix) {
+      const first = map.get(rawKey);
+      const link = first === undefined ? undefined : linkOf(first, field);
+      return [first, link === undefined ? undefined : map.get(rawPrefix + link)];
     },
     async *entries(rawPrefix) {
       for (const [key, raw] of [...map.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {

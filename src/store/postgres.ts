@@ -84,6 +84,20 @@ export async function openPostgresStore(url: string): Promise<KeyvStore> {
       const rows = await run(`SELECT value FROM ${TABLE} WHERE key = $1`, [rawKey]);
       return rows[0]?.value;
     },
+    async getMany(rawKeys) {
+      const rows = await run(`SELECT key, value FROM ${TABLE} WHERE key = ANY($1)`, [rawKeys]);
+      const found = new Map(rows.map((row) => [row.key, row.value]));
+      return rawKeys.map((key) => found.get(key));
+    },
+    async getLinked(rawKey, field, rawPrefix) {
+      const rows = await run(
+        `SELECT r.value AS first, l.value AS second FROM ${TABLE} r
+           LEFT JOIN ${TABLE} l ON l.key = $1 || (r.value::jsonb -> 'value' ->> '${field}')
+         WHERE r.key = $2`,
+        [rawPrefix, rawKey],
+      );
+      return [rows[0]?.first, rows[0]?.second ?? undefined];
+    },
     async *entries(rawPrefix) {
       let after = '';
       for (;;) {

@@ -11,6 +11,15 @@ const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return ARGV[1] 
 return redis.call('GET', KEYS[1])`;
 const REPLACE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
 return 0`;
+// cjson is part of every Redis's Lua; a record without the field links to nothing.
+const GET_LINKED = `local first = redis.call('GET', KEYS[1])
+if not first then return {} end
+local ok, decoded = pcall(cjson.decode, first)
+local link = ok and type(decoded) == 'table' and type(decoded.value) == 'table' and decoded.value[ARGV[1]]
+if type(link) ~= 'string' then return {first} end
+local second = redis.call('GET', ARGV[2] .. link)
+if not second then return {first} end
+return {first, second}`;
 const REMOVE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
 
@@ -106,6 +115,7 @@ function script(source: string) {
 const claimScript = script(CLAIM);
 const replaceScript = script(REPLACE);
 const removeIfScript = script(REMOVE_IF);
+const getLinkedScript = script(GET_LINKED);
 
 export async function openRedisStore(url: string): Promise<KeyvStore> {
   const connection = new Connection(url);
@@ -144,6 +154,16 @@ export async function openRedisStore(url: string): Promise<KeyvStore> {
     },
     async get(rawKey) {
       return (await connection.send((client) => client.get(rawKey))) ?? undefined;
+    },
+    async getMany(rawKeys) {
+      const values = await connection.send((client) => client.mGet([...rawKeys]));
+      return values.map((raw) => (raw === null || raw === undefined ? undefined : String(raw)));
+    },
+    async getLinked(rawKey, field, rawPrefix) {
+      // The linked key is computed inside the script, so it cannot be declared in KEYS: fine on one Redis,
+      // and this store does not run on Redis Cluster.
+      const found = (await connection.send((client) => getLinkedScript(client, [rawKey], [field, rawPrefix]))) as unknown[];
+      return [found[0] === undefined ? undefined : String(found[0]), found[1] === undefined ? undefined : String(found[1])];
     },
     async *entries(rawPrefix) {
       // SCAN has no order; the other stores yield by key, so collect the keys, sort, then read in batches.

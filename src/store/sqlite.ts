@@ -44,6 +44,21 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
       const rows = await query(`SELECT value FROM ${table} WHERE key = ?`, rawKey);
       return rows[0]?.value;
     },
+    async getMany(rawKeys) {
+      const rows = await query(`SELECT key, value FROM ${table} WHERE key IN (${rawKeys.map(() => '?').join(', ')})`, ...rawKeys);
+      const found = new Map(rows.map((row) => [row.key, row.value]));
+      return rawKeys.map((key) => found.get(key));
+    },
+    async getLinked(rawKey, field, rawPrefix) {
+      const rows = await query(
+        `SELECT r.value AS first, l.value AS second FROM ${table} r
+           LEFT JOIN ${table} l ON l.key = ? || json_extract(r.value, '$.value.${field}')
+         WHERE r.key = ?`,
+        rawPrefix,
+        rawKey,
+      );
+      return [rows[0]?.first, rows[0]?.second ?? undefined];
+    },
     async *entries(rawPrefix) {
       let after = '';
       for (;;) {

@@ -12,6 +12,13 @@ export interface Store {
   /** A URL-ish description without credentials, for logs and doctor. */
   readonly description: string;
   get<T>(key: string): Promise<Stored<T> | undefined>;
+  /** Several keys in one round trip, in the order asked. */
+  getMany<T>(keys: readonly string[]): Promise<Array<Stored<T> | undefined>>;
+  /**
+   * A value and the value it points to, in one round trip: the second key is the first value's string field
+   * `field`. The head of a checkout is found this way from its create record (one statement or script).
+   */
+  getLinked<A, B>(key: string, field: string): Promise<[Stored<A> | undefined, Stored<B> | undefined]>;
   /** Insert-if-absent in one atomic step; when the key exists, returns what is there (one round trip). */
   claim<T>(key: string, value: T): Promise<ClaimResult<T>>;
   /** Compare-and-swap: writes `next` only if the stored text is still `expected.raw`. */
