@@ -1,5 +1,6 @@
 // `once-checkout doctor`: one line per check, a fix for each failure, non-zero exit on any failure.
 import { runDoctor, type Check } from '../operator/doctor.js';
+import { printable, terminalJson } from '../operator/printable.js';
 import { parseArgs } from './args.js';
 
 export const DOCTOR_HELP = `once-checkout doctor: check the configuration, the store, retention (R8) and the backend
@@ -16,10 +17,10 @@ export async function doctor(argv: string[]): Promise<number> {
   const checks = await runDoctor(args.env);
   const failed = checks.filter((c) => c.status === 'fail').length;
   if (args.options.has('--json')) {
-    process.stdout.write(`${JSON.stringify({ ok: failed === 0, checks }, null, 2)}\n`);
+    process.stdout.write(`${terminalJson({ ok: failed === 0, checks })}\n`);
   } else {
     const width = Math.max(...checks.map((c) => c.name.length));
-    const lines = checks.map((c) => `${MARK[c.status]}  ${c.name.padEnd(width)}  ${c.detail}`);
+    const lines = checks.map((c) => `${MARK[c.status]}  ${c.name.padEnd(width)}  ${printable(c.detail)}`);
     lines.push(failed === 0 ? 'All checks passed.' : `${failed} check(s) failed.`);
     process.stdout.write(`${lines.join('\n')}\n`);
   }

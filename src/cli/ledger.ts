@@ -5,6 +5,7 @@ import { parseDuration } from '../config/duration.js';
 import { Ledger } from '../ledger/ledger.js';
 import type { LedgerRecord, Status } from '../ledger/record.js';
 import { checkoutHistory, findRecord } from '../operator/checkout-history.js';
+import { printable, terminalJson } from '../operator/printable.js';
 import { formatHistory, formatRecord, formatRecordTable, historyJson, summarize, timelineRows } from '../operator/timeline-view.js';
 import { openStore } from '../store/open.js';
 import { parseArgs } from './args.js';
@@ -55,22 +56,22 @@ async function list(reader: Ledger, options: Map<string, string | true>, json: b
     records.push(record);
   }
   records.sort((a, b) => a.first_seen_at - b.first_seen_at);
-  process.stdout.write(json ? `${JSON.stringify(records.map(summarize), null, 2)}\n` : `${formatRecordTable(records)}\n`);
+  process.stdout.write(json ? `${terminalJson(records.map(summarize))}\n` : `${formatRecordTable(records)}\n`);
   return 0;
 }
 
 async function show(reader: Ledger, id: string, json: boolean): Promise<number> {
   const history = await checkoutHistory(reader, id);
   if (history) {
-    process.stdout.write(json ? `${JSON.stringify(historyJson(history), null, 2)}\n` : `${formatHistory(history)}\n`);
+    process.stdout.write(json ? `${terminalJson(historyJson(history))}\n` : `${formatHistory(history)}\n`);
     return 0;
   }
   const record = await findRecord(reader, id);
   if (record) {
     const out = { record: summarize(record), summary: record.summary, timeline: timelineRows([record]) };
-    process.stdout.write(json ? `${JSON.stringify(out, null, 2)}\n` : `${formatRecord(record)}\n`);
+    process.stdout.write(json ? `${terminalJson(out)}\n` : `${formatRecord(record)}\n`);
     return 0;
   }
-  process.stderr.write(`once-checkout: no record or checkout "${id}" in this ledger. Run 'once-checkout ledger list' to see what it holds.\n`);
+  process.stderr.write(`once-checkout: no record or checkout "${printable(id)}" in this ledger. Run 'once-checkout ledger list' to see what it holds.\n`);
   return 1;
 }

@@ -1,5 +1,6 @@
 // The command line: one small file per command.
 import { ConfigError } from '../config/config-error.js';
+import { printable } from '../operator/printable.js';
 import { VERSION } from '../version.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { doctor, DOCTOR_HELP } from './doctor.js';
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     return code ?? -1; // a server is still running
   } catch (error) {
     const line = error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`once-checkout: ${line}\n`);
+    process.stderr.write(`once-checkout: ${printable(line)}\n`); // an error may quote a merchant's words
     return error instanceof ConfigError ? 78 : 1;
   }
 }

@@ -2,6 +2,7 @@
 import { openApp } from '../app.js';
 import { loadConfig } from '../config/config.js';
 import { reconcileSweep, sweepSummary, type SweepEntry } from '../operator/reconcile-sweep.js';
+import { printable, terminalJson } from '../operator/printable.js';
 import { parseArgs } from './args.js';
 
 export const RECONCILE_HELP = `once-checkout reconcile: settle unknown and abandoned pending records against their backend
@@ -18,7 +19,7 @@ export async function reconcile(argv: string[]): Promise<number> {
   const app = await openApp(config);
   try {
     const entries = await reconcileSweep(app.ledger, app.backend);
-    if (args.options.has('--json')) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+    if (args.options.has('--json')) process.stdout.write(`${terminalJson(entries)}\n`);
     else process.stdout.write(`${[...entries.map(line), sweepSummary(entries)].join('\n')}\n`);
     return 0;
   } finally {
@@ -29,5 +30,6 @@ export async function reconcile(argv: string[]): Promise<number> {
 function line(entry: SweepEntry): string {
   const verdict = entry.verdict === 'needs_retry' ? 'needs retry' : entry.verdict;
   const where = entry.anchor ? `checkout ${entry.anchor}` : 'no checkout id';
-  return `${verdict.padEnd(11)} ${entry.operation.padEnd(8)} ${entry.key.slice(0, 16)}  ${where}, ${entry.before} -> ${entry.after}: ${entry.message}`;
+  // The message quotes the provider (a status, a failure's code and words): shown with controls escaped.
+  return printable(`${verdict.padEnd(11)} ${entry.operation.padEnd(8)} ${entry.key.slice(0, 16)}  ${where}, ${entry.before} -> ${entry.after}: ${entry.message}`);
 }

@@ -3,6 +3,7 @@
 import type { Json } from '../ledger/canonical.js';
 import type { LedgerRecord, TimelineEvent } from '../ledger/record.js';
 import type { CheckoutHistory } from './checkout-history.js';
+import { printable } from './printable.js';
 
 export interface RecordSummary {
   key: string;
@@ -114,10 +115,12 @@ export function formatTimeline(rows: TimelineRow[]): string {
 export function formatRecord(record: LedgerRecord): string {
   const s = summarize(record);
   return [
-    `record ${s.key}`,
-    `  ${s.operation} on ${s.backend}${s.anchor ? ` checkout ${s.anchor}` : ''} for principal ${s.principal}`,
-    `  status ${s.status}, attempt ${s.attempt}, outbound key ${s.outbound_key}: ${s.result}`,
-    `  first seen ${s.first_seen_at}, updated ${s.updated_at}, expires ${s.expires_at}`,
+    ...[
+      `record ${s.key}`,
+      `  ${s.operation} on ${s.backend}${s.anchor ? ` checkout ${s.anchor}` : ''} for principal ${s.principal}`,
+      `  status ${s.status}, attempt ${s.attempt}, outbound key ${s.outbound_key}: ${s.result}`,
+      `  first seen ${s.first_seen_at}, updated ${s.updated_at}, expires ${s.expires_at}`,
+    ].map(printable), // every field can come from outside (a merchant's words, a principal's name)
     '',
     formatTimeline(timelineRows([record])),
   ].join('\n');
@@ -128,7 +131,8 @@ export function formatHistory(history: CheckoutHistory): string {
   const order = head.checkout.order ? `, order ${head.checkout.order.id}` : '';
   const sends = records.flatMap((r) => r.timeline).filter((e) => e.event === 'sent' || e.event === 'resent').length;
   return [
-    `checkout ${head.anchor} on ${head.backend} (${head.merchant}) for principal ${head.principal}: ${head.checkout.status}${order}`,
+    // The status, order id and checkout id are the merchant's words: never sent to the terminal raw.
+    printable(`checkout ${head.anchor} on ${head.backend} (${head.merchant}) for principal ${head.principal}: ${head.checkout.status}${order}`),
     `  first seen ${iso(head.first_seen_at)}; ${records.length} record(s), ${sends} call(s) sent to the provider`,
     '',
     formatRecordTable(records),
@@ -150,7 +154,8 @@ export function historyJson(history: CheckoutHistory) {
   };
 }
 
-function table(headers: string[], rows: string[][]): string {
+function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells
