@@ -1,13 +1,48 @@
 // A simulated agent: create → update → complete, re-invoking the way models do: after a timeout, after a
-// retryable error, after the server restarted, and sometimes twice in parallel.
+// retryable error, after the server restarted, and sometimes twice in parallel. Some agents also move on
+// while a call is still in flight (R13, R14): they pay again with other payment data after a complete timed
+// out, or change the cart again after an update timed out, and then pay. Every answer is logged, so the
+// verdict can judge each checkout by what its agent was told and shown.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { HoldRule } from './fault-proxy.js';
 import type { ServerPool } from './server-pool.js';
+
+/** An agent that moves on while a call is still in flight at the merchant (the issue "The checkout is the unit of truth"). */
+export type Interleaving =
+  /** The first complete is held in the network past the timeout; the agent pays again with other payment data. */
+  | 'payment_switch'
+  /** Update A (9 of each) is held past the timeout; the agent sends update B (1 of each), then pays. */
+  | 'update_race';
 
 export interface TaskPlan {
   taskId: string;
   items: Array<{ id: string; quantity: number }>;
   /** Pays with a declined card first, so the good card is a genuine attempt 2 (R6). */
   declineFirst: boolean;
+  interleaving?: Interleaving;
+  /** PostgreSQL: the ledger's store is cut right after the merchant answers this task's complete. */
+  settleCut?: boolean;
+}
+
+/** A cart as the agent saw it: items by id and the total, in minor units. */
+export interface CartView {
+  items: Array<{ id: string; quantity: number }>;
+  total?: number;
+}
+
+/** One invocation as the agent lived it: a call (or two in parallel) and the answer it acted on. */
+export interface Invocation {
+  tool: string;
+  startedAt: number;
+  answeredAt: number;
+  ok: boolean;
+  code?: string;
+  message?: string;
+  retryable?: boolean;
+  /** Successful answers: the checkout the agent was shown. */
+  cart?: CartView;
+  status?: string;
+  orderId?: string;
 }
 
 export interface TaskOutcome {
@@ -19,6 +54,10 @@ export interface TaskOutcome {
   detail?: string;
   reinvocations: number;
   parallelDuplicates: number;
+  /** Every answer the agent acted on, in order (across a retry after the storm too). */
+  log: Invocation[];
+  /** The interleaving the agent actually played (a switch needs the first complete to have failed). */
+  played?: Interleaving;
 }
 
 export interface AgentOptions {
@@ -30,22 +69,69 @@ export interface AgentOptions {
   maxTries: number;
   callTimeoutMs: number;
   latencies: number[];
+  /** The run's levers for interleavings; without them the agent plays none. */
+  interleave?: {
+    /** Holds one request at the fault proxy (see HoldRule); the returned function disarms it. */
+    hold(rule: HoldRule): () => void;
+    /** The task's checkout exists (so a settle cut can be aimed at its complete). */
+    created?(plan: TaskPlan, checkoutId: string): void;
+  };
 }
 
 const ADDRESS = { name: 'Chaos Monkey', line_one: '1 Fault Lane', city: 'Springfield', state: 'OR', country: 'US', postal_code: '97477' };
 const RETRYABLE = new Set(['outcome_unknown', 'pending', 'store_unavailable', 'merchant_unavailable', 'rate_limited']);
 
-type Step = { ok: true; data: Record<string, any> } | { ok: false; code: string; message: string; retryable: boolean };
+type Step = { ok: true; data: Record<string, any> } | { ok: false; code: string; message: string; retryable: boolean; data?: Record<string, any> };
+
+/** Payment data: the first is what agents pay with; the second is "the person picked their wallet instead". */
+const CARD = { handler_id: 'card', instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_ok' } } };
+const WALLET = { handler_id: 'wallet', instrument: { type: 'card', credential: { type: 'network_token', token: 'tok_sandbox_ok' } } };
+const DECLINED = { handler_id: 'card', instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_decline' } } };
+
+/** How long a held request stays in the network at most (the server's merchant timeout is 1 s). */
+const HOLD_MS = 6_000;
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+export function cartOf(checkout: Record<string, any> | undefined): CartView | undefined {
+  if (!checkout || !Array.isArray(checkout.line_items)) return undefined;
+  const items = (checkout.line_items as Array<{ item?: { id?: string }; id?: string; quantity?: number }>).map((line) => ({
+    id: String(line.item?.id ?? line.id),
+    quantity: Number(line.quantity ?? 0),
+  }));
+  const total = (checkout.totals as Array<{ type: string; amount: number }> | undefined)?.find((t) => t.type === 'total')?.amount;
+  return { items, total };
+}
 
 function readResult(result: CallToolResult): Step {
   const structured = (result.structuredContent ?? {}) as Record<string, any>;
   if (!result.isError) return { ok: true, data: structured };
   const error = structured.error ?? { code: 'unknown_error', message: String((result.content[0] as { text?: string })?.text), retryable: false };
-  return { ok: false, code: error.code, message: error.message, retryable: RETRYABLE.has(error.code) };
+  return { ok: false, code: error.code, message: error.message, retryable: RETRYABLE.has(error.code), data: structured };
 }
 
 export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { taskId: plan.taskId, status: 'gave_up', reinvocations: 0, parallelDuplicates: 0 };
+  const outcome: TaskOutcome = { taskId: plan.taskId, status: 'gave_up', reinvocations: 0, parallelDuplicates: 0, log: [] };
+  const disarms: Array<() => void> = [];
+
+  function record(tool: string, startedAt: number, step: Step): Step {
+    const entry: Invocation = { tool, startedAt, answeredAt: Date.now(), ok: step.ok };
+    if (step.ok) {
+      const checkout = step.data.checkout as Record<string, any> | undefined;
+      entry.cart = cartOf(checkout);
+      entry.status = checkout?.status;
+      entry.orderId = checkout?.order?.id;
+    } else {
+      Object.assign(entry, { code: step.code, message: step.message, retryable: step.retryable });
+      // checkout_changed carries the live checkout: that is shown to the agent too (R14).
+      const live = cartOf((step.data?.error?.checkout ?? step.data?.checkout) as Record<string, any> | undefined);
+      if (live) entry.cart = live;
+    }
+    outcome.log.push(entry);
+    return step;
+  }
 
   async function once(name: string, args: Record<string, unknown>): Promise<Step> {
     const started = performance.now();
@@ -59,6 +145,12 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
     }
   }
 
+  /** One call, no retry, no parallel twin: the agent will not insist on this one. */
+  async function single(name: string, args: Record<string, unknown>): Promise<Step> {
+    const startedAt = Date.now();
+    return record(name, startedAt, await once(name, args));
+  }
+
   async function invoke(name: string, args: Record<string, unknown>): Promise<Step> {
     let last: Step = { ok: false, code: 'no_answer', message: 'never called', retryable: true };
     for (let attempt = 0; attempt < options.maxTries; attempt++) {
@@ -68,45 +160,87 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
       }
       const parallel = options.random() < options.parallelChance ? 2 : 1;
       if (parallel === 2) outcome.parallelDuplicates += 1;
+      const startedAt = Date.now();
       const steps = await Promise.all(Array.from({ length: parallel }, () => once(name, args)));
       const success = steps.find((s) => s.ok);
-      if (success) return success;
+      if (success) return record(name, startedAt, success);
       const definite = steps.find((s) => !s.ok && !s.retryable);
-      if (definite) return definite;
-      last = steps[0];
+      if (definite) return record(name, startedAt, definite);
+      last = record(name, startedAt, steps[0]);
     }
     return last;
   }
 
-  const created = await invoke('create_checkout', {
-    items: plan.items,
-    currency: 'usd',
-    buyer: { email: `${plan.taskId}@chaos.invalid` },
-    fulfillment_details: { address: ADDRESS },
-    task_id: plan.taskId,
-  });
-  if (!created.ok) return stop(outcome, created);
-  const checkout = created.data.checkout as { id: string; line_items: Array<{ id: string }> };
-  outcome.checkoutId = checkout.id;
-
-  const updated = await invoke('update_checkout', {
-    checkout_session_id: checkout.id,
-    selected_fulfillment_options: [{ type: 'shipping', option_id: 'ship_express', item_ids: checkout.line_items.map((l) => l.id) }],
-  });
-  if (!updated.ok) return stop(outcome, updated);
-
-  const pay = (token: string) => ({
-    checkout_session_id: checkout.id,
-    payment_data: { handler_id: 'card', instrument: { type: 'card', credential: { type: 'spt', token } } },
-  });
-  if (plan.declineFirst) {
-    const declined = await invoke('complete_checkout', pay('tok_sandbox_decline'));
-    if (declined.ok || declined.code !== 'payment_declined') return stop(outcome, declined.ok ? { ok: false, code: 'not_declined', message: 'a declined card was accepted', retryable: false } : declined);
+  /** Arms a hold at the proxy for this task's next request matching `path`, until `releaseOn` or HOLD_MS. */
+  function hold(method: string, path: RegExp, releaseOn: RegExp): void {
+    const disarm = options.interleave?.hold({ method, path, releaseOn: { method: 'POST', path: releaseOn }, maxMs: HOLD_MS });
+    if (disarm) disarms.push(disarm);
   }
-  const paid = await invoke('complete_checkout', pay('tok_sandbox_ok'));
-  if (!paid.ok) return stop(outcome, paid);
+
+  try {
+    const created = await invoke('create_checkout', {
+      items: plan.items,
+      currency: 'usd',
+      buyer: { email: `${plan.taskId}@chaos.invalid` },
+      fulfillment_details: { address: ADDRESS },
+      task_id: plan.taskId,
+    });
+    if (!created.ok) return stop(outcome, created);
+    const checkout = created.data.checkout as { id: string; line_items: Array<{ id: string }> };
+    outcome.checkoutId = checkout.id;
+    options.interleave?.created?.(plan, checkout.id);
+    const session = `^/checkout_sessions/${escape(encodeURIComponent(checkout.id))}`;
+    const completePath = new RegExp(`${session}/complete$`);
+    const sessionPath = new RegExp(`${session}$`);
+
+    const updated = await invoke('update_checkout', {
+      checkout_session_id: checkout.id,
+      selected_fulfillment_options: [{ type: 'shipping', option_id: 'ship_express', item_ids: checkout.line_items.map((l) => l.id) }],
+    });
+    if (!updated.ok) return stop(outcome, updated);
+
+    if (plan.interleaving === 'update_race' && options.interleave) {
+      // Update A is stuck in the network until the agent pays; the agent, told nothing clear, changes its
+      // mind (update B) and pays. What it was shown last is B, so B is what may be charged (R14).
+      outcome.played = 'update_race';
+      hold('POST', sessionPath, completePath);
+      await single('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 9 })) });
+      const settled = await invoke('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 1 })) });
+      if (!settled.ok) return stop(outcome, settled);
+    }
+
+    const pay = (paymentData: typeof CARD) => ({ checkout_session_id: checkout.id, payment_data: paymentData });
+    if (plan.declineFirst) {
+      const declined = await invoke('complete_checkout', pay(DECLINED));
+      if (declined.ok || declined.code !== 'payment_declined') return stop(outcome, declined.ok ? { ok: false, code: 'not_declined', message: 'a declined card was accepted', retryable: false } : declined);
+    }
+    let paymentData = CARD;
+    if (plan.interleaving === 'payment_switch' && options.interleave) {
+      // The first complete is stuck in the network until the next complete for this checkout arrives, then
+      // lands first: the merchant charges it while the agent, told nothing clear, pays with its wallet.
+      hold('POST', completePath, completePath);
+      const first = await single('complete_checkout', pay(CARD));
+      if (first.ok) return done(outcome, first);
+      outcome.played = 'payment_switch';
+      paymentData = WALLET;
+    }
+    let paid = await invoke('complete_checkout', pay(paymentData));
+    // The live cart changed under the agent (R14): it looks at the checkout, and pays for what it now sees.
+    for (let round = 0; round < 2 && !paid.ok && paid.code === 'checkout_changed'; round++) {
+      const seen = await invoke('get_checkout', { checkout_session_id: checkout.id });
+      if (!seen.ok) return stop(outcome, seen);
+      paid = await invoke('complete_checkout', pay(paymentData));
+    }
+    if (!paid.ok) return stop(outcome, paid);
+    return done(outcome, paid);
+  } finally {
+    for (const disarm of disarms) disarm();
+  }
+}
+
+function done(outcome: TaskOutcome, step: Extract<Step, { ok: true }>): TaskOutcome {
   outcome.status = 'completed';
-  outcome.orderId = (paid.data.checkout as { order?: { id: string } }).order?.id;
+  outcome.orderId = (step.data.checkout as { order?: { id: string } }).order?.id;
   return outcome;
 }
 

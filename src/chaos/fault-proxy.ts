@@ -1,12 +1,36 @@
 // A fault-injecting HTTP proxy in front of a merchant: per planned rule it drops the request, drops the
 // response after the merchant acted, holds the answer past the client's timeout, answers 5xx or a 409
 // idempotency_in_flight itself, or cuts the body in half. Deterministic: rules fire on counted occurrences.
+// Holds keep one request in the network until a later one arrives (a retry with other data, the next call on
+// the checkout), then let the stale one land first: the orderings an agent that moved on never expects.
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export const PROXY_FAULTS = ['drop_request', 'drop_response', 'delay', 'error_5xx', 'in_flight_409', 'cut_body'] as const;
 export type ProxyFault = (typeof PROXY_FAULTS)[number];
+
+/**
+ * Holds the next request matching `method`/`path` before it reaches the merchant, until a later request matching
+ * `releaseOn` arrives (then the held one lands first, and the later one goes on only once the merchant answered
+ * it), or `maxMs` passes. This is a request stuck in the network while the client gave up and moved on.
+ */
+export interface HoldRule {
+  method?: string;
+  path: RegExp;
+  releaseOn: { method?: string; path: RegExp };
+  maxMs: number;
+  /** Called when the held request is let go (before it is forwarded). */
+  onRelease?(why: 'released' | 'expired'): void;
+}
+
+/** What the merchant answered to one forwarded request, seen before the client gets it. */
+export interface ProxyAnswer {
+  method: string;
+  path: string;
+  status: number;
+  body: Buffer;
+}
 
 export interface ProxyRule {
   fault: ProxyFault;
@@ -46,6 +70,8 @@ export interface ProxyCounts {
   requests: number;
   forwarded: number;
   faults: Record<ProxyFault | 'partition', number>;
+  /** Requests held by a hold rule (not a random fault: targeted by the chaos agents' interleavings). */
+  held: number;
 }
 
 export interface FaultProxy {
@@ -54,6 +80,8 @@ export interface FaultProxy {
   plan(rule: ProxyRule): void;
   /** Removes every rule (the log and counts stay). */
   clear(): void;
+  /** Arms a hold; the returned function disarms it, or lets a request it holds go at once. */
+  hold(rule: HoldRule): () => void;
   /** While on, every connection is destroyed on arrival and every request refused. */
   partition(on: boolean): void;
   readonly log: ProxyEntry[];
@@ -66,6 +94,11 @@ export interface FaultProxyOptions {
   target: string;
   /** Consulted when no planned rule fires: a seeded random plan (the chaos command) picks a fault per request. */
   decide?: (method: string, path: string) => Omit<ProxyRule, 'path'> | undefined;
+  /**
+   * Sees every merchant answer before the client does (synchronously, so whatever it does, such as cutting the
+   * ledger's store, happens before the client can act on the answer).
+   */
+  onAnswer?: (answer: ProxyAnswer) => void;
   /** Keep every request in `log` (default true; long chaos runs keep only the counts). */
   keepLog?: boolean;
   host?: string;
@@ -76,6 +109,18 @@ interface Planned {
   rule: ProxyRule;
   seen: number;
   fired: number;
+}
+
+interface Hold {
+  rule: HoldRule;
+  state: 'armed' | 'holding' | 'done';
+  release?: (why: 'released' | 'expired') => void;
+  /** Resolves once the held request has been answered by the merchant (or could not be forwarded). */
+  landed?: Promise<void>;
+}
+
+function matches(rule: { method?: string; path: RegExp }, method: string, path: string): boolean {
+  return (rule.method === undefined || rule.method.toUpperCase() === method) && rule.path.test(path);
 }
 
 interface Upstream {
@@ -132,7 +177,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     requests: 0,
     forwarded: 0,
     faults: { drop_request: 0, drop_response: 0, delay: 0, error_5xx: 0, in_flight_409: 0, cut_body: 0, partition: 0 },
+    held: 0,
   };
+  let holds: Hold[] = [];
+  let closed = false;
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let partitioned = false;
@@ -177,6 +225,25 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     res.end(upstream.body);
   }
 
+  const landedOf = new WeakMap<Hold, () => void>();
+
+  /** Waits until the hold is released by a later request or expires. */
+  function holdRequest(hold: Hold): Promise<void> {
+    hold.state = 'holding';
+    hold.landed = new Promise<void>((resolve) => landedOf.set(hold, resolve));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => hold.release?.('expired'), hold.rule.maxMs);
+      timers.add(timer);
+      hold.release = (why) => {
+        hold.release = undefined;
+        clearTimeout(timer);
+        timers.delete(timer);
+        hold.rule.onRelease?.(why);
+        resolve();
+      };
+    });
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     const path = new URL(req.url ?? '/', 'http://proxy').pathname;
@@ -188,6 +255,35 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       entry.fault = 'partition';
       counts.faults.partition += 1;
       req.socket.destroy();
+      return;
+    }
+    // A request a held one waits for: the held one reaches the merchant first (bounded, should it hang).
+    for (const waiting of holds.filter((h) => h.state === 'holding' && matches(h.rule.releaseOn, method, path))) {
+      waiting.release?.('released');
+      await Promise.race([waiting.landed, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+    }
+    const hold = holds.find((h) => h.state === 'armed' && matches(h.rule, method, path));
+    if (hold) {
+      counts.held += 1;
+      await holdRequest(hold);
+      if (closed) return;
+      let answer: Upstream | undefined;
+      try {
+        answer = await forward(req, path, raw);
+        entry.forwarded = true;
+        entry.upstreamStatus = answer.status;
+        counts.forwarded += 1;
+        options.onAnswer?.({ method, path, status: answer.status, body: answer.body });
+      } catch {
+        // The merchant is unreachable: the held request is lost.
+      } finally {
+        hold.state = 'done';
+        holds = holds.filter((h) => h !== hold);
+        landedOf.get(hold)?.();
+      }
+      // The client has usually given up by now; if it is still there, it gets the answer.
+      if (answer && !res.destroyed && !req.socket.destroyed) relay(res, answer);
+      else req.socket.destroy();
       return;
     }
     const rule = pick(method, path) ?? (options.decide?.(method, path) as ProxyRule | undefined);
@@ -222,6 +318,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     entry.forwarded = true;
     entry.upstreamStatus = upstream.status;
     counts.forwarded += 1;
+    options.onAnswer?.({ method, path, status: upstream.status, body: upstream.body });
     switch (rule?.fault) {
       case 'drop_response':
         req.socket.destroy();
@@ -276,6 +373,14 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     clear() {
       rules.length = 0;
     },
+    hold(rule) {
+      const hold: Hold = { rule, state: 'armed' };
+      holds.push(hold);
+      return () => {
+        if (hold.state === 'armed') holds = holds.filter((h) => h !== hold);
+        else if (hold.state === 'holding') hold.release?.('released');
+      };
+    },
     partition(on) {
       partitioned = on;
       // Open keep-alive connections would let requests through: a partition cuts them too.
@@ -285,8 +390,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     counts,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        closed = true;
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
+        for (const hold of holds) landedOf.get(hold)?.();
+        holds = [];
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

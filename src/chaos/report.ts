@@ -8,6 +8,8 @@ export function formatSummary(s: ChaosSummary): string {
     ['server processes / store', `${s.processes} / ${s.store}`],
     ['seed', s.seed],
     ...Object.entries(s.faults).map(([kind, n]) => [`  fault: ${kind}`, n] as [string, number]),
+    ...Object.entries(s.interleavings).map(([kind, n]) => [`  interleaving: ${kind}`, n] as [string, number]),
+    ['  requests held: let go by the next call / expired', `${s.held.released} / ${s.held.expired}`],
     ['re-invocations by agents', s.reinvocations],
     ['  of which sent twice in parallel', s.parallelDuplicates],
     ['tasks completed', s.completed],
@@ -20,18 +22,28 @@ export function formatSummary(s: ChaosSummary): string {
     ['DUPLICATES (must be 0)', s.duplicates],
     ['LOST SUCCESSES (must be 0)', s.lostSuccesses],
     ['wrong answers to agents (must be 0)', s.wrongAnswers],
+    ['LOST: charged, agent told it failed (must be 0)', s.toldFailedButCharged],
+    ['WRONG: charged other than shown (must be 0)', s.chargedNotShown],
+    [s.cap === null ? 'charges above the cap (no cap)' : `WRONG: charges above the cap of ${s.cap} (must be 0)`, s.aboveCap ?? '–'],
     ['genuine failures re-executed (attempt ≥ 2)', s.genuineReexecutions],
     ['wall time', `${s.wallSeconds} s`],
     ['tool latency p50 / p99', `${s.toolLatencyMs.p50} ms / ${s.toolLatencyMs.p99} ms (${s.toolLatencyMs.calls} calls)`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
-  const verdict = isClean(s) ? 'PASS: no duplicate, no lost success' : 'FAIL: see the findings below';
+  const verdict = isClean(s) ? 'PASS: no duplicate, no lost success, every checkout charged as shown' : 'FAIL: see the findings below';
   return [`once-checkout chaos`, '', ...lines, '', verdict].join('\n');
 }
 
 export function isClean(s: ChaosSummary): boolean {
-  return s.duplicates === 0 && s.lostSuccesses === 0 && s.wrongAnswers === 0;
+  return (
+    s.duplicates === 0 &&
+    s.lostSuccesses === 0 &&
+    s.wrongAnswers === 0 &&
+    s.toldFailedButCharged === 0 &&
+    s.chargedNotShown === 0 &&
+    (s.aboveCap ?? 0) === 0
+  );
 }
 
 /** Names the task, its keys and its timeline from the ledger. */

@@ -8,8 +8,8 @@ import { serveMerchant } from '../backends/sandbox/http.js';
 import { mulberry32 } from '../backends/sandbox/faults.js';
 import { openMemoryStore } from '../store/memory.js';
 import { openStore, parseStoreUrl } from '../store/open.js';
-import { runTask, type TaskOutcome, type TaskPlan } from './agent.js';
-import { PROXY_FAULTS, startFaultProxy, type ProxyFault } from './fault-proxy.js';
+import { runTask, type Interleaving, type TaskOutcome, type TaskPlan } from './agent.js';
+import { PROXY_FAULTS, startFaultProxy, type HoldRule, type ProxyFault } from './fault-proxy.js';
 import { ServerPool } from './server-pool.js';
 import { startStoreCut, type StoreCut } from './store-cut.js';
 import { judge, type Verdict } from './verdict.js';
@@ -25,6 +25,8 @@ export interface ChaosOptions {
   faultRate: number;
   /** The built server to run (a different build can be judged by the same checker). */
   bin: string;
+  /** Spend cap the servers run with (ONCE_MAX_ORDER_AMOUNT); the verdict counts any charge above it. */
+  cap?: number;
   /** Progress on stderr. */
   onProgress?: (done: number, total: number, summary: { faults: number; reinvocations: number }) => void;
 }
@@ -52,6 +54,17 @@ export interface ChaosSummary {
   lostSuccesses: number;
   wrongAnswers: number;
   genuineReexecutions: number;
+  /** Interleavings played: payment switched during an in-flight complete, update races, store cut at settle. */
+  interleavings: Record<Interleaving | 'settle_cut', number>;
+  /** Requests held in the network for them: let go by the agent's next call (landing first), or after 6 s. */
+  held: { released: number; expired: number };
+  /** Per checkout (R13): charged while its agent was told the payment failed or nothing was charged. */
+  toldFailedButCharged: number;
+  /** Per checkout (R14): charged a cart or total other than the last one its agent was shown. */
+  chargedNotShown: number;
+  /** Charges above the cap; null when the run has no cap. */
+  aboveCap: number | null;
+  cap: number | null;
   wallSeconds: number;
   toolLatencyMs: { p50: number; p99: number; calls: number };
   verdict: Verdict;
@@ -65,13 +78,37 @@ function percentile(sorted: number[], q: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] * 100) / 100;
 }
 
-function planTask(runId: string, index: number, random: () => number): TaskPlan {
+/** 1 task in 10 switches payment during an in-flight complete, 1 in 10 races its updates. */
+const INTERLEAVING_SHARE = 0.1;
+/** On PostgreSQL, 1 task in 25 has the store cut right after the merchant answers its complete. */
+const SETTLE_CUT_SHARE = 0.04;
+/** Most settle cuts are short (the settle retries through them); 1 in 3 outlasts the settle's 5 s of retries. */
+const SETTLE_CUT_MS = { short: 1_500, long: 6_000 };
+
+function planTask(runId: string, index: number, random: () => number, twists: () => number, postgres: boolean): TaskPlan {
   const lines = 1 + Math.floor(random() * 3);
   const items = Array.from({ length: lines }, () => ({
     id: PHYSICAL_ITEMS[Math.floor(random() * PHYSICAL_ITEMS.length)],
     quantity: 1 + Math.floor(random() * 3),
   }));
-  return { taskId: `${runId}-${index}`, items, declineFirst: random() < 0.1 };
+  const plan: TaskPlan = { taskId: `${runId}-${index}`, items, declineFirst: random() < 0.1 };
+  // A separate stream, so a seed plans the same carts, declines and faults as before interleavings existed.
+  const roll = twists();
+  if (roll < INTERLEAVING_SHARE) plan.interleaving = 'payment_switch';
+  else if (roll < 2 * INTERLEAVING_SHARE) plan.interleaving = 'update_race';
+  if (postgres && twists() < SETTLE_CUT_SHARE) plan.settleCut = true;
+  return plan;
+}
+
+/** The checkout id in a merchant path `/checkout_sessions/{id}/complete`, or undefined. */
+function completedCheckout(method: string, path: string, status: number, body: Buffer): string | undefined {
+  const match = method === 'POST' && status === 200 ? /^\/checkout_sessions\/([^/]+)\/complete$/.exec(path) : null;
+  if (!match) return undefined;
+  try {
+    return (JSON.parse(body.toString('utf8')) as { status?: string }).status === 'completed' ? decodeURIComponent(match[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
@@ -87,9 +124,21 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const merchant = await serveMerchant({ port: 0, store: merchantStore, tokens: { [TOKEN]: 'chaos' } });
   let storm = true;
   const faultRandom = mulberry32(options.seed ^ 0x5eed);
+  const cutRandom = mulberry32(options.seed ^ 0xc075);
+  // Checkouts whose complete answer cuts the store, right between the merchant's answer and the ledger's settle.
+  const cutAfterComplete = new Set<string>();
+  const settleCuts: Array<Promise<void>> = [];
+  let storeCut: StoreCut | undefined;
   const proxy = await startFaultProxy({
     target: merchant.url,
     keepLog: false,
+    onAnswer({ method, path, status, body }) {
+      if (!storeCut || cutAfterComplete.size === 0) return;
+      const id = completedCheckout(method, path, status, body);
+      if (!id || !cutAfterComplete.delete(id)) return;
+      const ms = cutRandom() < 1 / 3 ? SETTLE_CUT_MS.long : SETTLE_CUT_MS.short;
+      settleCuts.push(storeCut.outage(ms));
+    },
     decide(method) {
       if (!storm) return undefined;
       // Reads (reconciliation) meet faults less often, so a storm still lets the truth through now and then.
@@ -99,7 +148,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       return { fault, delayMs: 1_500, status: faultRandom() < 0.5 ? 500 : 503, retryAfterSeconds: 1 };
     },
   });
-  const storeCut: StoreCut | undefined = isPostgres ? await startStoreCut(ledgerUrl) : undefined;
+  storeCut = isPostgres ? await startStoreCut(ledgerUrl) : undefined;
   const pool = new ServerPool(
     {
       bin: options.bin,
@@ -115,12 +164,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         ONCE_LOG: 'warn',
         // Agents here retry far faster than any person's agent would; the limit is not what is under test.
         ONCE_RATE_LIMIT: 'off',
+        ...(options.cap !== undefined ? { ONCE_MAX_ORDER_AMOUNT: String(options.cap) } : {}),
       },
     },
     options.processes,
     mulberry32(options.seed ^ 0xbeef),
   );
   const counts = { partition: 0, server_sigkill: 0, store_outage: 0 };
+  const held = { released: 0, expired: 0 };
   const latencies: number[] = [];
   const outcomes: TaskOutcome[] = [];
   const disruptions: Array<Promise<void>> = [];
@@ -129,9 +180,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
   try {
     await pool.start();
-    const plans = Array.from({ length: options.tasks }, (_, i) => planTask(runId, i, random));
+    const twists = mulberry32(options.seed ^ 0x7a157);
+    const plans = Array.from({ length: options.tasks }, (_, i) => planTask(runId, i, random, twists, isPostgres));
     const agentRandom = mulberry32(options.seed ^ 0xa9e7);
-    const agent = { pool, random: agentRandom, parallelChance: 0.1, maxTries: 25, callTimeoutMs: 30_000, latencies };
+    const interleave = {
+      hold: (rule: HoldRule) => proxy.hold({ ...rule, onRelease: (why) => void (held[why] += 1) }),
+      created(plan: TaskPlan, checkoutId: string) {
+        if (plan.settleCut) cutAfterComplete.add(checkoutId);
+      },
+    };
+    const agent = { pool, random: agentRandom, parallelChance: 0.1, maxTries: 25, callTimeoutMs: 30_000, latencies, interleave };
     let next = 0;
     const disrupt = (index: number) => {
       if (index === 0) return;
@@ -159,14 +217,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     };
     await Promise.all(Array.from({ length: Math.min(options.concurrency, plans.length) }, worker));
     await Promise.all(disruptions);
+    const settleCutCount = settleCuts.length;
+    cutAfterComplete.clear();
+    await Promise.all(settleCuts);
 
-    // The storm passes: agents that gave up come back once the network is calm, as a person would ask again.
+    // The storm passes: agents that gave up come back once the network is calm, as a person would ask again
+    // (plainly this time: no interleaving), and what they lived before still counts.
     storm = false;
     let recovered = 0;
     for (let i = 0; i < outcomes.length; i++) {
       if (outcomes[i].status !== 'gave_up') continue;
-      const again = await runTask(plans[i], { ...agent, parallelChance: 0 });
+      const { interleaving: _played, settleCut: _cut, ...plain } = plans[i];
+      const again = await runTask(plain, { ...agent, parallelChance: 0, interleave: undefined });
       again.reinvocations += outcomes[i].reinvocations;
+      again.parallelDuplicates += outcomes[i].parallelDuplicates;
+      again.log = [...outcomes[i].log, ...again.log];
+      again.played = outcomes[i].played;
       outcomes[i] = again;
       if (again.status === 'completed') recovered += 1;
     }
@@ -174,7 +240,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const ledgerStore = await openStore(parseStoreUrl(ledgerUrl));
     let verdict: Verdict;
     try {
-      verdict = await judge(merchantStore, ledgerStore, outcomes, principal);
+      verdict = await judge(merchantStore, ledgerStore, outcomes, principal, { cap: options.cap });
     } finally {
       await ledgerStore.close();
     }
@@ -199,6 +265,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       lostSuccesses: verdict.lostSuccesses.length,
       wrongAnswers: verdict.wrongAnswers.length,
       genuineReexecutions: verdict.genuineReexecutions,
+      interleavings: {
+        payment_switch: outcomes.filter((o) => o.played === 'payment_switch').length,
+        update_race: outcomes.filter((o) => o.played === 'update_race').length,
+        settle_cut: settleCutCount,
+      },
+      held: { ...held },
+      toldFailedButCharged: verdict.toldFailedButCharged.length,
+      chargedNotShown: verdict.chargedNotShown.length,
+      aboveCap: options.cap !== undefined ? verdict.aboveCap.length : null,
+      cap: options.cap ?? null,
       wallSeconds: Math.round((performance.now() - started) / 100) / 10,
       toolLatencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), calls: sorted.length },
       verdict,

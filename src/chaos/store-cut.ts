@@ -5,7 +5,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 export interface StoreCut {
   /** The store URL the servers should use: the same database, through the relay. */
   url: string;
-  /** Drops every connection and refuses new ones for `ms`. */
+  /** Drops every connection (before it returns its promise) and refuses new ones for `ms`. */
   outage(ms: number): Promise<void>;
   outages: number;
   close(): Promise<void>;
@@ -14,9 +14,10 @@ export interface StoreCut {
 export async function startStoreCut(storeUrl: string): Promise<StoreCut> {
   const target = new URL(storeUrl);
   const pairs = new Set<Socket>();
-  let down = false;
+  // Outages may overlap (a periodic one during a long one): the relay is up again when the last one ends.
+  let down = 0;
   const server = createServer((client) => {
-    if (down) {
+    if (down > 0) {
       client.destroy();
       return;
     }
@@ -40,10 +41,11 @@ export async function startStoreCut(storeUrl: string): Promise<StoreCut> {
     outages: 0,
     async outage(ms) {
       cut.outages += 1;
-      down = true;
+      // Everything up to the first await runs at once: the caller's next step already meets a cut store.
+      down += 1;
       for (const socket of pairs) socket.destroy();
       await new Promise((resolve) => setTimeout(resolve, ms));
-      down = false;
+      down -= 1;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,10 +1,13 @@
 // The verdict, from the merchant's own records against the ledger: duplicates (more than one session, order
-// or charge for one task) and lost successes (a charge the ledger does not report as succeeded).
+// or charge for one task) and lost successes (a charge the ledger does not report as succeeded). Then per
+// checkout, against what its agent lived (R13, R14): a charge while the agent was told the payment failed or
+// nothing was charged is lost too, and a charge for a cart or total other than the one the agent was last shown
+// before paying (or above the run's spend cap) is wrong.
 import type { SessionState } from '../backends/sandbox/cart.js';
 import type { SandboxCharge, SandboxOrderRecord } from '../backends/sandbox/merchant.js';
 import { RECORD_PREFIX, type LedgerRecord } from '../ledger/record.js';
 import type { Store } from '../store/store.js';
-import type { TaskOutcome } from './agent.js';
+import type { CartView, Invocation, TaskOutcome } from './agent.js';
 
 export interface Finding {
   taskId: string;
@@ -24,6 +27,77 @@ export interface Verdict {
   wrongAnswers: Finding[];
   /** Completes that succeeded on attempt 2 or later after a genuine failure (R6). */
   genuineReexecutions: number;
+  /**
+   * Lost, per checkout (R13): the merchant holds a charge while the agent was told the payment failed or that
+   * nothing was charged: its last answer was an error, or a terminal error came after the charge, or the call
+   * in flight when the merchant charged answered that nothing was sent or charged.
+   */
+  toldFailedButCharged: Finding[];
+  /** Wrong, per checkout (R14): the charged cart or total is not the last one the agent was shown before paying. */
+  chargedNotShown: Finding[];
+  /** Wrong: charges above the run's spend cap (R14); always empty when the run has no cap. */
+  aboveCap: Finding[];
+  /** The run's spend cap, when it used one. */
+  cap?: number;
+}
+
+export interface JudgeOptions {
+  /** The spend cap the servers ran with (ONCE_MAX_ORDER_AMOUNT), in minor units. */
+  cap?: number;
+}
+
+/** Words that tell an agent nothing was charged (or sent), whatever the code. */
+const NOTHING_CHARGED = /nothing (was |has been )?(charged|sent)|not (been )?charged|was declined|payment failed/i;
+
+function sameCart(shown: CartView, items: Array<{ id: string; quantity: number }>): boolean {
+  const norm = (list: Array<{ id: string; quantity: number }>) => {
+    const merged = new Map<string, number>();
+    for (const { id, quantity } of list) merged.set(id, (merged.get(id) ?? 0) + quantity);
+    return JSON.stringify([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  };
+  return norm(shown.items) === norm(items);
+}
+
+function cartText(items: Array<{ id: string; quantity: number }>, total?: number): string {
+  return `${items.map((i) => `${i.quantity}×${i.id}`).join(' + ') || 'nothing'} = ${total ?? '?'}`;
+}
+
+function answerText(entry: Invocation): string {
+  return entry.ok ? `ok (${entry.status ?? '?'})` : `${entry.code}: ${entry.message ?? ''}`.slice(0, 240);
+}
+
+/**
+ * Why the agent of a charged checkout believes it failed, or undefined when it does not. `chargedAt` is when
+ * the merchant charged (the merchant and the agents share this process's clock).
+ */
+export function toldFailure(outcome: TaskOutcome, chargedAt: number): string | undefined {
+  const completes = outcome.log.filter((e) => e.tool === 'complete_checkout');
+  const last = completes.at(-1);
+  if (outcome.status !== 'completed') {
+    return last ? `the agent's last word on paying was ${answerText(last)} (task ${outcome.status})` : `the agent never asked to pay (task ${outcome.status}: ${outcome.detail ?? ''})`;
+  }
+  if (last && last.ok && last.status !== undefined && last.status !== 'completed') return `the agent's last answer shows status ${last.status}, not completed`;
+  for (const entry of completes) {
+    if (entry.ok || entry.answeredAt < chargedAt) continue;
+    // After the charge, a terminal failure is false whatever it says; a retryable one only when it was the call
+    // in flight when the merchant charged and says nothing was sent or charged.
+    if (entry.retryable === false) return `after the charge the agent was told ${answerText(entry)}`;
+    if (entry.startedAt <= chargedAt && NOTHING_CHARGED.test(entry.message ?? '')) return `the call in flight when the merchant charged answered ${answerText(entry)}`;
+  }
+  return undefined;
+}
+
+/**
+ * The cart the agent was last shown before the complete that was in flight when the merchant charged, or a
+ * reason there is none. Shown means: a successful create, update or get answer, or a refusal carrying the live
+ * checkout (checkout_changed), received before that complete was sent.
+ */
+export function shownBefore(outcome: TaskOutcome, chargedAt: number): { shown: CartView } | { why: string } {
+  const paying = outcome.log.filter((e) => e.tool === 'complete_checkout' && e.startedAt <= chargedAt).at(-1);
+  if (!paying) return { why: 'the merchant charged before the agent asked to pay' };
+  const shown = outcome.log.filter((e) => e.cart && e.answeredAt <= paying.startedAt && !(e.tool === 'complete_checkout' && e.ok)).at(-1);
+  if (!shown?.cart) return { why: 'the agent was shown no cart before paying' };
+  return { shown: shown.cart };
 }
 
 async function all<T>(store: Store, prefix: string): Promise<T[]> {
@@ -32,7 +106,7 @@ async function all<T>(store: Store, prefix: string): Promise<T[]> {
   return out;
 }
 
-export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: TaskOutcome[], principal: string): Promise<Verdict> {
+export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: TaskOutcome[], principal: string, options: JudgeOptions = {}): Promise<Verdict> {
   const sessions = await all<SessionState>(merchantStore, 'sandbox:session:');
   const orders = await all<SandboxOrderRecord>(merchantStore, 'sandbox:order:');
   const charges = await all<SandboxCharge>(merchantStore, 'sandbox:charge:');
@@ -83,6 +157,45 @@ export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: 
       wrongAnswers.push(finding(outcome.taskId, `agent was told order ${outcome.orderId}; merchant has ${merchantOrders.join(', ') || 'none'}`, ids));
     }
   }
+
+  // Per checkout, against what the agent lived.
+  const toldFailedButCharged: Finding[] = [];
+  const chargedNotShown: Finding[] = [];
+  const aboveCap: Finding[] = [];
+  const sessionById = new Map(sessions.map((session) => [session.id, session]));
+  const outcomeByTask = new Map(outcomes.map((outcome) => [outcome.taskId, outcome]));
+  for (const charge of charges) {
+    const session = sessionById.get(charge.checkout_session_id);
+    const taskId = session?.buyer?.email?.replace(/@chaos\.invalid$/, '') ?? '(no buyer)';
+    const ids = sessionsByTask.get(taskId) ?? [charge.checkout_session_id];
+    const chargedAt = Date.parse(charge.created_at);
+    const charged = `charge ${charge.id} of ${cartText(session?.items ?? [], charge.amount)} on ${charge.checkout_session_id}`;
+    if (options.cap !== undefined && charge.amount > options.cap) {
+      aboveCap.push(finding(taskId, `${charged} is above the cap of ${options.cap}`, ids));
+    }
+    const outcome = outcomeByTask.get(taskId);
+    if (!outcome) continue;
+    const failure = toldFailure(outcome, chargedAt);
+    if (failure) toldFailedButCharged.push(finding(taskId, `${charged} but ${failure}`, ids));
+    const seen = shownBefore(outcome, chargedAt);
+    if ('why' in seen) chargedNotShown.push(finding(taskId, `${charged}: ${seen.why}`, ids));
+    else if (!sameCart(seen.shown, session?.items ?? []) || (seen.shown.total !== undefined && seen.shown.total !== charge.amount)) {
+      chargedNotShown.push(finding(taskId, `${charged}, but the agent was last shown ${cartText(seen.shown.items, seen.shown.total)} before paying`, ids));
+    }
+  }
+
   const genuineReexecutions = records.filter((r) => r.operation === 'complete' && r.state.status === 'succeeded' && r.attempt > 1).length;
-  return { sessions: sessions.length, orders: orders.length, charges: charges.length, duplicates, lostSuccesses, wrongAnswers, genuineReexecutions };
+  return {
+    sessions: sessions.length,
+    orders: orders.length,
+    charges: charges.length,
+    duplicates,
+    lostSuccesses,
+    wrongAnswers,
+    genuineReexecutions,
+    toldFailedButCharged,
+    chargedNotShown,
+    aboveCap,
+    ...(options.cap !== undefined ? { cap: options.cap } : {}),
+  };
 }

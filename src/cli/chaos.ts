@@ -10,13 +10,19 @@ import { parseArgs } from './args.js';
 export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under partitions, crashes and concurrency
 
 Usage: once-checkout chaos [--tasks 1000] [--processes 1] [--store URL] [--seed N] [--concurrency 16]
-                           [--fault-rate 0.15] [--json] [--bin PATH]
+                           [--fault-rate 0.15] [--max-order-amount N] [--json] [--bin PATH]
 
 Runs N agent tasks (create → update → complete) through real MCP server processes on stdio, against the sandbox
 ACP merchant behind a fault proxy: lost requests and responses, 5xx, 409 in flight, latency past the timeout,
 cut bodies, network partitions, servers SIGKILLed mid-call and restarted, and (PostgreSQL) store outages.
-Then it reads the merchant's records and the ledger and prints what happened. Exit 1 on any duplicate or lost
-success, naming the task, its keys and its timeline. --store defaults to a fresh SQLite file.`;
+Agents move on while calls are still in flight: 1 in 10 pays again with other payment data while its first
+complete is held in the network, 1 in 10 sends update A (9 of each), then update B (1 of each) while A is held
+until it pays; on PostgreSQL 1 in 25 has the store cut right after the merchant answers its complete.
+Then it reads the merchant's records and the ledger and judges each checkout: duplicates, lost successes
+(including a charge whose agent was told it failed or that nothing was charged), wrong answers, charges of a
+cart or total other than the agent was last shown, and with --max-order-amount (the servers' spend cap)
+charges above it. Exit 1 on any of them, naming the task, its keys and its timeline. --store defaults to a
+fresh SQLite file.`;
 
 function positiveInt(name: string, value: string | true | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -31,6 +37,8 @@ export async function chaos(argv: string[]): Promise<number> {
   });
   const store = args.env.ONCE_STORE === process.env.ONCE_STORE ? undefined : args.env.ONCE_STORE;
   if (store !== undefined) parseStoreUrl(store);
+  const capText = args.env.ONCE_MAX_ORDER_AMOUNT === process.env.ONCE_MAX_ORDER_AMOUNT ? undefined : args.env.ONCE_MAX_ORDER_AMOUNT;
+  const cap = capText === undefined ? undefined : positiveInt('--max-order-amount', capText, 0);
   const faultRate = Number(args.options.get('--fault-rate') ?? 0.15);
   if (!(faultRate >= 0 && faultRate <= 1)) throw new ConfigError('--fault-rate', 'must be between 0 and 1', 'Write --fault-rate 0.15');
   const json = args.options.has('--json');
@@ -45,6 +53,7 @@ export async function chaos(argv: string[]): Promise<number> {
     concurrency: positiveInt('--concurrency', args.options.get('--concurrency'), 16),
     faultRate,
     bin,
+    cap,
     onProgress(done, total, s) {
       const now = Date.now();
       if (now - lastDraw < 200 && done < total) return;
@@ -58,7 +67,15 @@ export async function chaos(argv: string[]): Promise<number> {
   if (process.stderr.isTTY) process.stderr.write('\n');
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`${formatSummary(summary)}\n`);
-  const findings = [...summary.verdict.duplicates, ...summary.verdict.lostSuccesses, ...summary.verdict.wrongAnswers];
+  const { verdict } = summary;
+  const findings = [
+    ...verdict.duplicates,
+    ...verdict.lostSuccesses,
+    ...verdict.wrongAnswers,
+    ...verdict.toldFailedButCharged,
+    ...verdict.chargedNotShown,
+    ...verdict.aboveCap,
+  ];
   for (const finding of findings.slice(0, 20)) process.stderr.write(`${formatFinding(finding)}\n`);
   for (const task of summary.stopped) process.stderr.write(`task ${task.taskId} ${task.status}: ${task.detail ?? ''}\n`);
   return isClean(summary) ? 0 : 1;
