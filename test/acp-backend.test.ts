@@ -289,12 +289,14 @@ describe('answers the sandbox cannot produce', () => {
   });
   afterAll(() => new Promise<void>((resolve) => odd.close(() => resolve())));
 
-  it('2xx with an unparseable body → unknown; 2xx without a session → unknown; 400 idempotency_key_required → internal_error; 409 idempotency_conflict → idempotency_conflict', async () => {
+  it('2xx with an unparseable body → unknown; 2xx without a session → merchant_invalid_answer (create moves no money); 400 idempotency_key_required → internal_error; 409 idempotency_conflict → idempotency_conflict', async () => {
     const acp = backend(oddUrl);
     next = { status: 201, body: '<html>oops</html>' };
     expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(/not JSON/) });
     next = { status: 200, body: '{"hello":1}' };
-    expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'unknown' });
+    expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'failed', code: 'merchant_invalid_answer' });
+    // complete: the merchant may have charged before answering badly, so it is unknown, settled by reading.
+    expect(await acp.complete('cs_1', PAY(), ctx())).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(/^merchant_invalid_answer/) });
     next = { status: 400, body: JSON.stringify({ type: 'invalid_request', code: 'idempotency_key_required', message: 'Idempotency-Key header is required' }) };
     expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'failed', code: 'internal_error' });
     next = { status: 409, body: JSON.stringify({ type: 'invalid_request', code: 'idempotency_conflict', message: 'used with a different body' }) };
@@ -302,7 +304,7 @@ describe('answers the sandbox cannot produce', () => {
     next = { status: 429, body: JSON.stringify({ type: 'invalid_request', code: 'rate_limited', message: 'slow down' }) };
     expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'unknown' });
     next = { status: 401, body: JSON.stringify({ type: 'invalid_request', code: 'unauthorized', message: 'bad token' }) };
-    expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'failed', code: 'unauthorized' });
+    expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'failed', code: 'merchant:unauthorized' });
   });
 
   it('a base URL with a path keeps it; complete_in_progress without an error is unknown', async () => {

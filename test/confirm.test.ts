@@ -54,7 +54,7 @@ describe('complete_checkout asks the person first when the client can elicit', (
     expect(params.mode ?? 'form').toBe('form');
     expect(Object.entries(params.requestedSchema.properties).map(([k, v]) => [k, v.type])).toEqual([['confirm', 'boolean']]);
     const total = paid.checkout!.totals.find((t) => t.type === 'total')!.amount;
-    expect(params.message).toBe(`Pay USD ${(total / 100).toFixed(2)} to the merchant "sandbox" for checkout ${id}? Nothing is charged unless you confirm.`);
+    expect(params.message).toBe(`Pay USD ${(total / 100).toFixed(2)} to the merchant "sandbox" for checkout "${id}"? Nothing is charged unless you confirm.`);
     expect((await stats()).charges).toBe(1);
   });
 
@@ -99,7 +99,7 @@ describe('the words', () => {
 
   it('without a total it still names the merchant and checkout', () => {
     expect(confirmMessage({ checkoutId: 'cs_1', merchant: 'acp:shop.example', currency: 'eur' })).toBe(
-      'Pay the checkout total to the merchant "acp:shop.example" for checkout cs_1? Nothing is charged unless you confirm.',
+      'Pay the checkout total to the merchant "acp:shop.example" for checkout "cs_1"? Nothing is charged unless you confirm.',
     );
   });
 });

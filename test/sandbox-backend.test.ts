@@ -57,7 +57,8 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
     expect(result).toMatchObject({
       kind: 'failed',
       code: 'payment_declined',
-      message: 'The payment was declined by the card issuer. Try a different payment method.',
+      // The merchant's words, quoted and attributed: the sandbox is an ACP merchant like any other.
+      message: 'the merchant says “The payment was declined by the card issuer. Try a different payment method.”',
     });
     expect(result.kind === 'failed' && result.checkout?.status).toBe('ready_for_payment');
     expect(await backend.sandbox.stats()).toMatchObject({ orders: 0, charges: 0, declines: 1 });
@@ -74,7 +75,8 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
     const result = await backend.complete(checkout(created).id, pay(TOKEN_OK), ctx());
     expect(result.kind).toBe('failed');
     if (result.kind !== 'failed') return;
-    expect(result.code).toBe('out_of_stock');
+    // The merchant's own code travels namespaced, so it can never pass for one of ours.
+    expect(result.code).toBe('merchant:out_of_stock');
     expect(result.message).toContain('Limited Edition Jacket');
     expect(result.message).toContain('out of stock');
   });
@@ -83,7 +85,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
     const backend = createSandboxBackend({ store: openMemoryStore() });
     expect(await backend.create({ items: [{ id: 'sku_nope', quantity: 1 }], currency: 'usd' }, ctx())).toMatchObject({
       kind: 'failed',
-      code: 'invalid_item_id',
+      code: 'merchant:invalid_item_id',
     });
     expect(await backend.get('cs_missing')).toMatchObject({ kind: 'failed', code: 'checkout_not_found' });
     expect(await backend.complete('cs_missing', pay(TOKEN_OK), ctx())).toMatchObject({ kind: 'failed', code: 'checkout_not_found' });

@@ -101,6 +101,10 @@ export const errorOutput = z.strictObject({
   code: z.string(),
   message: z.string(),
   retryable: z.boolean(),
+  merchant_code: z
+    .string()
+    .optional()
+    .describe("The merchant's own error code, when the merchant refused (code is then merchant_error); data, never one of our codes."),
 });
 
 /** Success `{checkout, idempotency}` or failure `{error}`: clients validate both against the one schema. */

@@ -1,9 +1,18 @@
 // How an ACP merchant's answer (status + body) becomes a BackendResult. Shared by the in-process sandbox
 // backend and the HTTP acp backend, so both read the protocol the same way.
+//
+// The merchant is untrusted input: every session goes through OUR schema (checkout/merchant-session.ts) before
+// anything acts on it, every merchant error code travels as `merchant:<code>` so it can never pass for one of
+// ours, and merchant text is cleaned to one line, and quoted and attributed wherever it joins our sentences.
+import { parseMerchantSession, looksLikeSession } from '../checkout/merchant-session.js';
+import { cleanText, merchantCode, quoteMerchant, safeCode } from '../checkout/merchant-text.js';
 import { firstError, isCompleted, type CheckoutSession } from '../checkout/session.js';
 import type { BackendResult } from './backend.js';
 
 export type AcpOperation = 'create' | 'update' | 'complete' | 'cancel' | 'get';
+
+/** A 2xx whose body is not a session we accept. */
+export const MERCHANT_INVALID_ANSWER = 'merchant_invalid_answer';
 
 /** One merchant answer, whatever carried it. */
 export interface AcpAnswer {
@@ -31,16 +40,20 @@ export function isAcpError(body: unknown): body is AcpErrorBody {
   );
 }
 
-/** Enough of a CheckoutSession to act on: an id and a status (messages[] defaults to none). */
+/** The body as a session we accept (checkout/merchant-session.ts), or undefined. */
 export function asSession(body: unknown): CheckoutSession | undefined {
-  if (typeof body !== 'object' || body === null) return undefined;
-  const candidate = body as Partial<CheckoutSession>;
-  if (typeof candidate.id !== 'string' || typeof candidate.status !== 'string') return undefined;
-  return Array.isArray(candidate.messages) ? (body as CheckoutSession) : ({ ...candidate, messages: [] } as CheckoutSession);
+  const parsed = parseMerchantSession(body);
+  return parsed.ok ? parsed.session : undefined;
 }
 
+/** A merchant error body, for our reasons: its code reduced to code characters, its words quoted. */
 function describe(body: unknown, status: number): string {
-  return isAcpError(body) ? `${body.code}: ${body.message}` : `status ${status}`;
+  return isAcpError(body) ? `status ${status}, code ${safeCode(body.code)}: ${quoteMerchant(body.message)}` : `status ${status}`;
+}
+
+/** The merchant's message content as recorded with a `merchant:` code: one line, no controls; quoted when shown. */
+function merchantWords(text: string): string {
+  return cleanText(text, 500);
 }
 
 /**
@@ -54,9 +67,9 @@ export async function answerToResult(
   current: () => Promise<CheckoutSession | undefined>,
 ): Promise<BackendResult> {
   const { status, body } = answer;
-  const providerRequestId = answer.requestId;
+  const providerRequestId = answer.requestId === undefined ? undefined : cleanText(answer.requestId, 128);
   if (status >= 500 || status === 408 || status === 429) {
-    return { kind: 'unknown', reason: `merchant answered ${status} (${describe(body, status)})`, providerRequestId };
+    return { kind: 'unknown', reason: `merchant answered ${describe(body, status)}`, providerRequestId };
   }
   if (status === 409 && isAcpError(body) && body.code === 'idempotency_in_flight') {
     // The first request with this key is still running: its outcome is not known yet.
@@ -67,7 +80,7 @@ export async function answerToResult(
     return {
       kind: 'failed',
       code: 'idempotency_conflict',
-      message: `IDEMPOTENCY KEY COLLISION: the merchant already holds this Idempotency-Key for a different request body (${body.message}). This is a once-checkout bug; nothing was resent under a new key.`,
+      message: `IDEMPOTENCY KEY COLLISION: the merchant already holds this Idempotency-Key for a different request body (${quoteMerchant(body.message)}). This is a once-checkout bug; nothing was resent under a new key.`,
       providerRequestId,
     };
   }
@@ -75,34 +88,67 @@ export async function answerToResult(
     return {
       kind: 'failed',
       code: 'internal_error',
-      message: `The merchant received no Idempotency-Key (${body.message}). This is a once-checkout bug; nothing was charged by this request.`,
+      message: `The merchant received no Idempotency-Key (${quoteMerchant(body.message)}). This is a once-checkout bug; nothing was charged by this request.`,
       providerRequestId,
     };
   }
   if (status >= 400 || isAcpError(body)) {
-    const inBody = asSession(body);
-    const code =
-      status === 404 ? 'checkout_not_found' : isAcpError(body) ? body.code : inBody ? `checkout_already_${inBody.status}` : `http_${status}`;
-    const message = isAcpError(body) ? body.message : `The merchant refused the request with status ${status}.`;
-    const failed: BackendResult = { kind: 'failed', code, message, providerRequestId };
-    if (status === 405) {
-      // Already completed or canceled: the session (from the body or a fresh read) tells the ledger which.
-      const checkout = inBody ?? (await current());
-      if (checkout) failed.checkout = checkout;
+    // Already completed or canceled: the session (from the body or a fresh read) tells the ledger which, and
+    // our code comes from its validated status, not from the merchant's words.
+    const settled = status === 405 ? (asSession(body) ?? (await current())) : undefined;
+    let code: string;
+    let message: string;
+    if (status === 404) {
+      code = 'checkout_not_found';
+      message = isAcpError(body) ? `The merchant has no such checkout (${quoteMerchant(body.message)}).` : 'The merchant has no such checkout (status 404).';
+    } else if (settled) {
+      code = `checkout_already_${settled.status}`;
+      const said = isAcpError(body) ? ` (${quoteMerchant(body.message)})` : '';
+      message = `The merchant refused the request with status ${status}: the checkout is already ${settled.status}${said}.`;
+    } else if (isAcpError(body)) {
+      // The merchant's own code, namespaced: `invalid_input` or `rate_limited` from a merchant is not ours.
+      code = merchantCode(body.code);
+      message = merchantWords(body.message);
+    } else {
+      code = `http_${status}`;
+      message = `The merchant refused the request with status ${status}.`;
     }
+    const failed: BackendResult = { kind: 'failed', code, message, providerRequestId };
+    if (settled) failed.checkout = settled;
     return failed;
   }
-  const checkout = asSession(body);
-  if (!checkout) return { kind: 'unknown', reason: `merchant answered ${status} without a checkout session`, providerRequestId };
+  const parsed = parseMerchantSession(body);
+  if (!parsed.ok) {
+    const what = looksLikeSession(body) ? `a checkout we do not accept (${parsed.problem})` : 'no checkout session';
+    const reason = `${MERCHANT_INVALID_ANSWER}: the merchant answered ${status} with ${what}`;
+    // complete: the merchant may have charged before writing a malformed answer, so the outcome is unknown and
+    // is settled by reading the checkout, never by paying again. get: a read that shows nothing settles
+    // nothing; answering `failed` would let reconciliation settle an ambiguous complete as failed and rerun it.
+    if (operation === 'complete' || operation === 'get') return { kind: 'unknown', reason, providerRequestId };
+    // create/update/cancel move no money. A resend under the same key replays the same stored answer, so
+    // `unknown` would never settle; the merchant's error is terminal for this call and said so.
+    return {
+      kind: 'failed',
+      code: MERCHANT_INVALID_ANSWER,
+      message: `The merchant's answer is not valid: it answered ${status} with ${what}. Nothing was charged.`,
+      providerRequestId,
+    };
+  }
+  const checkout = parsed.session;
   if (operation !== 'complete' || isCompleted(checkout)) return { kind: 'succeeded', checkout, providerRequestId };
   const error = firstError(checkout);
   if (!error && checkout.status === 'complete_in_progress') {
     return { kind: 'unknown', reason: 'the merchant is still completing the checkout', providerRequestId };
   }
+  if (error?.code === 'payment_declined') {
+    // ACP's own MessageError code for a decline: our mapping to our payment_declined; its words stay the merchant's.
+    return { kind: 'failed', code: 'payment_declined', message: quoteMerchant(error.content), checkout, providerRequestId };
+  }
+  if (error) return { kind: 'failed', code: merchantCode(error.code), message: merchantWords(error.content), checkout, providerRequestId };
   return {
     kind: 'failed',
-    code: error?.code ?? 'not_completed',
-    message: error?.content ?? `The merchant did not complete the checkout (status ${checkout.status}).`,
+    code: 'not_completed',
+    message: `The merchant did not complete the checkout (status ${checkout.status}).`,
     checkout,
     providerRequestId,
   };

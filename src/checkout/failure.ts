@@ -1,4 +1,5 @@
 // The one error shape every tool returns: a code the agent can branch on and one sentence saying what next.
+import { cleanText, quoteMerchant, rawMerchantCode, safeCode } from './merchant-text.js';
 
 export type FailureType = 'invalid_request' | 'payment_error' | 'merchant_error' | 'service_unavailable';
 
@@ -7,6 +8,8 @@ export interface Failure {
   code: string;
   message: string;
   retryable: boolean;
+  /** When the merchant refused with its own code: that code (sanitized). `code` is then `merchant_error`. */
+  merchant_code?: string;
 }
 
 export function failure(type: FailureType, code: string, message: string, retryable = false): Failure {
@@ -22,14 +25,31 @@ export function notFound(id: string): Failure {
   );
 }
 
-/** A provider failure code and message → what the agent is told. */
+/**
+ * A provider failure code and message → what the agent is told. Only codes our own code produced (a
+ * backend's mapping, the engine) keep their meaning here. A merchant's raw code arrives as `merchant:<code>`
+ * (backends/acp-answer.ts) and becomes `merchant_error` with `merchant_code`, its words quoted and attributed:
+ * a merchant answering `invalid_input` or `rate_limited` must not get our advice for our codes.
+ */
 export function describeFailure(code: string, message: string, tool: string): Failure {
-  const words = message.trim().replace(/\.?$/, '.');
+  const theirs = rawMerchantCode(code);
+  if (theirs !== undefined) {
+    return {
+      ...failure(
+        'merchant_error',
+        'merchant_error',
+        `The merchant refused (its code: ${theirs}): ${quoteMerchant(message)}. Tell the person, and change the checkout before trying again.`,
+      ),
+      merchant_code: theirs,
+    };
+  }
+  // Our backends' messages may still carry a provider's words (quoted by the backend); one line, bounded.
+  const words = cleanText(message, 600).replace(/\.?$/, '.');
   switch (code) {
     case 'payment_declined':
       return failure('payment_error', 'payment_declined', `The payment was declined: ${words} Ask the buyer for another payment method, then call ${tool} again.`);
     case 'checkout_not_found':
-      return notFound(words);
+      return failure('invalid_request', 'checkout_not_found', `${words} Use the checkout_session_id that create_checkout returned.`);
     case 'payer_action_required':
       return failure('payment_error', 'payer_action_required', `${words} Send the person to the checkout's continue_url (get_checkout shows it) to approve, then call ${tool} again.`);
     case 'idempotency_conflict':
@@ -37,7 +57,12 @@ export function describeFailure(code: string, message: string, tool: string): Fa
       return failure('service_unavailable', 'idempotency_conflict', `${words} This is a once-checkout defect, not yours: stop and report it; nothing more will be sent for this call.`);
     case 'invalid_input':
       return failure('invalid_request', 'invalid_input', `${words} Fix the arguments and call ${tool} again.`);
-    default:
-      return failure('merchant_error', code, `The merchant refused (${code}): ${words} Tell the person, and change the checkout before trying again.`);
+    case 'merchant_invalid_answer':
+      return failure('merchant_error', 'merchant_invalid_answer', `${words} The merchant is at fault, not your arguments: tell the person; calling ${tool} again with the same arguments returns this same result.`);
+    default: {
+      // Our backends' own codes (out of stock, not_cancelable, …); kept code-shaped even from an old record.
+      const ours = safeCode(code);
+      return failure('merchant_error', ours, `The merchant refused (${ours}): ${words} Tell the person, and change the checkout before trying again.`);
+    }
   }
 }

@@ -3,14 +3,24 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ElicitRequestFormParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CallHooks, ConfirmRequest } from '../checkout/checkouts.js';
+import { quoteId } from '../checkout/merchant-text.js';
 import type { Logger } from '../log.js';
 
 /** A person needs time to read and decide; past this the payment is not approved. */
 export const CONFIRM_TIMEOUT_MS = 10 * 60_000;
 
-/** "EUR 12.50"-style amount from minor units, with the currency's own number of decimals. */
-export function formatAmount(minor: number, currency: string): string {
+const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+
+/**
+ * "EUR 12.50"-style amount from minor units, with the currency's own number of decimals; undefined unless the
+ * amount is a safe integer and the currency an ISO 4217 code. The merchant chose both, and this is the sentence
+ * a person approves a payment by: "250000 CENTS (= USD 2.50 …)" must never be shown as a currency.
+ */
+export function formatAmount(minor: number, currency: string): string | undefined {
+  if (typeof minor !== 'number' || !Number.isSafeInteger(minor) || minor < 0) return undefined;
+  if (typeof currency !== 'string' || !/^[A-Za-z]{3}$/.test(currency)) return undefined;
   const code = currency.toUpperCase();
+  if (!CURRENCIES.has(code)) return undefined;
   try {
     const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code, currencyDisplay: 'code' });
     const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
@@ -21,8 +31,12 @@ export function formatAmount(minor: number, currency: string): string {
 }
 
 export function confirmMessage(request: ConfirmRequest): string {
-  const amount = request.total === undefined ? 'the checkout total' : formatAmount(request.total, request.currency);
-  return `Pay ${amount} to the merchant "${request.merchant}" for checkout ${request.checkoutId}? Nothing is charged unless you confirm.`;
+  const shown = request.total === undefined ? undefined : formatAmount(request.total, request.currency);
+  const amount =
+    request.total === undefined
+      ? 'the checkout total'
+      : (shown ?? 'the checkout total (once-checkout cannot show it: the merchant gave no valid amount and currency, so decline unless you know it)');
+  return `Pay ${amount} to the merchant ${quoteId(request.merchant, 200)} for checkout ${quoteId(request.checkoutId)}? Nothing is charged unless you confirm.`;
 }
 
 const CONFIRM_SCHEMA: ElicitRequestFormParams['requestedSchema'] = {

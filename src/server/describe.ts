@@ -1,14 +1,31 @@
-// One plain sentence about a successful result, for the text content a model reads first.
+// One plain sentence about a successful result, for the text content a model reads first. Everything in it
+// that the merchant chose is made safe first: the status is one we know (else "in an unknown state"), ids are
+// one line, capped and quoted, money is an integer with an ISO currency or left out, and the merchant's own
+// words (messages[]) appear only quoted after "the merchant says" — never where our sentences go.
 import type { CheckoutResult } from '../checkout/checkouts.js';
+import { isCheckoutStatus } from '../checkout/merchant-session.js';
+import { quoteId, quoteMerchant } from '../checkout/merchant-text.js';
 import { totalAmount } from '../checkout/session.js';
+
+const ISO_CURRENCY = /^[a-z]{3}$/i;
+/** At most this many merchant messages are quoted in the sentence (all of them are in the JSON). */
+const MESSAGES_SHOWN = 2;
 
 export function describeResult(result: Extract<CheckoutResult, { ok: true }>): string {
   const { checkout, idempotency } = result;
   const total = totalAmount(checkout);
-  const money = total === undefined ? '' : `, total ${total} ${checkout.currency} (minor units)`;
-  const order = checkout.order ? `, order ${checkout.order.id}` : '';
+  const money =
+    typeof total === 'number' && Number.isSafeInteger(total) && typeof checkout.currency === 'string' && ISO_CURRENCY.test(checkout.currency)
+      ? `, total ${total} ${checkout.currency.toLowerCase()} (minor units)`
+      : '';
+  const status = isCheckoutStatus(checkout.status) ? checkout.status : 'in a state once-checkout does not know';
+  const order = checkout.order ? `, order ${quoteId(String(checkout.order.id))}` : '';
   const replay = idempotency.replayed
     ? ` This is the recorded result of an earlier identical call (first seen ${idempotency.first_seen_at}); nothing was done twice.`
     : '';
-  return `Checkout ${checkout.id} is ${checkout.status}${money}${order}.${replay}`;
+  const said = (Array.isArray(checkout.messages) ? checkout.messages : [])
+    .slice(0, MESSAGES_SHOWN)
+    .map((m) => ` About this checkout, ${quoteMerchant(typeof m?.content === 'string' ? m.content : '', 200)}.`)
+    .join('');
+  return `Checkout ${quoteId(String(checkout.id))} is ${status}${money}${order}.${replay}${said}`;
 }

@@ -14,6 +14,7 @@ import { tools as allTools } from '../../tools/index.js';
 import { resultOutput } from '../../tools/schema-parts.js';
 import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
 import { failure, type Failure } from '../checkout/failure.js';
+import { cleanText, safeCode } from '../checkout/merchant-text.js';
 import type { Logger } from '../log.js';
 import { findCardNumber } from './card-numbers.js';
 import { elicitationConfirm } from './confirm.js';
@@ -125,7 +126,8 @@ export function toCallToolResult(result: CheckoutResult): CallToolResult {
   }
   return {
     isError: true,
-    content: [{ type: 'text', text: `${result.failure.code}: ${result.failure.message}` }],
+    // One line whatever reached the message: merchant words in it are already quoted (checkout/failure.ts).
+    content: [{ type: 'text', text: `${safeCode(result.failure.code)}: ${cleanText(result.failure.message, 2000)}` }],
     structuredContent: { error: result.failure },
   };
 }

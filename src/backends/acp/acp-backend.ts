@@ -1,5 +1,6 @@
 // ONCE_BACKEND=acp: any ACP 2026-04-17 merchant over HTTP. Sends the ledger's key on every POST, waits out a
 // merchant's 409 idempotency_in_flight a bounded while (same key), and reads every answer through acp-answer.
+import { redactDeep } from '../../checkout/redact.js';
 import type { CheckoutSession } from '../../checkout/session.js';
 import { answerToResult, asSession, type AcpOperation } from '../acp-answer.js';
 import {
@@ -44,12 +45,15 @@ export class AcpBackend implements Backend {
     description: 'ACP merchants keep Idempotency-Key answers for at least 24 h',
   };
   private readonly http: AcpHttp;
+  /** What never leaves this backend in a result: the bearer token. */
+  private readonly secrets: readonly string[];
   private readonly inFlight: InFlightPolicy;
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(options: AcpBackendOptions) {
     this.merchant = `acp:${merchantIdentity(options.baseUrl)}`;
     this.http = new AcpHttp(options);
+    this.secrets = [options.apiKey];
     this.inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
     this.sleep = options.sleep ?? realSleep;
   }
@@ -93,8 +97,10 @@ export class AcpBackend implements Backend {
   }
 
   private async toResult(operation: AcpOperation, reply: AcpReply, id: string | undefined): Promise<BackendResult> {
-    if (reply.kind === 'no_reply') return { kind: 'unknown', reason: reply.reason };
-    return answerToResult(operation, { status: reply.status, body: reply.body, requestId: reply.requestId }, () => this.current(id));
+    if (reply.kind === 'no_reply') return redactDeep({ kind: 'unknown', reason: reply.reason }, this.secrets);
+    const result = await answerToResult(operation, { status: reply.status, body: reply.body, requestId: reply.requestId }, () => this.current(id));
+    // A merchant that echoes our bearer token (in a message, a reason, a session field) does not get it out (R10).
+    return redactDeep(result, this.secrets);
   }
 
   /** The session as it stands now (for a 405 without one in its body). */

@@ -12,6 +12,7 @@ import type {
   ItemRef,
   UpdateInput,
 } from '../backend.js';
+import { redactingBackend } from '../redacting.js';
 import { HOUR } from '../backend.js';
 import type { Catalog } from '../catalog-file.js';
 import { checkPaypalApiBase, DEFAULT_REQUEST_ID_RETENTION_MS, type PaypalBackendOptions } from './paypal-config.js';
@@ -99,7 +100,7 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
     return { ok: true, items, total };
   }
 
-  return {
+  const backend: Backend = {
     name: 'paypal',
     merchant: `paypal:${live ? 'live' : 'sandbox'}:${createHash('sha256').update(options.clientId).digest('hex').slice(0, 16)}`,
     retention: paypalRetention(options.requestIdRetentionMs),
@@ -243,6 +244,8 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
       return read.ok ? succeeded(read.order, read.debugId) : read.result;
     },
   };
+  // PayPal's words reach our results; neither the client secret nor an access token ever does (R10).
+  return redactingBackend(backend, () => [options.clientSecret, ...(http.secrets?.() ?? [])]);
 
   /** The PATCH operations that bring the order to the requested state; none when it is already there. */
   function patchOps(order: PaypalOrder, input: UpdateInput): { ok: true; ops: PatchOp[] } | { ok: false; result: BackendResult } {

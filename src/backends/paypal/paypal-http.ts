@@ -18,6 +18,8 @@ export interface PaypalRequest {
 
 export interface PaypalHttp {
   send(request: PaypalRequest): Promise<PaypalReply>;
+  /** What must never appear in a result: the client secret, its Basic form and the access tokens issued. */
+  secrets?(): string[];
 }
 
 export interface PaypalHttpOptions {
@@ -35,6 +37,8 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
   const now = options.now ?? Date.now;
   const base = options.apiBase.replace(/\/+$/, '');
   let cached: { token: string; expiresAt: number } | undefined;
+  /** Every access token this process was issued (a few a day), so an echo of an old one is redacted too. */
+  const issued = new Set<string>();
 
   async function call(url: string, init: RequestInit): Promise<PaypalReply> {
     let response: Response;
@@ -85,6 +89,7 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
       return { ok: false, reply: { kind: 'no_reply', reason: `PayPal token endpoint answered ${reply.status}` } };
     }
     const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 0) * 1000;
+    issued.add(body.access_token);
     cached = { token: body.access_token, expiresAt: now() + Math.max(0, lifetimeMs - TOKEN_MARGIN_MS) };
     return { ok: true, token: body.access_token };
   }
@@ -105,6 +110,10 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
   }
 
   return {
+    secrets() {
+      const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
+      return [options.clientSecret, basic, ...issued];
+    },
     async send(request) {
       const first = await token();
       if (!first.ok) return first.reply;

@@ -11,6 +11,7 @@ import type {
   ItemRef,
   UpdateInput,
 } from '../backend.js';
+import { redactingBackend } from '../redacting.js';
 import { HOUR } from '../backend.js';
 import type { Buyer } from '../../checkout/session.js';
 import { checkStripeApiBase, checkStripeSecretKey, DEFAULT_STRIPE_API_BASE, type StripeBackendOptions } from './stripe-config.js';
@@ -84,7 +85,7 @@ export function createStripeBackend(options: StripeBackendOptions): Backend {
     return { ok: true, items, amount };
   }
 
-  return {
+  const backend: Backend = {
     name: 'stripe',
     merchant: stripeMerchantId(options),
     retention: STRIPE_RETENTION,
@@ -186,6 +187,8 @@ export function createStripeBackend(options: StripeBackendOptions): Backend {
       }
     },
   };
+  // Stripe error messages are the PSP's words; the secret key never leaves in them (R10).
+  return redactingBackend(backend, () => [options.secretKey]);
 }
 
 /** 'stripe:<mode>:<hash>': names the account without revealing the key (R2, R10). */
