@@ -5,8 +5,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient } from '@keyv/redis';
+import { judgePersistence } from '../src/operator/redis-persistence.js';
 import { runCli } from './support/cli-process.js';
 import { tempDir } from './support/server-process.js';
+import { freshRedisDatabase, REDIS_URL, redisAvailable } from './support/services.js';
 
 interface Report {
   ok: boolean;
@@ -47,10 +50,10 @@ describe('doctor', () => {
   it('a good sandbox setup: every check ok, one line each, exit 0', async () => {
     const { text, status, detail } = await doctor({ ONCE_STORE: sqlite() });
     expect(text.status).toBe(0);
-    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok' });
+    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok' });
     expect(detail.store).toMatch(/\(table keyv\): 0 ledger record\(s\)/);
     expect(detail.retention).toMatch(/record TTL 23h \(default\) is below the provider's 24h/);
-    expect(text.stdout.trim().split('\n')).toHaveLength(7);
+    expect(text.stdout.trim().split('\n')).toHaveLength(8);
     expect(text.stdout).toMatch(/^ok {4}reachable {2}sandbox merchant answers/m);
     expect(text.stdout.trim().split('\n').at(-1)).toBe('All checks passed.');
   });
@@ -138,5 +141,64 @@ describe('doctor', () => {
     const { status, detail } = await doctor({ ONCE_STORE: sqlite(), ONCE_DEDUP_WINDOW: 'soon' });
     expect(status.config).toBe('fail');
     expect(detail.config).toMatch(/^ONCE_DEDUP_WINDOW: "soon" is not a duration/);
+  });
+
+  it('issue 6: states the HTTP limits in force (sessions per principal and in all, idle close, rates, timeouts)', async () => {
+    const { detail } = await doctor({ ONCE_STORE: sqlite(), ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL: '4', ONCE_HTTP_SESSION_IDLE: '5m', ONCE_RATE_LIMIT: '30' });
+    expect(detail.http).toBe(
+      'serve --http limits: 4 sessions per principal, 256 in all; idle sessions closed after 5 min; 30 session opens and 30 mutating calls per principal per minute; headers within 10 s, whole request within 30 s, bodies up to 1 MB',
+    );
+  });
+});
+
+const redisUp = await redisAvailable();
+
+describe('doctor: Redis persistence (the checkout is the unit of truth: a ledger a restart empties is no ledger)', () => {
+  it('judges AOF ok, RDB only a warning, neither a failure naming the settings and the fix', () => {
+    expect(judgePersistence({ appendonly: 'yes', save: '', appendfsync: 'everysec' }).status).toBe('ok');
+    expect(judgePersistence({ appendonly: 'yes', save: '', appendfsync: 'no' }).status).toBe('warn');
+    expect(judgePersistence({ appendonly: 'no', save: '3600 1 300 100' })).toMatchObject({ status: 'warn', detail: expect.stringMatching(/RDB snapshots only.*CONFIG SET appendonly yes/) });
+    expect(judgePersistence({ appendonly: 'no', save: '' })).toMatchObject({ status: 'fail', detail: expect.stringMatching(/appendonly no, save "".*CONFIG SET appendonly yes.*redis\.conf/) });
+  });
+
+  describe.runIf(redisUp)('against the real Redis', () => {
+    it('FAILs on a Redis without AOF and without RDB snapshots (the CI Redis runs --save "" --appendonly no), exit 1', async () => {
+      const client = createClient({ url: REDIS_URL });
+      await client.connect();
+      const settings = { ...(await client.configGet('appendonly')), ...(await client.configGet('save')) } as Record<string, string>;
+      await client.close();
+      const url = await freshRedisDatabase(14);
+      const { text, status, detail } = await doctor({ ONCE_STORE: url });
+      if (settings.appendonly === 'no' && settings.save === '') {
+        expect(status.store).toBe('ok');
+        expect(status.persistence).toBe('fail');
+        expect(detail.persistence).toMatch(/keeps nothing across a restart \(appendonly no, save ""\).*CONFIG SET appendonly yes/);
+        expect(text.status).toBe(1);
+        expect(text.stdout).toMatch(/^FAIL {2}persistence {2}/m);
+      } else {
+        expect(status.persistence).not.toBe('fail'); // a Redis with persistence passes
+      }
+    });
+
+    it('warns (cannot verify) when CONFIG is refused, as on managed Redis, and never prints the password', async () => {
+      const user = `once_doctor_${process.pid}`;
+      const password = `pw-${crypto.randomUUID()}`;
+      const admin = createClient({ url: REDIS_URL });
+      await admin.connect();
+      await admin.sendCommand(['ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all', '-config']);
+      try {
+        const url = new URL(await freshRedisDatabase(14));
+        url.username = user;
+        url.password = password;
+        const { text, status, detail } = await doctor({ ONCE_STORE: url.toString() });
+        expect(status.store).toBe('ok');
+        expect(status.persistence).toBe('warn');
+        expect(detail.persistence).toMatch(/could not verify .*CONFIG GET appendonly\/save was refused \(NOPERM/);
+        expect(text.stdout).not.toContain(password);
+      } finally {
+        await admin.sendCommand(['ACL', 'DELUSER', user]);
+        await admin.close();
+      }
+    });
   });
 });

@@ -5,7 +5,7 @@ import { ConfigError } from '../config/config-error.js';
 import { RateLimiter } from '../server/rate-limit.js';
 import { createServer } from '../server/server.js';
 import { parseHttpTokens } from '../transports/bearer-tokens.js';
-import { parseListenAddress, serveHttp, type HttpServer } from '../transports/http.js';
+import { describeHttpLimits, parseListenAddress, serveHttp, type HttpServer } from '../transports/http.js';
 import { serveStdio } from '../transports/stdio.js';
 import { VERSION } from '../version.js';
 import { reconcileSweep } from '../operator/reconcile-sweep.js';
@@ -21,6 +21,9 @@ Usage: once-checkout [serve] [--http [HOST:]PORT] [--store URL] [--backend NAME]
 It needs ONCE_HTTP_TOKENS (token=principal pairs, comma-separated, or @/path/file with one pair a line):
 each request carries Authorization: Bearer <token> and buys for that token's principal (--principal is
 for stdio only). Use a shared store (postgres://…) to run several HTTP servers side by side.
+Sessions are bounded: ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL (16), ONCE_HTTP_MAX_SESSIONS (256),
+ONCE_HTTP_SESSION_IDLE (10m); opening one counts against ONCE_RATE_LIMIT; headers must arrive within 10 s
+and the whole request within 30 s.
 
 Every flag overrides the environment variable of the same meaning (ONCE_STORE, ONCE_BACKEND, …).
 Logs go to stderr; on stdio, stdout is the MCP channel.`;
@@ -86,7 +89,15 @@ export async function serve(argv: string[]): Promise<void> {
   if (listen && tokens) {
     let httpServer: HttpServer;
     try {
-      httpServer = await serveHttp({ ...listen, tokens, logger: app.logger, newServer: serverFor });
+      httpServer = await serveHttp({
+        ...listen,
+        tokens,
+        logger: app.logger,
+        newServer: serverFor,
+        ...config.http,
+        // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
+        sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
+      });
     } catch (error) {
       clearInterval(sweeper);
       clearInterval(reconciler);
@@ -99,7 +110,13 @@ export async function serve(argv: string[]): Promise<void> {
         closing ??= httpServer.close().then(() => app.close()).finally(() => process.exit(0));
       });
     }
-    app.logger.log('info', 'started', { ...started, transport: 'http', url: httpServer.url, principals: tokens.principals });
+    app.logger.log('info', 'started', {
+      ...started,
+      transport: 'http',
+      url: httpServer.url,
+      principals: tokens.principals,
+      http_limits: describeHttpLimits({ ...config.http, perMinute }),
+    });
     return;
   }
 

@@ -17,8 +17,21 @@ export interface Config {
   /** Mutating tool calls per principal per minute (in-process); 0 is off; unset means the mode's default. */
   rateLimitPerMinute?: number;
   logLevel: LogLevel;
+  /** HTTP mode's session limits (unset: the defaults in DEFAULT_HTTP_LIMITS). */
+  http: HttpLimits;
   env: NodeJS.ProcessEnv;
 }
+
+export interface HttpLimits {
+  /** Open MCP sessions one principal may hold at once. */
+  maxSessionsPerPrincipal: number;
+  /** Open MCP sessions in the whole process. */
+  maxSessions: number;
+  /** A session unused this long is closed. */
+  sessionIdleMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxSessionsPerPrincipal: 16, maxSessions: 256, sessionIdleMs: 10 * 60_000 };
 
 export const KNOWN_VARIABLES = [
   'ONCE_STORE',
@@ -28,6 +41,9 @@ export const KNOWN_VARIABLES = [
   'ONCE_DEDUP_WINDOW',
   'ONCE_MAX_ORDER_AMOUNT',
   'ONCE_HTTP_TOKENS',
+  'ONCE_HTTP_MAX_SESSIONS',
+  'ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL',
+  'ONCE_HTTP_SESSION_IDLE',
   'ONCE_CATALOG',
   'ONCE_LOG',
   'ONCE_RATE_LIMIT',
@@ -86,7 +102,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const rateLimitPerMinute = rateLimit(env.ONCE_RATE_LIMIT);
 
-  return { store: parseStoreUrl(env.ONCE_STORE, env), backend, principal, ttlMs, windowMs, maxOrderAmount, rateLimitPerMinute, logLevel, env };
+  const maxSessions = count(env, 'ONCE_HTTP_MAX_SESSIONS') ?? DEFAULT_HTTP_LIMITS.maxSessions;
+  const maxSessionsPerPrincipal = count(env, 'ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL') ?? Math.min(DEFAULT_HTTP_LIMITS.maxSessionsPerPrincipal, maxSessions);
+  if (maxSessionsPerPrincipal > maxSessions) {
+    throw new ConfigError('ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL', `${maxSessionsPerPrincipal} is above ONCE_HTTP_MAX_SESSIONS (${maxSessions})`, 'Make the per-principal cap at most the global one');
+  }
+  const sessionIdleMs = duration(env, 'ONCE_HTTP_SESSION_IDLE') ?? DEFAULT_HTTP_LIMITS.sessionIdleMs;
+  if (sessionIdleMs < 1_000) {
+    throw new ConfigError('ONCE_HTTP_SESSION_IDLE', `"${env.ONCE_HTTP_SESSION_IDLE}" is under a second`, 'Write it like 10m or 30m');
+  }
+  const http = { maxSessions, maxSessionsPerPrincipal, sessionIdleMs };
+
+  return { store: parseStoreUrl(env.ONCE_STORE, env), backend, principal, ttlMs, windowMs, maxOrderAmount, rateLimitPerMinute, logLevel, http, env };
+}
+
+/** A positive whole number of sessions, or undefined when unset. */
+function count(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const text = env[name]?.trim();
+  if (!text) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 1_000_000) {
+    throw new ConfigError(name, `"${env[name]}" is not a session count`, 'Write a whole number of sessions from 1 up, e.g. 16');
+  }
+  return Number(text);
 }
 
 /** HTTP mode's limit when ONCE_RATE_LIMIT is unset; stdio (one local agent) has none unless set. */

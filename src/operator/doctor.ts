@@ -3,11 +3,13 @@
 import type { Backend } from '../backends/backend.js';
 import { prepareBackend, type PreparedBackend } from '../backends/open.js';
 import { assertReachable } from '../backends/reachability.js';
-import { loadConfig, type Config } from '../config/config.js';
+import { DEFAULT_HTTP_RATE_LIMIT, loadConfig, type Config } from '../config/config.js';
+import { describeHttpLimits } from '../transports/http.js';
+import { checkRedisPersistence } from './redis-persistence.js';
 import { formatDuration } from '../config/duration.js';
 import { effectiveTtl } from '../config/retention.js';
 import { RECORD_PREFIX, type LedgerRecord, type Status } from '../ledger/record.js';
-import { ANCHOR_PREFIX } from '../checkout/anchors.js';
+import { ANCHOR_PREFIX } from '../checkout/heads.js';
 import { openStore, parseStoreUrl, type StoreUrl } from '../store/open.js';
 import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
@@ -58,6 +60,19 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
     }
   } else {
     add('store', 'skip', 'fix ONCE_STORE first');
+  }
+  // A Redis that keeps nothing across a restart loses the whole ledger silently (then keys can be sent twice).
+  if (store && url?.kind === 'redis') {
+    const verdict = await checkRedisPersistence(url.url);
+    add('persistence', verdict.status, scrubbed(url, verdict.detail));
+  }
+
+  // HTTP mode's limits, so an operator sees what a token holder can and cannot consume.
+  if (config) {
+    const perMinute = config.rateLimitPerMinute ?? DEFAULT_HTTP_RATE_LIMIT;
+    add('http', 'ok', `serve --http limits: ${describeHttpLimits({ ...config.http, perMinute })}`);
+  } else {
+    add('http', 'skip', 'fix the configuration first');
   }
 
   // 3. The backend's settings and credentials (nothing is contacted yet).

@@ -2,6 +2,8 @@
 // rebinding), a bearer token that names its principal, and a body size limit, before the SDK transport sees
 // it. Sessions (Mcp-Session-Id) hold only the MCP conversation, bound to the principal that opened them;
 // checkout state lives in the store, so any process on that store can serve the next call.
+// A token is not a licence to exhaust the process: sessions are capped per principal and in all, opening one
+// is rate-limited, idle ones are closed, and a client must send its headers and body within bounded time.
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { hostname, networkInterfaces } from 'node:os';
@@ -10,13 +12,26 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { ConfigError } from '../config/config-error.js';
+import { DEFAULT_HTTP_LIMITS } from '../config/config.js';
 import type { Logger } from '../log.js';
+import type { RateLimiter } from '../server/rate-limit.js';
 import type { BearerTokens } from './bearer-tokens.js';
 
 export const MCP_PATH = '/mcp';
 export const REALM = 'once-checkout';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-const DEFAULT_SESSION_IDLE_MS = 30 * 60_000;
+/** A client has this long to send its request headers (slow-loris: the socket is cut after it). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** ... and this long for the whole request, body included. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * At its cap, a principal's least recently used session that has been unused this long (and has no request
+ * open) is closed to make room: a client that restarted without DELETE /mcp is not locked out until the idle
+ * timeout, while a burst of opens is still refused. The evicted client gets 404 and re-initializes (MCP).
+ */
+export const EVICT_IDLE_MS = 60_000;
+/** Retry-After for the global cap: the reaper frees idle sessions at most this often. */
+const GLOBAL_RETRY_AFTER_S = 60;
 
 export interface ListenAddress {
   host: string;
@@ -31,6 +46,26 @@ export interface HttpServeOptions extends ListenAddress {
   maxBodyBytes?: number;
   /** A session unused for this long is closed (its client simply opens a new one). */
   sessionIdleMs?: number;
+  /** Open sessions one principal may hold (default 16). */
+  maxSessionsPerPrincipal?: number;
+  /** Open sessions in this process (default 256). */
+  maxSessions?: number;
+  /** Counts each session opened (initialize) per principal; none: unlimited. */
+  sessionOpenLimiter?: RateLimiter;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  evictIdleMs?: number;
+}
+
+/** The limits in force, as doctor and the started line state them. */
+export function describeHttpLimits(limits: { maxSessionsPerPrincipal: number; maxSessions: number; sessionIdleMs: number; perMinute: number }): string {
+  const minutes = (ms: number) => (ms % 60_000 === 0 ? `${ms / 60_000} min` : `${ms / 1000} s`);
+  return [
+    `${limits.maxSessionsPerPrincipal} sessions per principal, ${limits.maxSessions} in all`,
+    `idle sessions closed after ${minutes(limits.sessionIdleMs)}`,
+    limits.perMinute > 0 ? `${limits.perMinute} session opens and ${limits.perMinute} mutating calls per principal per minute` : 'no rate limit (ONCE_RATE_LIMIT=off)',
+    `headers within ${HEADERS_TIMEOUT_MS / 1000} s, whole request within ${REQUEST_TIMEOUT_MS / 1000} s, bodies up to ${DEFAULT_MAX_BODY_BYTES / (1024 * 1024)} MB`,
+  ].join('; ');
 }
 
 export interface HttpServer {
@@ -45,6 +80,8 @@ interface Session {
   server: Server;
   principal: string;
   lastSeen: number;
+  /** Requests of this session still open (a long SSE stream is one): such a session is never evicted. */
+  active: number;
 }
 
 /** `PORT`, `HOST:PORT` or `[IPv6]:PORT`; the host defaults to 127.0.0.1 (loopback only). */
@@ -91,12 +128,13 @@ function originAllowed(origin: string, hosts: Set<string>): boolean {
   }
 }
 
-function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
+function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, data?: Record<string, unknown>): void {
+  if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message, ...(data ? { data } : {}) }, id: null }));
 }
 
+/** status 0: the client went away (or was cut off) before its body was complete. */
 type Body = { ok: true; value: unknown } | { ok: false; status: number; message: string };
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
@@ -104,7 +142,8 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return tooLarge;
   // Listeners, not for-await: leaving a for-await early destroys the socket before the 413 is written.
-  const text = await new Promise<string | undefined>((resolve, reject) => {
+  const gone = Symbol('gone');
+  const text = await new Promise<string | undefined | typeof gone>((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer) => {
@@ -115,8 +154,11 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
     };
     req.on('data', onData);
     req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.once('error', reject);
+    // Cut off (the request timeout, or the client hung up) before the body was complete.
+    req.once('error', () => resolve(gone));
+    req.once('close', () => resolve(gone));
   });
+  if (text === gone) return { ok: false, status: 0, message: 'the client went away' };
   if (text === undefined) return tooLarge;
   try {
     return { ok: true, value: JSON.parse(text) };
@@ -128,8 +170,14 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
 export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
   const { tokens, logger } = options;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+  const idleMs = options.sessionIdleMs ?? DEFAULT_HTTP_LIMITS.sessionIdleMs;
+  const maxSessions = options.maxSessions ?? DEFAULT_HTTP_LIMITS.maxSessions;
+  const maxPerPrincipal = options.maxSessionsPerPrincipal ?? DEFAULT_HTTP_LIMITS.maxSessionsPerPrincipal;
+  const evictIdleMs = options.evictIdleMs ?? EVICT_IDLE_MS;
   const sessions = new Map<string, Session>();
+  /** Sessions being opened (initialize in flight), by principal: counted against the caps before they exist. */
+  const opening = new Map<string, number>();
+  let openingTotal = 0;
   let hosts = new Set<string>();
 
   const closeSession = async (id: string, why: string) => {
@@ -145,7 +193,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, principal, lastSeen: Date.now() });
+        sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
         logger.log('info', 'session_opened', { session: id, principal });
       },
       onsessionclosed: (id) => closeSession(id, 'client_deleted'),
@@ -157,9 +205,75 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     return transport;
   };
 
-  const denied = (req: IncomingMessage, res: ServerResponse, status: number, reason: string, message: string, headers?: Record<string, string>) => {
-    logger.log('warn', 'http_refused', { status, reason, method: req.method, remote: req.socket.remoteAddress });
-    refuse(res, status, message, headers);
+  const denied = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    reason: string,
+    message: string,
+    headers?: Record<string, string>,
+    data?: Record<string, unknown>,
+  ) => {
+    logger.log('warn', 'http_refused', { status, reason, method: req.method, remote: req.socket.remoteAddress, ...(data?.principal ? { principal: data.principal } : {}) });
+    refuse(res, status, message, headers, data);
+  };
+
+  type Admission = { ok: true } | { ok: false; status: 429 | 503; reason: string; retryAfterS: number; message: string; data: Record<string, unknown> };
+
+  /** May `principal` open one more session? At its cap, its LRU session unused for evictIdleMs makes room. */
+  const admit = async (principal: string): Promise<Admission> => {
+    const now = Date.now();
+    const own = [...sessions.entries()].filter(([, s]) => s.principal === principal);
+    if (own.length + (opening.get(principal) ?? 0) >= maxPerPrincipal) {
+      const evictable = own.filter(([, s]) => s.active === 0).sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
+      if (evictable && now - evictable[1].lastSeen >= evictIdleMs) {
+        await closeSession(evictable[0], 'evicted_for_new_session');
+      } else {
+        const retryAfterS = evictable ? Math.max(1, Math.ceil((evictIdleMs - (now - evictable[1].lastSeen)) / 1000)) : Math.ceil(evictIdleMs / 1000);
+        return {
+          ok: false,
+          status: 429,
+          reason: 'sessions_per_principal',
+          retryAfterS,
+          message: `Too many sessions: ${principal} has ${own.length} open MCP sessions, the limit is ${maxPerPrincipal}. Reuse an open session (send its Mcp-Session-Id), close unused ones with DELETE ${MCP_PATH}, or retry after ${retryAfterS} s, when the least recently used one may be closed for you`,
+          data: { reason: 'sessions_per_principal', principal, open_sessions: own.length, limit: maxPerPrincipal, retry_after_s: retryAfterS },
+        };
+      }
+    }
+    if (sessions.size + openingTotal >= maxSessions) {
+      return {
+        ok: false,
+        status: 503,
+        reason: 'sessions_total',
+        retryAfterS: GLOBAL_RETRY_AFTER_S,
+        message: `Server busy: ${sessions.size} MCP sessions are open, this server's limit is ${maxSessions}. Retry after ${GLOBAL_RETRY_AFTER_S} s, close unused sessions with DELETE ${MCP_PATH}, or use another server on the same store`,
+        data: { reason: 'sessions_total', open_sessions: sessions.size, limit: maxSessions, retry_after_s: GLOBAL_RETRY_AFTER_S },
+      };
+    }
+    const rate = options.sessionOpenLimiter?.take(principal);
+    if (rate && !rate.allowed) {
+      const retryAfterS = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
+      const perMinute = options.sessionOpenLimiter!.perMinute;
+      return {
+        ok: false,
+        status: 429,
+        reason: 'session_rate',
+        retryAfterS,
+        message: `Too many new sessions: ${principal} may open ${perMinute} a minute (ONCE_RATE_LIMIT). Reuse an open session (send its Mcp-Session-Id), or retry after ${retryAfterS} s`,
+        data: { reason: 'session_rate', principal, per_minute: perMinute, retry_after_s: retryAfterS },
+      };
+    }
+    return { ok: true };
+  };
+
+  /** Tracks a request of a session while it is open, so a session streaming an answer is never evicted. */
+  const track = (session: Session, res: ServerResponse) => {
+    session.active += 1;
+    session.lastSeen = Date.now();
+    res.once('close', () => {
+      session.active -= 1;
+      session.lastSeen = Date.now();
+    });
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -185,6 +299,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     let body: unknown;
     if (method === 'POST') {
       const read = await readJson(req, maxBodyBytes);
+      if (!read.ok && read.status === 0) return; // the client is gone (or was cut off): nobody to answer
       if (!read.ok) {
         // Stop reading a body we will not use; the connection closes after this answer.
         req.resume();
@@ -197,18 +312,35 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
       const session = sessions.get(sessionId);
       // Another principal's session is indistinguishable from none at all.
       if (!session || session.principal !== principal) return denied(req, res, 404, 'unknown_session', 'Session not found: initialize a new session');
-      session.lastSeen = Date.now();
+      track(session, res);
       return session.transport.handleRequest(req, res, body);
     }
     const initializes = Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
     if (method !== 'POST' || !initializes) {
       return denied(req, res, 400, 'no_session', 'Bad request: send initialize first, then the Mcp-Session-Id header it returns');
     }
-    const transport = await openSession(principal);
-    await transport.handleRequest(req, res, body);
+    const admission = await admit(principal);
+    if (!admission.ok) {
+      return denied(req, res, admission.status, admission.reason, admission.message, { 'retry-after': String(admission.retryAfterS) }, admission.data);
+    }
+    opening.set(principal, (opening.get(principal) ?? 0) + 1);
+    openingTotal += 1;
+    try {
+      const transport = await openSession(principal);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      const left = (opening.get(principal) ?? 1) - 1;
+      if (left > 0) opening.set(principal, left);
+      else opening.delete(principal);
+      openingTotal -= 1;
+    }
   };
 
-  const http = createHttpServer((req, res) => {
+  const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Slow loris: Node's defaults (60 s for headers, 300 s for the request) checked every 30 s would let a
+  // client hold a socket for minutes by trickling bytes; these bounds are checked every second.
+  const http = createHttpServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, (req, res) => {
     handle(req, res).catch((error: unknown) => {
       logger.log('warn', 'http_error', { message: error instanceof Error ? error.message : String(error) });
       refuse(res, 500, 'Internal error');
@@ -229,7 +361,7 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
   const reaper = setInterval(() => {
     const now = Date.now();
     for (const [id, session] of sessions) {
-      if (now - session.lastSeen > idleMs) void closeSession(id, 'idle');
+      if (session.active === 0 && now - session.lastSeen > idleMs) void closeSession(id, 'idle');
     }
   }, Math.min(idleMs, 60_000));
   reaper.unref();
