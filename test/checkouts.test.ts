@@ -114,12 +114,11 @@ describe('R12: completion counts only as completed with an order', () => {
   it('R12: a complete answered "authentication_required" is payer_action_required with the link, not an unknown to retry', async () => {
     const { checkouts, backend } = engine();
     const id = await created(checkouts);
-    const original = backend.complete.bind(backend);
-    backend.complete = async (...args) => {
-      const result = await original(...args);
-      if (result.kind !== 'succeeded') return result;
-      const { order: _none, ...pending } = result.checkout;
-      return { kind: 'succeeded', checkout: { ...pending, status: 'authentication_required', continue_url: 'https://bank.example/3ds/1' } };
+    // The bank asks for 3-D Secure: the merchant holds no charge yet.
+    backend.complete = async (checkoutId) => {
+      const seen = await backend.get(checkoutId);
+      if (seen.kind !== 'succeeded') return seen;
+      return { kind: 'succeeded', checkout: { ...seen.checkout, status: 'authentication_required', continue_url: 'https://bank.example/3ds/1' } };
     };
     const result = await checkouts.complete('alice', id, pay);
     expect(result).toMatchObject({ ok: false, failure: { type: 'payment_error', code: 'payer_action_required', retryable: false } });

@@ -264,6 +264,23 @@ describe('R3: the dedup window holds across bucket edges and ends after W', () =
   });
 });
 
+describe('R3: the window counts from the checkout’s creation', () => {
+  it('R3: a create that failed, then succeeded on a retry, is matched for W after the success, not after the first attempt', async () => {
+    const { ledger, clock } = setup();
+    const failed: StepResult<string> = { kind: 'failed', code: 'out_of_stock', message: 'sold out' };
+    const call = scripted([failed, ok('cs_1'), ok('cs_2')]);
+    const spec = call.spec({ operation: 'create', windowMs: HOUR });
+    await ledger.run(spec);
+    clock.advance(HOUR - 60_000);
+    expect(await ledger.run(spec)).toMatchObject({ value: 'cs_1', replayed: false });
+    // One second after the first attempt's window closed, but a minute after the checkout was created.
+    clock.advance(61_000);
+    expect(await ledger.run(spec)).toMatchObject({ value: 'cs_1', replayed: true });
+    expect(call.sent).toHaveLength(2);
+    expect(ledger.replayOf((await ledger.read<string>('k-1'))!, spec)).toMatchObject({ value: 'cs_1', replayed: true });
+  });
+});
+
 describe('R8: retention', () => {
   it('R8: a sweep deletes expired settled records and never a pending or unknown one', async () => {
     const { ledger, clock } = setup({ ttlMs: HOUR, leaseMs: 1_000 });

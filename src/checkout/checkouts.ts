@@ -1,5 +1,7 @@
-// The checkout engine the tools call: derive the key from the intent, check the anchor belongs to the
-// caller, run the operation once through the ledger against the backend, and describe the outcome.
+// The checkout engine the tools call: derive the key from the intent, check the checkout belongs to the
+// caller, run one operation at a time on it through the ledger against the backend, and describe the outcome.
+// The checkout, not the operation, is the unit of truth (R13): what the agent was shown is what is charged
+// (R14), and it is never told a payment failed while the merchant holds one.
 import type {
   Backend,
   BackendResult,
@@ -12,13 +14,15 @@ import type {
 import type { Json } from '../ledger/canonical.js';
 import { LedgerError } from '../ledger/errors.js';
 import { digest, secretFingerprint } from '../ledger/keys.js';
-import type { AttemptInfo, Ledger, RunResult, StepResult } from '../ledger/ledger.js';
+import { SettleFailedError, type AttemptInfo, type Ledger, type RunResult, type RunSpec, type StepResult } from '../ledger/ledger.js';
+import { isSettled, recordStoreKey, type LedgerRecord } from '../ledger/record.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { readHead, saveHead, type AnchorHead } from './anchors.js';
 import { describeFailure, failure, notFound, type Failure } from './failure.js';
+import { cartFingerprint, CheckoutHeads, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
-import { reconcileAnchored, type AnchoredOperation } from './reconcile.js';
-import { isCompleted, totalAmount, type CheckoutSession } from './session.js';
+import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
+import { redactDeep } from './redact.js';
+import { completionOf, totalAmount, type CheckoutSession } from './session.js';
 
 export interface IdempotencyInfo {
   key: string;
@@ -31,14 +35,16 @@ export interface IdempotencyInfo {
 
 export type CheckoutResult =
   | { ok: true; checkout: CheckoutSession; idempotency: IdempotencyInfo }
-  | { ok: false; failure: Failure; idempotency?: IdempotencyInfo };
+  /** `checkout`: the live checkout, when the failure is about it (checkout_changed). */
+  | { ok: false; failure: Failure; idempotency?: IdempotencyInfo; checkout?: CheckoutSession };
 
 export interface CallHooks {
-  /** Called while a concurrent duplicate is awaited (R7), for progress notifications. */
+  /** Called while a concurrent call on the same checkout is awaited (R7, R13), for progress notifications. */
   onWait?(waitedMs: number): void;
   /**
-   * Asks the person to approve a charge before complete sends anything (never on a replay of a completed
-   * checkout). Anything but 'accepted' ends the call with nothing charged.
+   * Asks the person to approve a charge before complete sends anything: never on a replay of a completed
+   * checkout, never while an earlier attempt has no known outcome (R14). Anything but 'accepted' ends the
+   * call with nothing charged.
    */
   confirm?(request: ConfirmRequest): Promise<'accepted' | 'declined'>;
 }
@@ -47,8 +53,8 @@ export interface CallHooks {
 export interface ConfirmRequest {
   checkoutId: string;
   merchant: string;
-  /** Minor units, or undefined when the session shows no total. */
-  total?: number;
+  /** Minor units: the merchant's live total, checked to be an integer. */
+  total: number;
   currency: string;
 }
 
@@ -63,7 +69,22 @@ export interface CheckoutsOptions {
 
 export type CreateArgs = CreateInput & { task_id?: string };
 
+type HeadEdit = (head: AnchorHead) => AnchorHead;
+
+/** One anchored call as the engine runs it. */
+interface AnchoredCall {
+  principal: string;
+  id: string;
+  operation: AnchoredOperation;
+  body: Json;
+  hooks: CallHooks;
+  send(ctx: CallContext): Promise<BackendResult>;
+  /** Secrets of this call (the payment token) that must not come back in anything we keep or return. */
+  secrets: string[];
+}
+
 export class Checkouts {
+  readonly heads: CheckoutHeads;
   private readonly ledger: Ledger;
   private readonly backend: Backend;
   private readonly windowMs: number;
@@ -74,6 +95,7 @@ export class Checkouts {
     this.backend = options.backend;
     this.windowMs = options.windowMs;
     this.maxOrderAmount = options.maxOrderAmount;
+    this.heads = new CheckoutHeads(this.ledger.store, this.backend.name, this.backend.merchant, this.ledger.clock, this.ledger.leaseMs);
   }
 
   private scope(principal: string): Scope {
@@ -84,7 +106,12 @@ export class Checkouts {
     const { task_id: taskId, ...rest } = args;
     const intent = canonicalCreate(rest);
     const { key, fingerprint } = createKey(this.scope(principal), intent, taskId);
-    return this.guard(async () => {
+    return this.guard('create_checkout', async () => {
+      // A replay reads its record and the checkout's head in one round trip (R11).
+      const [stored, head] = await this.ledger.store.getLinked<LedgerRecord<CheckoutSession>, AnchorHead>(recordStoreKey(key), 'anchor_key');
+      const replay = this.ledger.replayOf(stored?.value, { fingerprint, windowMs: this.windowMs });
+      if (replay && head && head.value.principal === principal) return this.shown(head.value, replay);
+
       const result = await this.ledger.run<CheckoutSession>({
         key,
         fingerprint,
@@ -93,41 +120,60 @@ export class Checkouts {
         backend: this.backend.name,
         summary: { ...(intent as unknown as { [k: string]: Json }), task_id: taskId ?? null },
         windowMs: this.windowMs,
+        anchorKey: (anchor) => this.heads.keyOf(anchor),
         onWait: hooks.onWait,
         execute: async (attempt) => toStep(await this.backend.create(intent, context(attempt)), 'create'),
         // No anchor yet: a create whose answer was lost is resent with the same key (R6).
         reconcile: async () => ({ kind: 'resend' }),
       });
-      if (result.outcome === 'succeeded' && result.value) {
-        const checkout = await this.settleHead(principal, key, result);
-        return this.success(checkout, result);
-      }
-      return this.outcomeFailure('create_checkout', result);
+      if (result.outcome !== 'succeeded' || !result.value) return this.outcomeFailure('create_checkout', result);
+      const checkout = result.value;
+      const written = await this.heads.create({
+        principal,
+        backend: this.backend.name,
+        merchant: this.backend.merchant,
+        anchor: checkout.id,
+        create_key: key,
+        checkout,
+        first_seen_at: result.record.first_seen_at,
+        updated_at: result.record.updated_at,
+      });
+      // Another principal's head under this id (a merchant reusing ids) is not ours to show (R15).
+      if (written.value.principal !== principal) return { ok: false, failure: notFound(checkout.id) };
+      return this.shown(written.value, result);
     }, taskId);
   }
 
   async update(principal: string, id: string, input: UpdateInput, hooks: CallHooks = {}): Promise<CheckoutResult> {
     const body = canonicalUpdate(input);
-    return this.anchored(principal, id, 'update', body as unknown as Json, hooks, (ctx) =>
-      this.backend.update(id, body, ctx),
-    );
+    return this.anchored({ principal, id, operation: 'update', body: body as unknown as Json, hooks, secrets: [], send: (ctx) => this.backend.update(id, body, ctx) });
   }
 
   async complete(principal: string, id: string, input: CompleteInput, hooks: CallHooks = {}): Promise<CheckoutResult> {
-    const summary = redactPayment(input);
-    return this.anchored(principal, id, 'complete', summary, hooks, (ctx) => this.backend.complete(id, input, ctx));
+    const token = input.payment_data.instrument.credential.token;
+    return this.anchored({
+      principal,
+      id,
+      operation: 'complete',
+      body: redactPayment(input),
+      hooks,
+      secrets: [token],
+      send: (ctx) => this.backend.complete(id, input, ctx),
+    });
   }
 
   async cancel(principal: string, id: string, input: CancelInput, hooks: CallHooks = {}): Promise<CheckoutResult> {
-    const body = { reason: input.reason?.normalize('NFC').trim() ?? null };
-    return this.anchored(principal, id, 'cancel', body, hooks, (ctx) => this.backend.cancel(id, input, ctx));
+    const reason = input.reason?.normalize('NFC').trim() || undefined;
+    // What is recorded is exactly what is sent, so a resend of a lost cancel carries the same body (R6).
+    return this.anchored({ principal, id, operation: 'cancel', body: { reason: reason ?? null }, hooks, secrets: [], send: (ctx) => this.backend.cancel(id, { reason }, ctx) });
   }
 
   /** Reads the live state from the backend; sends no key and changes nothing at the merchant. */
   async get(principal: string, id: string): Promise<CheckoutResult> {
-    return this.guard(async () => {
-      const head = await this.ownedHead(principal, id);
-      if (!head) return { ok: false, failure: notFound(id) };
+    return this.guard('get_checkout', async () => {
+      const stored = await this.heads.read(id);
+      if (!stored || stored.value.principal !== principal) return { ok: false, failure: notFound(id) };
+      const head = stored.value;
       const seen = await this.backend.get(id);
       if (seen.kind === 'unknown') {
         return {
@@ -136,12 +182,23 @@ export class Checkouts {
         };
       }
       if (seen.kind === 'failed') return { ok: false, failure: describeFailure(seen.code, seen.message, 'get_checkout') };
+      const live = seen.checkout;
+      // R13: a complete with no known outcome that the merchant now shows done is settled from this read.
+      const settled = new Set<string>();
+      for (const open of head.open) {
+        if (open.operation !== 'complete' || completionOf(live) !== 'completed') continue;
+        const outcome = await this.ledger.settleFromProvider<CheckoutSession>(open.key, async () => judge('complete', live));
+        if (outcome.kind === 'settled' || (outcome.kind === 'skipped' && outcome.reason !== 'running')) settled.add(open.key);
+      }
       const now = this.ledger.clock.now();
-      await saveHead(this.ledger.store, { ...head, checkout: seen.checkout, updated_at: now });
+      await this.heads.updateUnlocked(id, (h) => {
+        const open = h.open.filter((o) => !settled.has(o.key));
+        return { ...h, checkout: live, fresh: open.length === 0, shown: cartFingerprint(live), open, updated_at: now };
+      });
       const create = await this.ledger.read(head.create_key);
       return {
         ok: true,
-        checkout: seen.checkout,
+        checkout: live,
         idempotency: {
           key: head.create_key,
           outbound_key: create?.outbound_key ?? '',
@@ -154,102 +211,324 @@ export class Checkouts {
     });
   }
 
-  private async anchored(
-    principal: string,
-    id: string,
-    operation: AnchoredOperation,
-    body: Json,
-    hooks: CallHooks,
-    send: (ctx: CallContext) => Promise<BackendResult>,
+  private async anchored(call: AnchoredCall): Promise<CheckoutResult> {
+    const tool = `${call.operation}_checkout`;
+    const { key, fingerprint } = anchoredKey(this.scope(call.principal), call.id, call.operation, call.body);
+    return this.guard(tool, async () => {
+      // One read finds the checkout and this operation's record; a replay ends here (R5, R11).
+      const started = this.ledger.clock.now();
+      let poll = 10;
+      for (;;) {
+        const [head, stored] = await this.ledger.store.getMany<unknown>([this.heads.keyOf(call.id), recordStoreKey(key)]);
+        const headValue = head?.value as AnchorHead | undefined;
+        if (!head || !headValue || headValue.principal !== call.principal) return { ok: false, failure: notFound(call.id) };
+        const record = stored?.value as LedgerRecord<CheckoutSession> | undefined;
+        const replay = this.ledger.replayOf(record, { fingerprint });
+        if (replay) return this.shown(headValue, replay);
+        // One mutating operation at a time on a checkout, across processes (R13).
+        const held = await this.heads.tryLock({ value: headValue, raw: head.raw }, call.operation, key);
+        if (held) return this.underClaim(call, held, key, fingerprint, record);
+        if (!this.heads.isBusy(headValue)) continue; // the head changed between the read and the claim
+        const waited = this.ledger.clock.now() - started;
+        if (waited >= this.ledger.waitMs) return { ok: false, failure: busy(tool, headValue.lock?.operation ?? 'another') };
+        call.hooks.onWait?.(waited);
+        await this.ledger.clock.sleep(Math.min(poll, this.ledger.waitMs - waited));
+        poll = Math.min(poll * 2, 250);
+      }
+    });
+  }
+
+  /** The operation under the checkout-level claim: settle what is open, guard the money, run, record the news. */
+  private async underClaim(
+    call: AnchoredCall,
+    held: HeldLock,
+    key: string,
+    fingerprint: string,
+    record: LedgerRecord<CheckoutSession> | undefined,
   ): Promise<CheckoutResult> {
-    const tool = `${operation}_checkout`;
-    return this.guard(async () => {
-      const head = await this.ownedHead(principal, id);
-      if (!head) return { ok: false, failure: notFound(id) };
-      if (operation === 'complete' && this.maxOrderAmount !== undefined && head.checkout.status !== 'completed') {
-        const total = totalAmount(head.checkout) ?? 0;
-        if (total > this.maxOrderAmount) {
-          return {
-            ok: false,
-            failure: failure(
-              'invalid_request',
-              'spend_cap_exceeded',
-              `The total ${total} ${head.checkout.currency} is above this server's cap of ${this.maxOrderAmount}; nothing was charged. Ask the person to approve a smaller order.`,
-            ),
-          };
-        }
-      }
-      if (operation === 'complete' && hooks.confirm && head.checkout.status !== 'completed') {
-        const answer = await hooks.confirm({
-          checkoutId: id,
-          merchant: this.backend.merchant,
-          total: totalAmount(head.checkout),
-          currency: head.checkout.currency,
-        });
-        if (answer !== 'accepted') {
-          return {
-            ok: false,
-            failure: failure(
-              'payment_error',
-              'declined_by_user',
-              'The person did not approve this payment, so nothing was charged; do not call complete_checkout again unless they ask you to.',
-            ),
-          };
-        }
-      }
-      const { key, fingerprint } = anchoredKey(this.scope(principal), id, operation, body);
-      const result = await this.ledger.run<CheckoutSession>({
-        key,
-        fingerprint,
-        principal,
-        operation,
-        backend: this.backend.name,
-        anchor: id,
-        summary: body,
-        // Complete's key ignores payment data (R5), but a resend under an attempt's key must carry that attempt's.
-        attemptFingerprint: digest(body),
-        onWait: hooks.onWait,
-        execute: async (attempt) => toStep(await send(context(attempt)), operation),
-        reconcile: () => reconcileAnchored(this.backend, operation, id),
+    const tool = `${call.operation}_checkout`;
+    const edits: HeadEdit[] = [];
+    const ran = { value: false };
+    const release = () =>
+      held.release((head) => {
+        const next = edits.reduce((h, edit) => edit(h), head);
+        // Refused before anything was sent: the operation is open only if it was before this call.
+        return ran.value || !held.markedOpen ? next : { ...next, open: next.open.filter((o) => o.key !== held.markedOpen) };
       });
-      const checkout = result.value;
-      // The head read above already says whether this outcome is news; a replay usually is not.
-      if (checkout && result.record.updated_at > head.updated_at) {
-        await saveHead(this.ledger.store, { ...head, checkout, updated_at: result.record.updated_at });
-      }
-      if (result.outcome === 'succeeded' && checkout) {
-        // R11: a replayed update answers with the current state when a newer one changed it since.
-        const fresher = result.replayed && head.updated_at > result.record.updated_at ? head.checkout : checkout;
-        return this.success(operation === 'update' ? fresher : checkout, result);
-      }
-      return this.outcomeFailure(tool, result);
-    });
+    let result: CheckoutResult;
+    try {
+      result = await this.runClaimed(call, held, key, fingerprint, record, edits, tool, ran);
+    } catch (error) {
+      await release().catch(() => {});
+      throw error;
+    }
+    // The news must be on the head before the answer goes out: the next complete relies on it (R14).
+    await release();
+    return result;
   }
 
-  private async ownedHead(principal: string, id: string): Promise<AnchorHead | undefined> {
-    const head = await readHead(this.ledger.store, this.backend.name, id);
-    // Another principal's checkout is indistinguishable from none at all.
-    return head && head.principal === principal ? head : undefined;
-  }
+  private async runClaimed(
+    call: AnchoredCall,
+    held: HeldLock,
+    key: string,
+    fingerprint: string,
+    record: LedgerRecord<CheckoutSession> | undefined,
+    edits: HeadEdit[],
+    tool: string,
+    ran: { value: boolean },
+  ): Promise<CheckoutResult> {
+    // R13: every other operation on this checkout without a known outcome is settled first.
+    const blocked = await this.settleOpen(call, held, key, edits);
+    if (blocked) return blocked;
 
-  private async settleHead(principal: string, createKey: string, result: RunResult<CheckoutSession>): Promise<CheckoutSession> {
-    const checkout = result.value!;
-    const head = await readHead(this.ledger.store, this.backend.name, checkout.id);
-    if (head && result.replayed) return head.updated_at > result.record.updated_at ? head.checkout : checkout;
-    await saveHead(this.ledger.store, {
-      principal,
+    let live: CheckoutSession | undefined;
+    if (call.operation === 'complete') {
+      const ready = await this.beforeComplete(call, held, record, edits);
+      if (ready.kind === 'refused') return ready.result;
+      live = ready.live;
+    }
+
+    const readLive = async (): Promise<CheckoutSession | undefined> => {
+      if (live) return live;
+      const seen = await this.backend.get(call.id);
+      if (seen.kind !== 'succeeded') throw new Error(seen.kind === 'unknown' ? seen.reason : `${seen.code}: ${seen.message}`);
+      return (live = redactDeep(seen.checkout, call.secrets));
+    };
+    const result = await this.ledger.run<CheckoutSession>({
+      key,
+      fingerprint,
+      principal: call.principal,
+      operation: call.operation,
       backend: this.backend.name,
-      merchant: this.backend.merchant,
-      anchor: checkout.id,
-      create_key: createKey,
-      checkout,
-      first_seen_at: result.record.first_seen_at,
-      updated_at: result.record.updated_at,
+      anchor: call.id,
+      anchorKey: (anchor) => this.heads.keyOf(anchor),
+      summary: call.body,
+      // Complete's key ignores payment data (R5), but a resend under an attempt's key must carry that attempt's.
+      attemptFingerprint: digest(call.body),
+      onWait: call.hooks.onWait,
+      execute: async (attempt) => {
+        const answer = redactDeep(await call.send(context(attempt)), call.secrets);
+        const step = toStep(answer, call.operation);
+        return call.operation === 'complete' ? this.readBack(call, step) : step;
+      },
+      reconcile: async () => reconcileAnchored(this.backend, call.operation, call.id, call.operation === 'complete' ? live : undefined),
+      // R13: before attempt n+1, a superseding attempt or a new generation, the checkout is read.
+      precheck:
+        call.operation === 'complete'
+          ? async () => {
+              const checkout = await readLive();
+              return checkout && completionOf(checkout) === 'completed' ? { kind: 'succeeded', value: checkout, anchor: call.id } : undefined;
+            }
+          : undefined,
     });
-    return checkout;
+    ran.value = true;
+    edits.push(this.newsOf(key, result));
+    if (result.outcome === 'succeeded' && result.value) return this.success(held.head, result, edits);
+    return this.outcomeFailure(tool, result);
   }
 
-  private success(checkout: CheckoutSession, result: RunResult<CheckoutSession>): CheckoutResult {
+  /**
+   * R13: operations on this checkout whose outcome is not known are settled before anything else runs. A lost
+   * update or cancel is resent under its own key (the merchant replays or runs it once), so it cannot land
+   * after a newer one; a lost complete is read from the merchant. Returns a refusal when one stays open.
+   */
+  private async settleOpen(call: AnchoredCall, held: HeldLock, ownKey: string, edits: HeadEdit[]): Promise<CheckoutResult | undefined> {
+    for (const open of held.head.open) {
+      if (open.key === ownKey) continue;
+      const record = await this.ledger.read<CheckoutSession>(open.key);
+      let settledRecord: LedgerRecord<CheckoutSession> | undefined = record && isSettled(record) ? record : undefined;
+      if (record && !settledRecord) {
+        if (open.operation === 'complete') {
+          const outcome = await this.ledger.settleFromProvider<CheckoutSession>(open.key, () => reconcileAnchored(this.backend, 'complete', call.id));
+          if (outcome.kind === 'settled') settledRecord = outcome.record;
+          else if (call.operation !== 'cancel') {
+            // A cancel may race a lost payment (the merchant lets only one of them happen); an update may not.
+            return {
+              ok: false,
+              failure: failure(
+                'service_unavailable',
+                'outcome_unknown',
+                'An earlier complete_checkout on this checkout has no known outcome yet, so the checkout cannot change now; call complete_checkout again with the same arguments to settle it (it never pays twice), or cancel_checkout.',
+                true,
+              ),
+            };
+          }
+        } else {
+          const result = await this.ledger.run<CheckoutSession>(this.resendSpec(call, record, open.operation));
+          if (result.outcome === 'succeeded' || result.outcome === 'failed') settledRecord = result.record;
+          else {
+            const earlier = `${open.operation}_checkout`;
+            return {
+              ok: false,
+              failure: failure(
+                'service_unavailable',
+                'pending',
+                `An earlier ${earlier} on this checkout has not settled at the merchant yet (${result.message ?? 'still running'}); call ${call.operation}_checkout again in a few seconds.`,
+                true,
+              ),
+            };
+          }
+        }
+      }
+      if (!record || settledRecord) edits.push(this.newsOf(open.key, settledRecord ? this.resultFrom(settledRecord) : undefined));
+    }
+    return undefined;
+  }
+
+  /** The spec that resends a recorded update or cancel exactly as it was first sent. */
+  private resendSpec(call: AnchoredCall, record: LedgerRecord<CheckoutSession>, operation: AnchoredOperation): RunSpec<CheckoutSession> {
+    const summary = record.summary as { reason?: string | null };
+    const send = (ctx: CallContext) =>
+      operation === 'update'
+        ? this.backend.update(call.id, record.summary as unknown as UpdateInput, ctx)
+        : this.backend.cancel(call.id, { reason: summary.reason ?? undefined }, ctx);
+    return {
+      key: record.key,
+      fingerprint: record.fingerprint,
+      attemptFingerprint: record.attempt_fingerprint,
+      principal: record.principal,
+      operation,
+      backend: this.backend.name,
+      anchor: call.id,
+      anchorKey: (anchor) => this.heads.keyOf(anchor),
+      summary: record.summary,
+      execute: async (attempt) => toStep(await send(context(attempt)), operation),
+      reconcile: () => reconcileAnchored(this.backend, operation, call.id),
+    };
+  }
+
+  /**
+   * R14, before complete: the state to judge is the merchant's live one whenever ours may be stale (an
+   * earlier attempt, an ambiguous operation); the agent must have been shown that cart and total; the cap and
+   * the person's confirmation use its total, which must be an integer. A checkout our ledger already holds
+   * an attempt for, and that the merchant shows completed, needs no guard: nothing will be sent.
+   */
+  private async beforeComplete(
+    call: AnchoredCall,
+    held: HeldLock,
+    record: LedgerRecord<CheckoutSession> | undefined,
+    edits: HeadEdit[],
+  ): Promise<{ kind: 'refused'; result: CheckoutResult } | { kind: 'ready'; live?: CheckoutSession }> {
+    const refuse = (f: Failure, checkout?: CheckoutSession) => ({ kind: 'refused' as const, result: { ok: false as const, failure: f, ...(checkout ? { checkout } : {}) } });
+    const status = record?.state.status;
+    // An earlier attempt that may still be at the merchant: never ask again, never say "nothing was charged".
+    const attemptOpen = status === 'pending' || status === 'unknown';
+    const nothing = attemptOpen ? 'this call sent nothing, and the earlier attempt is still being checked' : 'nothing was charged';
+    let live: CheckoutSession | undefined;
+    if (record !== undefined || !held.head.fresh) {
+      const seen = await this.backend.get(call.id);
+      if (seen.kind === 'unknown') {
+        return refuse(failure('service_unavailable', 'merchant_unavailable', `The merchant could not be read before paying (${seen.reason}); ${nothing}. Call complete_checkout again in a few seconds.`, true));
+      }
+      if (seen.kind === 'failed') return refuse(describeFailure(seen.code, seen.message, 'complete_checkout'));
+      live = redactDeep(seen.checkout, call.secrets);
+      const read = live;
+      const at = this.ledger.clock.now();
+      edits.push((h) => ({ ...h, checkout: read, fresh: h.open.every((o) => o.operation === 'complete'), updated_at: at }));
+      // Our ledger sent a complete before and the merchant shows the order: settle from it, send nothing.
+      if (record !== undefined && completionOf(live) === 'completed') return { kind: 'ready', live };
+    }
+    const current = live ?? held.head.checkout;
+    const seenByAgent = cartFingerprint(current);
+    if (seenByAgent !== held.head.shown) {
+      edits.push((h) => ({ ...h, shown: seenByAgent }));
+      return refuse(
+        failure(
+          'invalid_request',
+          'checkout_changed',
+          `The checkout at the merchant is not the one you last saw (now ${describeTotal(current)}); ${nothing}. Show the person the checkout in this result, and call complete_checkout again only if they agree.`,
+        ),
+        current,
+      );
+    }
+    const total = totalAmount(current);
+    const guarded = this.maxOrderAmount !== undefined || (call.hooks.confirm !== undefined && !attemptOpen);
+    if (guarded && (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0)) {
+      return refuse(
+        failure(
+          'merchant_error',
+          'checkout_total_invalid',
+          `The merchant's checkout shows no usable total (integer minor units), so the payment cannot be checked against the cap or shown to the person; ${nothing}. Call get_checkout, and tell the person the merchant's checkout is incomplete.`,
+        ),
+      );
+    }
+    if (this.maxOrderAmount !== undefined && (total as number) > this.maxOrderAmount) {
+      return refuse(
+        failure(
+          'invalid_request',
+          'spend_cap_exceeded',
+          `The total ${total} ${current.currency} is above this server's cap of ${this.maxOrderAmount}; ${nothing}. Ask the person to approve a smaller order.`,
+        ),
+      );
+    }
+    if (call.hooks.confirm && !attemptOpen) {
+      const answer = await call.hooks.confirm({ checkoutId: call.id, merchant: this.backend.merchant, total: total as number, currency: current.currency });
+      if (answer !== 'accepted') {
+        return refuse(
+          failure('payment_error', 'declined_by_user', 'The person did not approve this payment, so nothing was charged; do not call complete_checkout again unless they ask you to.'),
+        );
+      }
+    }
+    return { kind: 'ready', live };
+  }
+
+  /**
+   * R13: any refusal of a complete is read back: "already completed", "unexpected state" and their kin from
+   * every provider mean the merchant may hold the charge, and the checkout says which.
+   */
+  private async readBack(call: AnchoredCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
+    if (step.kind !== 'failed') return step;
+    const seen = await this.backend.get(call.id);
+    if (seen.kind !== 'succeeded') {
+      const why = seen.kind === 'unknown' ? seen.reason : `${seen.code}: ${seen.message}`;
+      return { kind: 'unknown', reason: `the merchant refused (${step.code}) and the checkout could not be read back (${why})`, providerRequestId: step.providerRequestId };
+    }
+    const checkout = redactDeep(seen.checkout, call.secrets);
+    switch (completionOf(checkout)) {
+      case 'completed':
+        return { kind: 'succeeded', value: checkout, anchor: call.id, providerRequestId: step.providerRequestId };
+      case 'awaiting_payer':
+        return { ...payerActionRequired(checkout), providerRequestId: step.providerRequestId };
+      default:
+        return { ...step, value: checkout };
+    }
+  }
+
+  /** What one operation's outcome changes on the head. */
+  private newsOf(key: string, result: RunResult<CheckoutSession> | undefined): HeadEdit {
+    return (head) => {
+      if (!result) return { ...head, open: head.open.filter((o) => o.key !== key) };
+      const definite = result.outcome === 'succeeded' || result.outcome === 'failed';
+      const open = definite ? head.open.filter((o) => o.key !== key) : head.open;
+      const checkout = definite && result.value && result.record.updated_at >= head.updated_at ? result.value : undefined;
+      return {
+        ...head,
+        open,
+        ...(checkout ? { checkout, updated_at: result.record.updated_at } : {}),
+        // Stale once anything ended without a known outcome, until a definite answer or a read says otherwise.
+        fresh: definite ? open.length === 0 && (head.fresh || checkout !== undefined) : false,
+      };
+    };
+  }
+
+  private resultFrom(record: LedgerRecord<CheckoutSession>): RunResult<CheckoutSession> {
+    const state = record.state;
+    if (state.status === 'succeeded') return { outcome: 'succeeded', value: state.result, replayed: true, record };
+    if (state.status === 'failed') return { outcome: 'failed', value: state.result, code: state.code, message: state.message, replayed: true, record };
+    return { outcome: state.status, replayed: true, record };
+  }
+
+  /** A successful answer: the newest state we hold, recorded as shown to the agent (R11, R14). */
+  private async shown(head: AnchorHead, result: RunResult<CheckoutSession>): Promise<CheckoutResult> {
+    const checkout = newest(head, result);
+    const fingerprint = cartFingerprint(checkout);
+    if (fingerprint !== head.shown) await this.heads.updateUnlocked(head.anchor, (h) => ({ ...h, shown: fingerprint }));
+    return { ok: true, checkout, idempotency: idempotencyOf(result) };
+  }
+
+  private success(head: AnchorHead, result: RunResult<CheckoutSession>, edits: HeadEdit[]): CheckoutResult {
+    const checkout = newest(head, result);
+    edits.push((h) => ({ ...h, shown: cartFingerprint(checkout) }));
     return { ok: true, checkout, idempotency: idempotencyOf(result) };
   }
 
@@ -279,14 +558,25 @@ export class Checkouts {
     }
   }
 
-  private async guard(work: () => Promise<CheckoutResult>, taskId?: string): Promise<CheckoutResult> {
+  private async guard(tool: string, work: () => Promise<CheckoutResult>, taskId?: string): Promise<CheckoutResult> {
     try {
       return await work();
     } catch (error) {
+      if (error instanceof SettleFailedError) {
+        return {
+          ok: false,
+          failure: failure(
+            'service_unavailable',
+            'store_unavailable',
+            `The ledger store failed after the request reached the merchant, so the merchant may have acted; call ${tool} again with the same arguments in a few seconds: it checks with the merchant first and never acts twice.`,
+            true,
+          ),
+        };
+      }
       if (error instanceof StoreUnavailableError) {
         return {
           ok: false,
-          failure: failure('service_unavailable', 'store_unavailable', 'The ledger store cannot be reached, so nothing was sent to the merchant; call again in a few seconds.', true),
+          failure: failure('service_unavailable', 'store_unavailable', `The ledger store cannot be reached, so this call sent nothing to the merchant; call ${tool} again in a few seconds.`, true),
         };
       }
       if (error instanceof LedgerError && error.code === 'intent_conflict') {
@@ -319,18 +609,42 @@ function context(attempt: AttemptInfo): CallContext {
   return { idempotencyKey: attempt.outboundKey, attempt: attempt.number, requestId: attempt.requestId };
 }
 
+/** The head's state when a newer operation changed the checkout since this result (R11), else the result's. */
+function newest(head: AnchorHead, result: RunResult<CheckoutSession>): CheckoutSession {
+  const value = result.value!;
+  return head.anchor === value.id && head.updated_at > result.record.updated_at ? head.checkout : value;
+}
+
+function busy(tool: string, operation: string): Failure {
+  return failure(
+    'service_unavailable',
+    'pending',
+    `Another call (${operation}_checkout) is still running on this checkout; call ${tool} again with the same arguments in a few seconds.`,
+    true,
+  );
+}
+
+function describeTotal(checkout: CheckoutSession): string {
+  const total = totalAmount(checkout);
+  const items = checkout.line_items.map((line) => `${line.quantity} × ${line.item?.id ?? line.id}`).join(', ');
+  return `${items || 'no items'}, total ${typeof total === 'number' && Number.isSafeInteger(total) ? `${total} ${checkout.currency} (minor units)` : 'unknown'}`;
+}
+
 /** Backend answer → ledger step. Complete counts only when the session is completed with an order (R12). */
 function toStep(result: BackendResult, operation: string): StepResult<CheckoutSession> {
   switch (result.kind) {
     case 'succeeded':
-      if (operation === 'complete' && !isCompleted(result.checkout)) {
-        const { status, continue_url: url } = result.checkout;
-        if (status === 'authentication_required' || status === 'pending_approval' || status === 'requires_escalation') {
-          // The person must act (3-D Secure, PayPal approval): asking again cannot help until they have.
-          const where = url ? ` at ${url}` : '';
-          return { kind: 'failed', code: 'payer_action_required', message: `The payment needs the buyer to approve it${where} (status ${status}).`, value: result.checkout, providerRequestId: result.providerRequestId };
+      if (operation === 'complete') {
+        const checkout = result.checkout;
+        switch (completionOf(checkout)) {
+          case 'completed':
+            break;
+          case 'awaiting_payer':
+            // The person must act (3-D Secure, PayPal approval): asking again cannot help until they have.
+            return { ...payerActionRequired(checkout), providerRequestId: result.providerRequestId };
+          default:
+            return { kind: 'unknown', reason: `complete answered status ${checkout.status} without an order`, providerRequestId: result.providerRequestId };
         }
-        return { kind: 'unknown', reason: `complete answered status ${status} without an order`, providerRequestId: result.providerRequestId };
       }
       return { kind: 'succeeded', value: result.checkout, anchor: result.checkout.id, providerRequestId: result.providerRequestId };
     case 'failed':

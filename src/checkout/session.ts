@@ -124,6 +124,36 @@ export function isCompleted(session: CheckoutSession): boolean {
   return session.status === 'completed' && session.order !== undefined;
 }
 
+/** Where a checkout stands with its payment: the one reading every backend's state goes through (R13). */
+export type Completion =
+  /** Completed with an order: the merchant holds the charge. */
+  | 'completed'
+  /** The person must act first (3-D Secure, PayPal approval, escalation). */
+  | 'awaiting_payer'
+  /** The merchant is still completing it: sending again could only race it. */
+  | 'in_progress'
+  /** Canceled or expired: it will never complete. */
+  | 'closed'
+  /** Not completed, nothing pending: a complete may be sent. */
+  | 'open';
+
+export function completionOf(session: CheckoutSession): Completion {
+  if (isCompleted(session)) return 'completed';
+  switch (session.status) {
+    case 'authentication_required':
+    case 'pending_approval':
+    case 'requires_escalation':
+      return 'awaiting_payer';
+    case 'complete_in_progress':
+      return 'in_progress';
+    case 'canceled':
+    case 'expired':
+      return 'closed';
+    default:
+      return 'open';
+  }
+}
+
 /** The first error message in `messages[]`, which ACP merchants use for business failures (R12). */
 export function firstError(session: CheckoutSession): Extract<Message, { type: 'error' }> | undefined {
   return session.messages.find((m): m is Extract<Message, { type: 'error' }> => m.type === 'error');

@@ -9,7 +9,14 @@ import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
 import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
 
-const SETTLE_RETRY_MS = 5_000;
+/**
+ * The store failed after the provider was called, so the provider may have acted: the words for the agent
+ * differ from a failure before anything was sent (R9, R13).
+ */
+export class SettleFailedError extends StoreUnavailableError {
+  readonly afterSend = true;
+}
+
 
 export interface AttemptInfo {
   number: number;
@@ -59,6 +66,14 @@ export interface RunSpec<T> {
    * `fingerprint`. An unknown attempt is resent only by a call that would send the same thing (R6).
    */
   attemptFingerprint?: string;
+  /**
+   * Before any attempt that is not the very first send (attempt n+1, a superseding attempt, a new generation
+   * after the record expired), reads the provider: a definite outcome there settles the record and nothing
+   * is sent (R13). Undefined: send.
+   */
+  precheck?(attempt: AttemptInfo): Promise<Extract<StepResult<T>, { kind: 'succeeded' }> | undefined>;
+  /** The store key of the object the record's anchor names, kept on the record so one read finds both. */
+  anchorKey?(anchor: string): string;
 }
 
 /** An unknown attempt the provider shows had no effect, replaced by a call that carries other data. */
@@ -99,6 +114,8 @@ export class Ledger {
   readonly maxAttempts: number;
   private readonly pollMs: number;
   private readonly owner = PROCESS_OWNER;
+  /** Attempts this process gave up settling (the store stayed down): their leases need not be waited out. */
+  private readonly abandoned = new Set<string>();
 
   constructor(options: LedgerOptions) {
     this.store = options.store;
@@ -141,7 +158,7 @@ export class Ledger {
         );
       }
 
-      if (spec.windowMs !== undefined && isSettled(record) && now - record.first_seen_at >= spec.windowMs) {
+      if (spec.windowMs !== undefined && isSettled(record) && now - settledAt(record) >= spec.windowMs) {
         // Past the dedup window W, the same create is a new intent (R3).
         const next = this.freshRecord(spec, now, record.generation + 1);
         next.timeline = [...record.timeline, { at: now, event: 'new_generation', attempt: 1 }, ...next.timeline];
@@ -158,6 +175,16 @@ export class Ledger {
           const sawItRun = waitedOn?.generation === record.generation && waitedOn.attempt === record.attempt;
           if (sawItRun) return this.failedResult(record, state, true);
           if (record.attempt >= this.maxAttempts) {
+            // Out of attempts, but the provider may show the outcome after all (a payment approved since).
+            const seen = spec.precheck ? await spec.precheck({ number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() }) : undefined;
+            if (seen) {
+              const info: AttemptInfo = { number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() };
+              const event: TimelineEvent = { at: now, event: 'reconciled', attempt: record.attempt, detail: PRECHECKED };
+              const next = this.settledRecord({ ...record, fence: record.fence + 1 }, info, seen, [event], now, spec.anchorKey);
+              const mine = await this.store.replace(storeKey, current, next);
+              if (mine) return this.resultOf(next, true);
+              continue;
+            }
             throw new LedgerError(
               'attempts_exhausted',
               `${record.attempt} attempts of ${spec.operation} already failed (last: ${state.code})`,
@@ -171,7 +198,7 @@ export class Ledger {
           continue;
         }
         case 'pending': {
-          if (state.lease_until > now && !ownerIsGone(state.owner)) {
+          if (state.lease_until > now && !ownerIsGone(state.owner) && !this.abandoned.has(fenceId(record))) {
             waitedOn = { generation: record.generation, attempt: record.attempt };
             const waited = now - started;
             if (waited >= this.waitMs) return { outcome: 'pending', replayed: false, record };
@@ -201,6 +228,18 @@ export class Ledger {
         }
       }
     }
+  }
+
+  /**
+   * The outcome a settled record hands a repeat as it stands, without claiming anything; undefined when the
+   * call must go through run() (absent, running, unknown, failed, expired, another intent, past W).
+   */
+  replayOf<T>(record: LedgerRecord<T> | undefined, spec: Pick<RunSpec<T>, 'fingerprint' | 'windowMs'>): RunResult<T> | undefined {
+    if (!record || record.state.status !== 'succeeded' || record.fingerprint !== spec.fingerprint) return undefined;
+    const now = this.clock.now();
+    if (record.expires_at <= now) return undefined;
+    if (spec.windowMs !== undefined && now - settledAt(record) >= spec.windowMs) return undefined;
+    return { outcome: 'succeeded', value: record.state.result, replayed: true, record };
   }
 
   /** Reads a record without changing it. */
@@ -310,6 +349,7 @@ export class Ledger {
       operation: spec.operation,
       backend: spec.backend,
       anchor: spec.anchor,
+      ...(spec.anchor && spec.anchorKey ? { anchor_key: spec.anchorKey(spec.anchor) } : {}),
       fingerprint: spec.fingerprint,
       attempt_fingerprint: spec.attemptFingerprint ?? spec.fingerprint,
       summary: spec.summary,
@@ -374,22 +414,31 @@ export class Ledger {
       await lease.stop();
     }
 
-    const next = this.settledRecord(lease.current.value, info, result, events, this.clock.now());
-    const written = await this.settle(recordStoreKey(record.key), lease.current, next);
+    const next = this.settledRecord(lease.current.value, info, result, events, this.clock.now(), spec.anchorKey);
+    let written: Stored<LedgerRecord<T>> | undefined;
+    try {
+      written = await this.settle(recordStoreKey(record.key), lease.current, next);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      // This process will not settle it: a later call here need not wait out the lease (R13).
+      this.abandoned.add(fenceId(lease.current.value));
+      throw new SettleFailedError(`the outcome could not be recorded: ${error.message}`, { cause: error });
+    }
     if (!written) {
       // Fenced out: our lease lapsed and another runner owns the record now; its outcome is the truth.
       const now2 = await this.read<T>(record.key);
       return now2 ? this.resultOf(now2, false) : { outcome: 'unknown', replayed: false, record: next };
     }
-    return this.resultOf(next, false);
+    return this.resultOf(next, events.some((e) => e.event === 'reconciled' && e.detail === PRECHECKED));
   }
 
   /**
-   * Writes the outcome, retrying a store that blips for a few seconds: the provider has acted, and an unsettled
-   * record would hold its lease (and every duplicate) until it expires. Still failing: throws (fail closed).
+   * Writes the outcome, retrying a store that is down for as long as our lease holds: the provider has acted,
+   * and an unsettled record would hold its lease (and every duplicate) until it expires. Past the lease: throws.
    */
   private async settle<T>(storeKey: string, mine: Stored<LedgerRecord<T>>, next: LedgerRecord<T>): Promise<Stored<LedgerRecord<T>> | undefined> {
-    const deadline = this.clock.now() + SETTLE_RETRY_MS;
+    const state = mine.value.state;
+    const deadline = state.status === 'pending' ? Math.max(state.lease_until, this.clock.now() + 1_000) : this.clock.now() + 5_000;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
       try {
         return await this.store.replace(storeKey, mine, next);
@@ -407,6 +456,7 @@ export class Ledger {
     result: StepResult<T>,
     events: TimelineEvent[],
     now: number,
+    anchorKey?: (anchor: string) => string,
   ): LedgerRecord<T> {
     const settledEvent: TimelineEvent = {
       at: now,
@@ -418,10 +468,13 @@ export class Ledger {
       ...(result.kind === 'failed' ? { code: result.code, detail: result.message } : {}),
       ...(result.kind === 'unknown' ? { detail: result.reason } : {}),
     };
+    const anchor = base.anchor ?? (result.kind === 'succeeded' ? result.anchor : undefined);
     return {
       ...base,
-      anchor: base.anchor ?? (result.kind === 'succeeded' ? result.anchor : undefined),
+      anchor,
+      ...(anchor && anchorKey && !base.anchor_key ? { anchor_key: anchorKey(anchor) } : {}),
       updated_at: now,
+      ...(result.kind === 'unknown' ? {} : { settled_at: now }),
       state:
         result.kind === 'succeeded'
           ? { status: 'succeeded', result: result.value }
@@ -456,6 +509,14 @@ export class Ledger {
         }
         events.push({ at, event: 'resent', attempt: info.number, outbound_key: info.outboundKey });
       } else {
+        if (spec.precheck && (record.attempt > 1 || record.generation > 1)) {
+          // Not the first send of this intent: the provider may already hold the outcome (R13).
+          const seen = await spec.precheck(info);
+          if (seen) {
+            events.push({ at: this.clock.now(), event: 'reconciled', attempt: info.number, detail: PRECHECKED });
+            return seen;
+          }
+        }
         events.push({ at: this.clock.now(), event: 'sent', attempt: info.number, outbound_key: info.outboundKey });
       }
       return await spec.execute(info);
@@ -490,6 +551,17 @@ export class Ledger {
   leaseUntil(): number {
     return this.clock.now() + this.leaseMs;
   }
+}
+
+const PRECHECKED = 'provider already shows the outcome; nothing sent';
+
+/** When the record last reached a definite outcome (records from before settled_at: first seen). */
+function settledAt<T>(record: LedgerRecord<T>): number {
+  return record.settled_at ?? record.first_seen_at;
+}
+
+function fenceId<T>(record: LedgerRecord<T>): string {
+  return `${record.key}:${record.generation}:${record.fence}`;
 }
 
 /** Keeps an attempt's lease alive while the call runs, so a slow but live owner is not taken over (R7). */

@@ -43,6 +43,8 @@ export interface LedgerRecord<T = Json> {
   backend: string;
   /** The merchant's or PSP's id for the checkout, once known (R5). */
   anchor?: string;
+  /** The store key of the anchor's head, so one read finds a record and its checkout (R11, R13). */
+  anchor_key?: string;
   /** Hash of the full canonical arguments: the same record key with another fingerprint is a conflict (R4). */
   fingerprint: string;
   /** The arguments with secrets replaced by fingerprints, so any charge can be explained (R10). */
@@ -57,6 +59,8 @@ export interface LedgerRecord<T = Json> {
   outbound_key: string;
   first_seen_at: number;
   updated_at: number;
+  /** When the current generation last reached succeeded or failed; the dedup window W counts from it (R3). */
+  settled_at?: number;
   expires_at: number;
   state: RecordState<T>;
   timeline: TimelineEvent[];

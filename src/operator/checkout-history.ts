@@ -1,7 +1,7 @@
 // What the ledger knows about one checkout: its anchor head, the create record that produced it, and every
 // record hung off its anchor (R5), so any charge can be explained from the ledger alone (R10).
 import type { BackendName } from '../backends/backend.js';
-import { readHead, type AnchorHead } from '../checkout/anchors.js';
+import { headStoreKey, headsWithId, type AnchorHead } from '../checkout/heads.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LedgerRecord } from '../ledger/record.js';
 
@@ -13,18 +13,26 @@ export interface CheckoutHistory {
   records: LedgerRecord[];
 }
 
-/** The checkout `id` as recorded (on `backend`, else on whichever backend knows it), or undefined. */
-export async function checkoutHistory(ledger: Ledger, id: string, backend?: BackendName): Promise<CheckoutHistory | undefined> {
+/**
+ * The checkout `id` as recorded: at one backend and merchant when given (R15), else the most recently used
+ * checkout of that id at any of them; undefined when none.
+ */
+export async function checkoutHistory(
+  ledger: Ledger,
+  id: string,
+  at?: { backend: BackendName; merchant: string },
+): Promise<CheckoutHistory | undefined> {
   let head: AnchorHead | undefined;
-  for (const name of backend ? [backend] : BACKEND_NAMES) {
-    head = await readHead(ledger.store, name, id);
-    if (head) break;
-  }
+  if (at) head = (await ledger.store.get<AnchorHead>(headStoreKey(at.backend, at.merchant, id)))?.value;
+  else head = (await headsWithId(ledger.store, id)).sort((a, b) => b.updated_at - a.updated_at)[0];
   if (!head) return undefined;
+  const key = headStoreKey(head.backend, head.merchant, id);
   const create = await ledger.read(head.create_key);
   const anchored: LedgerRecord[] = [];
   for await (const record of ledger.records()) {
-    if (record.anchor === id && record.backend === head.backend && record.key !== head.create_key) anchored.push(record);
+    if (record.key === head.create_key || record.anchor !== id || record.backend !== head.backend) continue;
+    // Records name their head; older ones without it are matched by backend and id.
+    if (record.anchor_key === undefined || record.anchor_key === key) anchored.push(record);
   }
   anchored.sort((a, b) => a.first_seen_at - b.first_seen_at);
   return { head, records: create ? [create, ...anchored] : anchored };

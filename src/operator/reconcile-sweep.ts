@@ -1,7 +1,7 @@
 // The reconcile sweep: every `unknown` or abandoned `pending` record is settled from what its backend shows
 // (R6). It reads and never sends: what only a resend can settle is left for the agent's next call.
 import type { Backend } from '../backends/backend.js';
-import { readHead, saveHead } from '../checkout/anchors.js';
+import { CheckoutHeads } from '../checkout/heads.js';
 import { reconcileAnchored, type AnchoredOperation } from '../checkout/reconcile.js';
 import type { CheckoutSession } from '../checkout/session.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -89,7 +89,7 @@ async function settleOne(ledger: Ledger, backend: Backend, record: LedgerRecord,
     case 'settled': {
       const settled = settlement.record;
       const value = settled.state.status === 'succeeded' || settled.state.status === 'failed' ? settled.state.result : undefined;
-      if (value) await refreshHead(ledger, backend, anchor, value, settled.updated_at);
+      if (value) await refreshHead(ledger, backend, settled.key, anchor, value, settled.updated_at);
       const what =
         settled.state.status === 'failed'
           ? `failed (${settled.state.code}: ${settled.state.message})`
@@ -105,10 +105,13 @@ async function settleOne(ledger: Ledger, backend: Backend, record: LedgerRecord,
   }
 }
 
-/** Keeps the anchor head (what get_checkout and checkout:// show) in step with the settled state. */
-async function refreshHead(ledger: Ledger, backend: Backend, anchor: string, checkout: CheckoutSession, at: number): Promise<void> {
-  const head = await readHead(ledger.store, backend.name, anchor);
-  if (head) await saveHead(ledger.store, { ...head, checkout, updated_at: at });
+/** Keeps the head (what get_checkout and checkout:// show) in step with the settled state (R13). */
+async function refreshHead(ledger: Ledger, backend: Backend, key: string, anchor: string, checkout: CheckoutSession, at: number): Promise<void> {
+  const heads = new CheckoutHeads(ledger.store, backend.name, backend.merchant, ledger.clock, ledger.leaseMs);
+  await heads.updateUnlocked(anchor, (head) => {
+    const open = head.open.filter((o) => o.key !== key);
+    return at >= head.updated_at ? { ...head, checkout, open, updated_at: at } : { ...head, open };
+  });
 }
 
 export function sweepSummary(entries: SweepEntry[]): string {

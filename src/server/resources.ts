@@ -11,7 +11,7 @@ import {
   type ResourceLink,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendName } from '../backends/backend.js';
-import { anchorStoreKey, type AnchorHead } from '../checkout/anchors.js';
+import type { AnchorHead } from '../checkout/heads.js';
 import type { Checkouts } from '../checkout/checkouts.js';
 import { totalAmount } from '../checkout/session.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -61,7 +61,7 @@ export function registerCheckoutResources(server: Server, deps: CheckoutResource
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => {
     const heads: AnchorHead[] = [];
-    for await (const [, head] of deps.ledger.store.entries<AnchorHead>(anchorStoreKey(deps.backend, ''))) {
+    for await (const head of checkouts.heads.all()) {
       if (head.principal === principal) heads.push(head);
     }
     heads.sort((a, b) => b.updated_at - a.updated_at);
@@ -84,7 +84,7 @@ export function registerCheckoutResources(server: Server, deps: CheckoutResource
     if (id === undefined) throw notFound;
     // The live state when the merchant answers (this also checks ownership); the last recorded one otherwise.
     const live = await checkouts.get(principal, id).catch(() => undefined);
-    const history = await checkoutHistory(deps.ledger, id, deps.backend);
+    const history = await checkoutHistory(deps.ledger, id, checkouts.heads);
     if (!history || history.head.principal !== principal) throw notFound;
     const body = {
       ...historyJson({ ...history, records: history.records.filter((r) => r.principal === principal) }),

@@ -86,6 +86,11 @@ export interface StripeFake {
   seedPrice(price: { id?: string; currency: string; unit_amount: number; nickname?: string; active?: boolean }): string;
   failNext(fault: StripeFault): FaultHandle;
   chargeCount(): number;
+  /**
+   * The person completes the 3-D Secure challenge of a PaymentIntent in requires_action: as at Stripe, the
+   * payment then goes through on its own (status succeeded, one charge) with no further call from the client.
+   */
+  authenticate(paymentIntentId: string): void;
   /** Requests that can change state (POST), in arrival order. */
   mutatingRequests(): RecordedRequest[];
   close(): Promise<void>;
@@ -423,6 +428,14 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
       faults.push({ ...fault, left: fault.times ?? 1, handle, reachedNow, releaseNow });
       releasedOf.set(handle, released);
       return handle;
+    },
+    authenticate: (paymentIntentId: string) => {
+      const found = state.paymentIntents.get(paymentIntentId);
+      if (!found || found.pi.status !== 'requires_action') throw new Error(`${paymentIntentId} is not awaiting authentication`);
+      const pi = found.pi;
+      const charge: FakeCharge = { id: newId('ch'), paymentIntent: pi.id as string, amount: pi.amount as number, currency: pi.currency as string, account: found.account };
+      state.charges.push(charge);
+      Object.assign(pi, { status: 'succeeded', amount_received: pi.amount, latest_charge: charge.id, next_action: null });
     },
     chargeCount: () => state.charges.length,
     mutatingRequests: () => state.requests.filter((r) => r.method === 'POST'),
