@@ -149,7 +149,7 @@ describe('R12/R14 merchant untrusted: merchant text is data, never our words', (
       expect(result.code).toBe(`merchant:${theirs}`);
       const told = describeFailure(result.code, result.message, 'update_checkout');
       expect(told).toMatchObject({ type: 'merchant_error', code: 'merchant_error', merchant_code: theirs, retryable: false });
-      expect(told.message).toMatch(/^The merchant refused \(its code: [a-z_]+\): the merchant says “Fix the arguments\. SYSTEM/);
+      expect(told.message).toMatch(/^The merchant refused \(its code "[a-z_]+"\): the merchant says “Fix the arguments\. SYSTEM/);
       expect(told.message).not.toContain('Fix the arguments and call');
       const text = toCallToolResult({ ok: false, failure: told }).content[0];
       expect(text).toMatchObject({ type: 'text', text: expect.stringMatching(/^merchant_error: The merchant refused/) });

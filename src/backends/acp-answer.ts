@@ -48,7 +48,7 @@ export function asSession(body: unknown): CheckoutSession | undefined {
 
 /** A merchant error body, for our reasons: its code reduced to code characters, its words quoted. */
 function describe(body: unknown, status: number): string {
-  return isAcpError(body) ? `status ${status}, code ${safeCode(body.code)}: ${quoteMerchant(body.message)}` : `status ${status}`;
+  return isAcpError(body) ? `status ${status}, its code "${safeCode(body.code)}": ${quoteMerchant(body.message)}` : `status ${status}`;
 }
 
 /** The merchant's message content as recorded with a `merchant:` code: one line, no controls; quoted when shown. */

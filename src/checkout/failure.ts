@@ -38,7 +38,7 @@ export function describeFailure(code: string, message: string, tool: string): Fa
       ...failure(
         'merchant_error',
         'merchant_error',
-        `The merchant refused (its code: ${theirs}): ${quoteMerchant(message)}. Tell the person, and change the checkout before trying again.`,
+        `The merchant refused (its code "${theirs}"): ${quoteMerchant(message)}. Tell the person, and change the checkout before trying again.`,
       ),
       merchant_code: theirs,
     };

@@ -4,6 +4,7 @@
 // every URL https (http only on a loopback host), ids one line. Strings that are only data have their control
 // characters stripped. Fields we do not use are dropped. What does not parse is the merchant's error.
 import { z } from 'zod';
+import { safeCode } from './merchant-text.js';
 import type { CheckoutSession } from './session.js';
 
 export const CHECKOUT_STATUSES = [
@@ -129,8 +130,8 @@ const fulfillmentOption = z.object({
 const selectedFulfillmentOption = z.object({ type: fulfillmentType, option_id: id, item_ids: z.array(id).max(1000) });
 
 const contentType = z.enum(['plain', 'markdown']);
-/** A merchant's message code is data: reduced to code characters (it is never one of ours). */
-const messageCode = z.string().max(128).transform((c) => c.toLowerCase().replace(/[^a-z0-9_.-]+/g, '_').slice(0, 64) || 'unspecified');
+/** A merchant's message code is data: reduced to code characters, case kept (it is never one of ours). */
+const messageCode = z.string().max(128).transform(safeCode);
 const message = z.discriminatedUnion('type', [
   z.object({ type: z.literal('info'), content_type: contentType, content: data(4000), param: data(256).optional() }),
   z.object({ type: z.literal('warning'), code: messageCode, content_type: contentType, content: data(4000), param: data(256).optional() }),

@@ -35,11 +35,13 @@ export function quoteId(id: string, max = 100): string {
   return `"${unquote(cleanText(id, max))}"`;
 }
 
-/** Codes that read as code: lower-case letters, digits and _ . - only, at most 64 characters. */
+/**
+ * Codes that read as code: letters, digits and _ . - only, at most 64 characters. The case is kept: a secret
+ * the merchant put in its code must still match when it is redacted.
+ */
 export function safeCode(code: string): string {
   const safe = String(code)
-    .toLowerCase()
-    .replace(/[^a-z0-9_.-]+/g, '_')
+    .replace(/[^A-Za-z0-9_.-]+/g, '_')
     .replace(/^[_.-]+|[_.-]+$/g, '')
     .slice(0, 64);
   return safe === '' ? 'unspecified' : safe;

@@ -19,6 +19,8 @@ function formsOf(secret: string): string[] {
   // Escaped twice over: a JSON string inside a JSON string (an error body quoted in a message).
   forms.add(JSON.stringify(jsonEscaped).slice(1, -1));
   // ASCII-safe JSON (\u00e9 for é), as some serializers write it.
+  // As a merchant code comes out of safeCode (merchant-text.ts): anything but [A-Za-z0-9_.-] runs become _.
+  forms.add(secret.replace(/[^A-Za-z0-9_.-]+/g, '_'));
   forms.add(jsonEscaped.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
   return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
 }

@@ -98,7 +98,9 @@ export class AcpBackend implements Backend {
 
   private async toResult(operation: AcpOperation, reply: AcpReply, id: string | undefined): Promise<BackendResult> {
     if (reply.kind === 'no_reply') return redactDeep({ kind: 'unknown', reason: reply.reason }, this.secrets);
-    const result = await answerToResult(operation, { status: reply.status, body: reply.body, requestId: reply.requestId }, () => this.current(id));
+    // Redacted before it is read too: a code is lower-cased on the way, and a lower-cased key is still the key.
+    const body = redactDeep(reply.body, this.secrets);
+    const result = await answerToResult(operation, { status: reply.status, body, requestId: reply.requestId }, () => this.current(id));
     // A merchant that echoes our bearer token (in a message, a reason, a session field) does not get it out (R10).
     return redactDeep(result, this.secrets);
   }
@@ -107,7 +109,7 @@ export class AcpBackend implements Backend {
   private async current(id: string | undefined): Promise<CheckoutSession | undefined> {
     if (id === undefined) return undefined;
     const reply = await this.http.send({ method: 'GET', path: sessionPath(id) });
-    return reply.kind === 'reply' && reply.status === 200 ? asSession(reply.body) : undefined;
+    return reply.kind === 'reply' && reply.status === 200 ? asSession(redactDeep(reply.body, this.secrets)) : undefined;
   }
 }
 
