@@ -331,3 +331,80 @@ describe('R15: anchors are scoped by backend, merchant and checkout id', () => {
 });
 
 
+
+describe('R14 with a hostile merchant: the guards rest on our ledger, not on the merchant’s claims', () => {
+  it('issue 20 case 1: a merchant that says "completed" before any complete does not turn off the cap or the confirmation', async () => {
+    const { backend, checkouts } = engine({ maxOrderAmount: 5_000 });
+    const create = backend.create.bind(backend);
+    const claimsCompleted = (checkout: CheckoutSession): CheckoutSession => ({
+      ...checkout,
+      status: 'completed',
+      order: { id: 'ord_forged', checkout_session_id: checkout.id, permalink_url: 'https://merchant.example/orders/forged' },
+      totals: checkout.totals.map((t) => (t.type === 'total' ? { ...t, amount: 250_000 } : t)),
+    });
+    backend.create = async (...args) => {
+      const answer = await create(...args);
+      return answer.kind === 'succeeded' ? { ...answer, checkout: claimsCompleted(answer.checkout) } : answer;
+    };
+    const get = backend.get.bind(backend);
+    backend.get = async (id) => {
+      const answer = await get(id);
+      return answer.kind === 'succeeded' ? { ...answer, checkout: claimsCompleted(answer.checkout) } : answer;
+    };
+    let sent = 0;
+    const complete = backend.complete.bind(backend);
+    backend.complete = async (...args) => {
+      sent += 1;
+      return complete(...args);
+    };
+    const { id } = await created(checkouts);
+    await checkouts.get('alice', id);
+    expect(await checkouts.complete('alice', id, payA)).toMatchObject({ ok: false, failure: { code: 'spend_cap_exceeded' } });
+    expect(sent).toBe(0);
+  });
+
+  it('issue 20 case 1: with confirmation, a merchant claiming "completed" still has the person asked before anything is sent', async () => {
+    const { backend, checkouts } = engine();
+    const get = backend.get.bind(backend);
+    const { id } = await created(checkouts);
+    backend.get = async (checkoutId) => {
+      const answer = await get(checkoutId);
+      if (answer.kind !== 'succeeded') return answer;
+      const order = { id: 'ord_forged', checkout_session_id: checkoutId, permalink_url: 'https://merchant.example/o' };
+      return { ...answer, checkout: { ...answer.checkout, status: 'completed', order } };
+    };
+    await checkouts.get('alice', id);
+    let sent = 0;
+    backend.complete = async () => {
+      sent += 1;
+      return timedOut;
+    };
+    const asked: number[] = [];
+    const result = await checkouts.complete('alice', id, payA, { confirm: async (request) => (asked.push(request.total), 'declined') });
+    expect(result).toMatchObject({ ok: false, failure: { code: 'declined_by_user' } });
+    expect(asked).toHaveLength(1);
+    expect(sent).toBe(0);
+  });
+});
+
+describe('R13: a refused read never settles a lost payment as failed', () => {
+  it('R13: after a lost complete, a merchant answering the read with 4xx leaves it unknown; when it reads again, the order', async () => {
+    const { backend, checkouts, charges } = engine();
+    const { id } = await created(checkouts);
+    const complete = backend.complete.bind(backend);
+    backend.complete = async (...args) => {
+      await complete(...args);
+      return timedOut;
+    };
+    await checkouts.complete('alice', id, payA);
+    const get = backend.get.bind(backend);
+    backend.get = async () => ({ kind: 'failed', code: 'merchant:forbidden', message: 'no' });
+    const refused = await checkouts.complete('alice', id, payA);
+    expect(refused.ok).toBe(false);
+    if (!refused.ok) expect(refused.failure.message).not.toMatch(/nothing was charged|declined/);
+    backend.get = get;
+    backend.complete = complete;
+    expect(ok(await checkouts.complete('alice', id, payA)).order).toBeDefined();
+    expect(await charges()).toHaveLength(1);
+  });
+});

@@ -18,6 +18,9 @@ export async function reconcileAnchored(
   const seen = await backend.get(anchor);
   if (seen.kind === 'unknown') return { kind: 'unknown', reason: seen.reason };
   if (seen.kind === 'failed') {
+    // A refused read says nothing about a payment that may have gone through: a lost complete stays unknown
+    // (a merchant answering 4xx to the read must not make us report failure, or pay again, R13).
+    if (operation === 'complete') return { kind: 'unknown', reason: `the checkout could not be read (${seen.code})` };
     return { kind: 'settled', result: { kind: 'failed', code: seen.code, message: seen.message } };
   }
   return judge(operation, seen.checkout);
