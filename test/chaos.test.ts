@@ -1,5 +1,8 @@
 // Issue 6 in CI: bounded chaos runs on SQLite and PostgreSQL must show zero duplicates and zero lost successes,
 // and a deliberately broken build (a random idempotency key per send) must be caught by the same checker.
+// The runs include agents that move on while a call is in flight (payment switched during a held complete,
+// updates raced, on PostgreSQL the store cut at settle), judged per checkout (R13, R14); the verdict's own
+// logic is tested on synthetic data in chaos-verdict.test.ts.
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,6 +25,11 @@ function expectClean(summary: ChaosSummary, tasks: number) {
   expect(summary.duplicates).toBe(0);
   expect(summary.lostSuccesses).toBe(0);
   expect(summary.wrongAnswers).toBe(0);
+  // Per checkout: never charged while told it failed (R13), never charged other than shown (R14).
+  expect(summary.toldFailedButCharged).toBe(0);
+  expect(summary.chargedNotShown).toBe(0);
+  expect(summary.interleavings.payment_switch).toBeGreaterThan(0);
+  expect(summary.interleavings.update_race).toBeGreaterThan(0);
   expect(summary.gaveUp).toBe(0);
   // The only acceptable refusal is R6's cap: an agent that re-sent a declined card it never saw answered.
   for (const stopped of summary.stopped) expect(stopped.detail).toMatch(/^attempts_exhausted/);
@@ -34,7 +42,7 @@ function expectClean(summary: ChaosSummary, tasks: number) {
 }
 
 describe('chaos', () => {
-  it('R1–R12 under chaos on SQLite: 200 tasks through every network fault and SIGKILLs, zero duplicates, zero lost successes', () => {
+  it('R1–R14 under chaos on SQLite: 200 tasks through every network fault, SIGKILLs and interleavings, zero duplicates, zero lost successes', () => {
     const { status, summary } = chaos(['--tasks', '200', '--seed', '11']);
     expect(status).toBe(0);
     expectClean(summary, 200);
@@ -42,12 +50,13 @@ describe('chaos', () => {
     for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
   });
 
-  it.runIf(pgUp)('R7 under chaos on PostgreSQL: 2 server processes sharing the store, store outages too, zero duplicates', async () => {
+  it.runIf(pgUp)('R7, R13 under chaos on PostgreSQL: 2 server processes sharing the store, store outages and cuts at settle too, zero duplicates', async () => {
     const url = await freshPostgresDatabase('once_chaos');
     const { status, summary } = chaos(['--tasks', '150', '--seed', '12', '--processes', '2', '--store', url]);
     expect(status).toBe(0);
     expectClean(summary, 150);
     for (const [kind, n] of Object.entries(summary.faults)) expect(n, kind).toBeGreaterThan(0);
+    expect(summary.interleavings.settle_cut).toBeGreaterThan(0);
   });
 
   it('the checker is not blind: a build that sends a random key per call is caught with duplicates, and named', () => {
