@@ -3,7 +3,6 @@
 // across processes (R13). Every reader and writer of heads goes through this class.
 import { createHash, randomUUID } from 'node:crypto';
 import type { BackendName } from '../backends/backend.js';
-import { digest } from '../ledger/keys.js';
 import { ownerIsGone, PROCESS_OWNER } from '../ledger/owner.js';
 import type { Clock } from '../ledger/clock.js';
 import type { Store, Stored } from '../store/store.js';
@@ -46,13 +45,17 @@ export interface AnchorHead {
 
 export const ANCHOR_PREFIX = 'anchor:';
 
-/** What the agent sees of a cart: goods, quantities, currency and total. Equal fingerprints, same purchase. */
+/**
+ * What the agent sees of a cart: goods, quantities, currency and total, as one short string (compared on
+ * every replay, so no hashing). Equal strings, same purchase.
+ */
 export function cartFingerprint(checkout: CheckoutSession): string {
   const items = (checkout.line_items ?? [])
-    .map((line) => [String(line.item?.id ?? line.id), Number(line.quantity)] as [string, number])
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    .map((line) => `${JSON.stringify(String(line.item?.id ?? line.id))}x${Number(line.quantity)}`)
+    .sort();
   const total = totalAmount(checkout);
-  return digest({ currency: String(checkout.currency ?? '').toLowerCase(), total: Number.isSafeInteger(total) ? (total as number) : null, items });
+  const amount = typeof total === 'number' && Number.isSafeInteger(total) ? String(total) : '?';
+  return `${String(checkout.currency ?? '').toLowerCase()} ${amount} ${items.join(',')}`;
 }
 
 /** Scopes heads by merchant as well as backend (R15): two merchants may both number checkouts cs_1, cs_2… */
