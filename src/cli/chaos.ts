@@ -68,15 +68,16 @@ export async function chaos(argv: string[]): Promise<number> {
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`${formatSummary(summary)}\n`);
   const { verdict } = summary;
+  // Up to 5 of each kind, so one kind's many findings do not hide another's.
   const findings = [
-    ...verdict.duplicates,
-    ...verdict.lostSuccesses,
-    ...verdict.wrongAnswers,
-    ...verdict.toldFailedButCharged,
-    ...verdict.chargedNotShown,
-    ...verdict.aboveCap,
-  ];
-  for (const finding of findings.slice(0, 20)) process.stderr.write(`${formatFinding(finding)}\n`);
+    verdict.duplicates,
+    verdict.lostSuccesses,
+    verdict.wrongAnswers,
+    verdict.toldFailedButCharged,
+    verdict.chargedNotShown,
+    verdict.aboveCap,
+  ].flatMap((kind) => kind.slice(0, 5));
+  for (const finding of findings) process.stderr.write(`${formatFinding(finding)}\n`);
   for (const task of summary.stopped) process.stderr.write(`task ${task.taskId} ${task.status}: ${task.detail ?? ''}\n`);
   return isClean(summary) ? 0 : 1;
 }
