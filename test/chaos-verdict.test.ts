@@ -13,9 +13,9 @@ const MUG = [{ id: 'sku_mug', quantity: 1 }];
 const NINE_MUGS = [{ id: 'sku_mug', quantity: 9 }];
 
 /** A merchant that charged `amount` for `items` on checkout cs_<task> at T0 + chargedAt. */
-async function merchantWith(charges: Array<{ task: string; items: Array<{ id: string; quantity: number }>; amount: number; chargedAt: number }>) {
+async function merchantWith(charges: Array<{ task: string; items: Array<{ id: string; quantity: number }>; amount: number; chargedAt: number; orderOnly?: boolean }>) {
   const store = openMemoryStore();
-  for (const { task, items, amount, chargedAt } of charges) {
+  for (const { task, items, amount, chargedAt, orderOnly } of charges) {
     const id = `cs_${task}`;
     const session: SessionState = {
       id,
@@ -31,7 +31,7 @@ async function merchantWith(charges: Array<{ task: string; items: Array<{ id: st
     const charge: SandboxCharge = { id: `ch_${task}`, checkout_session_id: id, amount, currency: 'usd', created_at: at(chargedAt) };
     const order = { ...session.order, amount, created_at: at(chargedAt) } as SandboxOrderRecord;
     await store.put(`sandbox:session:${id}`, session);
-    await store.put(`sandbox:charge:${id}:${charge.id}`, charge);
+    if (!orderOnly) await store.put(`sandbox:charge:${id}:${charge.id}`, charge);
     await store.put(`sandbox:order:${id}:${order.id}`, order);
   }
   return store;
@@ -145,6 +145,13 @@ describe('chaos verdict, per checkout', () => {
     expect(verdict.aboveCap.map((f) => f.what)).toEqual([expect.stringMatching(/above the cap of 3000/)]);
     expect(verdict.cap).toBe(3_000);
     expect((await verdictOf(charges, [never])).aboveCap).toHaveLength(0);
+  });
+
+  it('an order the merchant holds without a charge beside it is judged the same way', async () => {
+    const told = outcome('t10', 'refused', [shownMug(0), call('complete_checkout', 100, 300, { ok: false, code: 'payment_declined', message: 'The payment was declined', retryable: false })]);
+    const verdict = await verdictOf([{ task: 't10', items: NINE_MUGS, amount: 15203, chargedAt: 200, orderOnly: true }], [told]);
+    expect(verdict.toldFailedButCharged.map((f) => f.what)).toEqual([expect.stringMatching(/^order ord_t10 of 9×sku_mug = 15203 .* last word on paying was payment_declined/)]);
+    expect(verdict.chargedNotShown.map((f) => f.what)).toEqual([expect.stringMatching(/^order ord_t10 .* last shown 1×sku_mug = 3023/)]);
   });
 
   it('a clean checkout (shown, paid, told) yields no finding', async () => {

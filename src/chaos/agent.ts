@@ -166,7 +166,9 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
       if (success) return record(name, startedAt, success);
       const definite = steps.find((s) => !s.ok && !s.retryable);
       if (definite) return record(name, startedAt, definite);
-      last = record(name, startedAt, steps[0]);
+      // Two unclear answers: the agent believes the one that admits not knowing ("unknown") over one that
+      // speaks only for its own call ("nothing was sent"), as the other call may have gone through.
+      last = record(name, startedAt, steps.find((s) => !s.ok && (s.code === 'outcome_unknown' || s.code === 'pending' || s.code === 'no_answer')) ?? steps[0]);
     }
     return last;
   }
