@@ -12,6 +12,8 @@ import { freshPostgresDatabase, postgresAvailable } from './support/services.js'
 import { BIN } from './support/server-process.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
+/** A chaos run spawns servers and merchants; on a busy 2-core machine it can take minutes (the run bounds itself). */
+const CHAOS_TIMEOUT_MS = 240_000;
 const pgUp = await postgresAvailable();
 
 function chaos(args: string[]): { status: number | null; summary: ChaosSummary; stderr: string } {
@@ -48,7 +50,7 @@ describe('chaos', () => {
     expectClean(summary, 200);
     const { store_outage: _notForAFile, ...kinds } = summary.faults;
     for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
-  });
+  }, CHAOS_TIMEOUT_MS);
 
   it.runIf(pgUp)('R7, R13 under chaos on PostgreSQL: 2 server processes sharing the store, store outages and cuts at settle too, zero duplicates', async () => {
     const url = await freshPostgresDatabase('once_chaos');
@@ -57,7 +59,7 @@ describe('chaos', () => {
     expectClean(summary, 150);
     for (const [kind, n] of Object.entries(summary.faults)) expect(n, kind).toBeGreaterThan(0);
     expect(summary.interleavings.settle_cut).toBeGreaterThan(0);
-  });
+  }, CHAOS_TIMEOUT_MS);
 
   it('the checker is not blind: a build that sends a random key per call is caught with duplicates, and named', () => {
     const broken = mkdtempSync(join(ROOT, '.tmp-broken-'));
@@ -78,5 +80,5 @@ describe('chaos', () => {
     expect(summary.duplicates).toBeGreaterThan(0);
     expect(stderr).toMatch(/checkout sessions for one task: task chaos13x\S+-\d+, checkouts cs_/);
     expect(stderr).toMatch(/record [0-9a-f]{64} \(create/);
-  });
+  }, CHAOS_TIMEOUT_MS);
 });
