@@ -55,7 +55,7 @@ export interface ChaosSummary {
   wrongAnswers: number;
   genuineReexecutions: number;
   /** Interleavings played: payment switched during an in-flight complete, update races, store cut at settle. */
-  interleavings: Record<Interleaving | 'settle_cut', number>;
+  interleavings: Record<Interleaving | 'settle_cut' | 'settle_cut_past_retry', number>;
   /** Requests held in the network for them: let go by the agent's next call (landing first), or after 6 s. */
   held: { released: number; expired: number };
   /** Per checkout (R13): charged while its agent was told the payment failed or nothing was charged. */
@@ -82,8 +82,13 @@ function percentile(sorted: number[], q: number): number {
 const INTERLEAVING_SHARE = 0.1;
 /** On PostgreSQL, 1 task in 25 has the store cut right after the merchant answers its complete. */
 const SETTLE_CUT_SHARE = 0.04;
-/** Most settle cuts are short (the settle retries through them); 1 in 3 outlasts the settle's 5 s of retries. */
+/**
+ * Most settle cuts are short (the settle retries through them). The first of a run, and 1 in 5 after it, outlast
+ * the settle's 5 s of retries; the first comes early (1 task in 25), so the recovery it causes (a lease to expire)
+ * overlaps the rest of a bounded run instead of lengthening it.
+ */
 const SETTLE_CUT_MS = { short: 1_500, long: 6_000 };
+const LONG_CUT_SHARE = 0.2;
 
 function planTask(runId: string, index: number, random: () => number, twists: () => number, postgres: boolean): TaskPlan {
   const lines = 1 + Math.floor(random() * 3);
@@ -128,6 +133,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   // Checkouts whose complete answer cuts the store, right between the merchant's answer and the ledger's settle.
   const cutAfterComplete = new Set<string>();
   const settleCuts: Array<Promise<void>> = [];
+  let longCuts = 0;
   let storeCut: StoreCut | undefined;
   const proxy = await startFaultProxy({
     target: merchant.url,
@@ -136,8 +142,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       if (!storeCut || cutAfterComplete.size === 0) return;
       const id = completedCheckout(method, path, status, body);
       if (!id || !cutAfterComplete.delete(id)) return;
-      const ms = cutRandom() < 1 / 3 ? SETTLE_CUT_MS.long : SETTLE_CUT_MS.short;
-      settleCuts.push(storeCut.outage(ms));
+      const long = settleCuts.length === 0 || cutRandom() < LONG_CUT_SHARE;
+      if (long) longCuts += 1;
+      settleCuts.push(storeCut.outage(long ? SETTLE_CUT_MS.long : SETTLE_CUT_MS.short));
     },
     decide(method) {
       if (!storm) return undefined;
@@ -269,6 +276,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         payment_switch: outcomes.filter((o) => o.played === 'payment_switch').length,
         update_race: outcomes.filter((o) => o.played === 'update_race').length,
         settle_cut: settleCutCount,
+        settle_cut_past_retry: longCuts,
       },
       held: { ...held },
       toldFailedButCharged: verdict.toldFailedButCharged.length,

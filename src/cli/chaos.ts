@@ -17,7 +17,8 @@ ACP merchant behind a fault proxy: lost requests and responses, 5xx, 409 in flig
 cut bodies, network partitions, servers SIGKILLed mid-call and restarted, and (PostgreSQL) store outages.
 Agents move on while calls are still in flight: 1 in 10 pays again with other payment data while its first
 complete is held in the network, 1 in 10 sends update A (9 of each), then update B (1 of each) while A is held
-until it pays; on PostgreSQL 1 in 25 has the store cut right after the merchant answers its complete.
+until it pays; on PostgreSQL 1 in 25 has the store cut right after the merchant answers its complete (1.5 s,
+or 6 s for the first cut and 1 in 5 after it: past the settle's retries).
 Then it reads the merchant's records and the ledger and judges each checkout: duplicates, lost successes
 (including a charge whose agent was told it failed or that nothing was charged), wrong answers, charges of a
 cart or total other than the agent was last shown, and with --max-order-amount (the servers' spend cap)
