@@ -260,7 +260,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     // A request a held one waits for: the held one reaches the merchant first (bounded, should it hang).
     for (const waiting of holds.filter((h) => h.state === 'holding' && matches(h.rule.releaseOn, method, path))) {
       waiting.release?.('released');
-      await Promise.race([waiting.landed, new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      await Promise.race([waiting.landed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     }
     const hold = holds.find((h) => h.state === 'armed' && matches(h.rule, method, path));
     if (hold) {
