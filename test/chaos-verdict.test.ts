@@ -99,6 +99,10 @@ describe('chaos verdict, per checkout', () => {
     );
     expect(verdict.toldFailedButCharged.map((f) => f.taskId)).toEqual(['t3']);
     expect(toldFailure(honest, T0 + 250)).toBeUndefined();
+    // A final "success" whose words say nothing was charged is a failure told; "nothing was done twice" is not.
+    const replay = paidOk(1_500, 't4');
+    expect(toldFailure({ ...honest, log: [...honest.log.slice(0, -1), { ...replay, message: 'Order ord_t4 placed. This is the recorded result of an earlier identical call; nothing was done twice.' }] }, T0 + 250)).toBeUndefined();
+    expect(toldFailure({ ...honest, log: [...honest.log.slice(0, -1), { ...replay, message: 'The payment failed; nothing was charged.' }] }, T0 + 250)).toMatch(/a success, reads/);
   });
 
   it('R14: a charged cart other than the last one shown before paying is counted wrong, and named', async () => {

@@ -39,7 +39,7 @@ export interface Invocation {
   code?: string;
   message?: string;
   retryable?: boolean;
-  /** Successful answers: the checkout the agent was shown. */
+  /** Successful answers: the checkout the agent was shown (`message`: the first line of the text it read). */
   cart?: CartView;
   status?: string;
   orderId?: string;
@@ -81,7 +81,7 @@ export interface AgentOptions {
 const ADDRESS = { name: 'Chaos Monkey', line_one: '1 Fault Lane', city: 'Springfield', state: 'OR', country: 'US', postal_code: '97477' };
 const RETRYABLE = new Set(['outcome_unknown', 'pending', 'store_unavailable', 'merchant_unavailable', 'rate_limited']);
 
-type Step = { ok: true; data: Record<string, any> } | { ok: false; code: string; message: string; retryable: boolean; data?: Record<string, any> };
+type Step = { ok: true; data: Record<string, any>; words?: string } | { ok: false; code: string; message: string; retryable: boolean; data?: Record<string, any> };
 
 /** Payment data: the first is what agents pay with; the second is "the person picked their wallet instead". */
 const CARD = { handler_id: 'card', instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_ok' } } };
@@ -107,7 +107,9 @@ export function cartOf(checkout: Record<string, any> | undefined): CartView | un
 
 function readResult(result: CallToolResult): Step {
   const structured = (result.structuredContent ?? {}) as Record<string, any>;
-  if (!result.isError) return { ok: true, data: structured };
+  // The words the model reads first, kept with a success too: a "success" that says nothing was charged is not one.
+  const words = String((result.content?.[0] as { text?: string } | undefined)?.text ?? '').split('\n')[0].slice(0, 300);
+  if (!result.isError) return { ok: true, data: structured, words };
   const error = structured.error ?? { code: 'unknown_error', message: String((result.content[0] as { text?: string })?.text), retryable: false };
   return { ok: false, code: error.code, message: error.message, retryable: RETRYABLE.has(error.code), data: structured };
 }
@@ -123,6 +125,7 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
       entry.cart = cartOf(checkout);
       entry.status = checkout?.status;
       entry.orderId = checkout?.order?.id;
+      if (step.words) entry.message = step.words;
     } else {
       Object.assign(entry, { code: step.code, message: step.message, retryable: step.retryable });
       // checkout_changed carries the live checkout: that is shown to the agent too (R14).

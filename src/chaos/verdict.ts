@@ -77,6 +77,8 @@ export function toldFailure(outcome: TaskOutcome, chargedAt: number): string | u
     return last ? `the agent's last word on paying was ${answerText(last)} (task ${outcome.status})` : `the agent never asked to pay (task ${outcome.status}: ${outcome.detail ?? ''})`;
   }
   if (last && last.ok && last.status !== undefined && last.status !== 'completed') return `the agent's last answer shows status ${last.status}, not completed`;
+  // (Our own sentence only: merchant messages quoted after it are the merchant's words about the checkout.)
+  if (last && last.ok && NOTHING_CHARGED.test((last.message ?? '').split(' About this checkout,')[0])) return `the agent's last answer, a success, reads "${last.message}"`;
   for (const entry of completes) {
     if (entry.ok || entry.answeredAt < chargedAt) continue;
     // After the charge, a terminal failure is false whatever it says; a retryable one only when it was the call
