@@ -54,12 +54,18 @@ describe('paypal configuration', () => {
     expect(parseCatalog({ sku_a: { name: ' A ', unit_amount: 1, currency: 'EUR' } })).toEqual({ sku_a: { name: 'A', unit_amount: 1, currency: 'eur' } });
   });
 
-  it('money converts between minor units and PayPal decimal strings by currency exponent', () => {
-    expect(toPaypalMoney(6250, 'usd')).toEqual({ currency_code: 'USD', value: '62.50' });
-    expect(toPaypalMoney(5, 'eur')).toEqual({ currency_code: 'EUR', value: '0.05' });
-    expect(toPaypalMoney(1200, 'jpy')).toEqual({ currency_code: 'JPY', value: '1200' });
+  it('money converts between ISO 4217 minor units and PayPal decimal strings by currency (issue 15: HUF and TWD whole units)', () => {
+    expect(toPaypalMoney(6250, 'usd')).toEqual({ ok: true, money: { currency_code: 'USD', value: '62.50' } });
+    expect(toPaypalMoney(5, 'eur')).toEqual({ ok: true, money: { currency_code: 'EUR', value: '0.05' } });
+    expect(toPaypalMoney(1200, 'jpy')).toEqual({ ok: true, money: { currency_code: 'JPY', value: '1200' } });
+    expect(toPaypalMoney(150000, 'huf')).toEqual({ ok: true, money: { currency_code: 'HUF', value: '1500' } });
+    expect(toPaypalMoney(150050, 'huf')).toMatchObject({ ok: false });
+    expect(toPaypalMoney(45000, 'twd')).toEqual({ ok: true, money: { currency_code: 'TWD', value: '450' } });
     expect(fromPaypalValue('62.50', 'USD')).toBe(6250);
+    expect(fromPaypalValue('62.5', 'USD')).toBe(6250);
     expect(fromPaypalValue('1200', 'JPY')).toBe(1200);
+    expect(fromPaypalValue('1500', 'HUF')).toBe(150000);
+    expect(fromPaypalValue('0.29', 'USD')).toBe(29);
   });
 
   it('wrong client credentials are a merchant_error naming the variables', async () => {

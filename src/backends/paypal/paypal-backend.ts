@@ -18,7 +18,7 @@ import type { Catalog } from '../catalog-file.js';
 import { checkPaypalApiBase, DEFAULT_REQUEST_ID_RETENTION_MS, type PaypalBackendOptions } from './paypal-config.js';
 import { describePaypalError, firstIssue, paypalFailure } from './paypal-errors.js';
 import { createPaypalHttp, type PaypalReply } from './paypal-http.js';
-import { toPaypalMoney } from './paypal-money.js';
+import { toPaypalMoney, type PaypalMoney } from './paypal-money.js';
 import {
   approvalUrl,
   isPaypalOrder,
@@ -33,7 +33,8 @@ import {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const ORDERS = '/v2/checkout/orders';
 
-type Priced = { ok: true; items: PaypalItem[]; total: number } | { ok: false; result: BackendResult };
+type Priced = { ok: true; items: PaypalItem[]; amount: PaypalAmount } | { ok: false; result: BackendResult };
+type PaypalAmount = PaypalMoney & { breakdown: { item_total: PaypalMoney } };
 type Read = { ok: true; order: PaypalOrder; debugId?: string } | { ok: false; result: BackendResult };
 type PatchOp = { op: 'add' | 'replace' | 'remove'; path: string; value?: unknown };
 
@@ -60,6 +61,11 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
   const live = base.hostname === 'api-m.paypal.com' || base.hostname === 'api.paypal.com';
   const permalinkBase = live ? 'https://www.paypal.com/activity/payment/' : 'https://www.sandbox.paypal.com/activity/payment/';
   const catalog: Catalog = options.catalog;
+  // An amount PayPal cannot take exactly (a HUF price that is not a whole forint) stops start-up, never rounded.
+  for (const [id, entry] of Object.entries(catalog)) {
+    const money = toPaypalMoney(entry.unit_amount, entry.currency);
+    if (!money.ok) throw new Error(`ONCE_CATALOG: item ${JSON.stringify(id)}: ${money.reason}`);
+  }
 
   const toSession = (order: PaypalOrder) => orderToSession(order, permalinkBase);
   const succeeded = (order: PaypalOrder, debugId?: string): BackendResult => ({
@@ -69,13 +75,13 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
   });
 
   /** A 2xx whose body is an order, else the failure it stands for. */
-  function orderFrom(reply: PaypalReply, operation: string, requestId?: string): Read {
+  function orderFrom(reply: PaypalReply, operation: string): Read {
     if (reply.kind === 'reply' && reply.status >= 200 && reply.status < 300) {
       if (isPaypalOrder(reply.body)) return { ok: true, order: reply.body, debugId: reply.debugId };
       // A 2xx we cannot read: PayPal acted, but we do not know the outcome.
       return { ok: false, result: { kind: 'unknown', reason: `PayPal's ${operation} reply was not an order` } };
     }
-    return { ok: false, result: paypalFailure(reply, { operation, requestId, notFoundMeansCheckout: operation !== 'create' }) };
+    return { ok: false, result: paypalFailure(reply, { operation, notFoundMeansCheckout: operation !== 'create' }) };
   }
 
   async function readOrder(id: string): Promise<Read> {
@@ -94,10 +100,14 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
       if (entry.currency !== currency.toLowerCase()) {
         return invalid(`item ${id} is priced in ${entry.currency}, the checkout is in ${currency.toLowerCase()}`);
       }
-      items.push({ name: entry.name, quantity: String(quantity), unit_amount: toPaypalMoney(entry.unit_amount, currency), sku: id });
+      const unitAmount = toPaypalMoney(entry.unit_amount, currency);
+      if (!unitAmount.ok) return invalid(`item ${id}: ${unitAmount.reason}`);
+      items.push({ name: entry.name, quantity: String(quantity), unit_amount: unitAmount.money, sku: id });
       total += entry.unit_amount * quantity;
     }
-    return { ok: true, items, total };
+    const money = toPaypalMoney(total, currency);
+    if (!money.ok) return invalid(`the total: ${money.reason}`);
+    return { ok: true, items, amount: { ...money.money, breakdown: { item_total: money.money } } };
   }
 
   const backend: Backend = {
@@ -108,17 +118,15 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
     async create(input: CreateInput, ctx: CallContext): Promise<BackendResult> {
       const priced = priceItems(input.items, input.currency);
       if (!priced.ok) return priced.result;
-      const unit: Record<string, unknown> = {
-        reference_id: 'default',
-        amount: { ...toPaypalMoney(priced.total, input.currency), breakdown: { item_total: toPaypalMoney(priced.total, input.currency) } },
-        items: priced.items,
-      };
+      const unit: Record<string, unknown> = { reference_id: 'default', amount: priced.amount, items: priced.items };
       const shipping = input.fulfillment_details ? shippingOf(input.fulfillment_details) : undefined;
       if (shipping) unit.shipping = shipping;
       const body: Record<string, unknown> = { intent: 'CAPTURE', purchase_units: [unit] };
-      if (input.buyer?.email) body.payer = { email_address: input.buyer.email };
+      // The order request's `payer` is deprecated: "the details in the payer object are now available under
+      // payment_source.paypal" (Orders v2 OpenAPI). With it PayPal starts the order at PAYER_ACTION_REQUIRED.
+      if (input.buyer?.email) body.payment_source = { paypal: { email_address: input.buyer.email } };
       const reply = await http.send({ method: 'POST', path: ORDERS, body, requestId: ctx.idempotencyKey });
-      const read = orderFrom(reply, 'create', ctx.idempotencyKey);
+      const read = orderFrom(reply, 'create');
       return read.ok ? succeeded(read.order, read.debugId) : read.result;
     },
 
@@ -132,8 +140,21 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
       const read = await readOrder(id);
       if (!read.ok) return read.result;
       const order = read.order;
-      if (!['CREATED', 'APPROVED', 'PAYER_ACTION_REQUIRED'].includes(order.status)) {
-        return { kind: 'failed', code: 'merchant_error', message: `PayPal order ${id} is ${order.status} and can no longer change` };
+      // "Updates an order with a CREATED or APPROVED status" (Orders v2 OpenAPI, orders.patch): refuse any other
+      // before sending a PATCH PayPal would refuse.
+      if (order.status === 'PAYER_ACTION_REQUIRED') {
+        const url = approvalUrl(order);
+        return {
+          kind: 'failed',
+          code: 'payer_action_required',
+          message:
+            `PayPal changes an order only before the buyer is sent to PayPal or once they approved it; order ${id} waits for the buyer` +
+            `${url ? ` at ${url}` : ''}. Once they approved it there, call update_checkout again (or create a new checkout).`,
+          checkout: toSession(order),
+        };
+      }
+      if (order.status !== 'CREATED' && order.status !== 'APPROVED') {
+        return { kind: 'failed', code: 'merchant_error', message: `PayPal order ${id} is ${order.status} and can no longer change`, checkout: toSession(order) };
       }
       const ops = patchOps(order, input);
       if (!ops.ok) return ops.result;
@@ -171,7 +192,7 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
         body: {},
         requestId: ctx.idempotencyKey,
       });
-      const captured = orderFrom(reply, 'complete', ctx.idempotencyKey);
+      const captured = orderFrom(reply, 'complete');
       if (captured.ok) {
         const status = latestCapture(captured.order)?.status;
         if (status === 'DECLINED' || status === 'FAILED') {
@@ -186,7 +207,9 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
       }
       if (reply.kind !== 'reply') return captured.result;
       const issue = firstIssue(reply.body);
-      if (issue === 'ORDER_NOT_APPROVED') {
+      // Both mean the buyer's turn at PayPal: ORDER_NOT_APPROVED (never approved) and PAYER_ACTION_REQUIRED
+      // ("instruct the buyer to return to PayPal", Orders v2 OpenAPI capture 422).
+      if (issue === 'ORDER_NOT_APPROVED' || issue === 'PAYER_ACTION_REQUIRED') {
         const read = await readOrder(id);
         const url = read.ok ? approvalUrl(read.order) : undefined;
         return {
@@ -202,6 +225,13 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
         // PayPal captures an order once; report the order as it stands rather than an error.
         const read = await readOrder(id);
         if (read.ok) return succeeded(read.order, read.debugId);
+      }
+      if (issue === 'ORDER_COMPLETION_IN_PROGRESS') {
+        // PayPal is capturing the order itself ("Please try your request again"): not a refusal. Read it; until it
+        // shows the capture, the outcome is unknown, so the ledger reads it again before anything else (R6, R13).
+        const read = await readOrder(id);
+        if (read.ok && latestCapture(read.order)) return succeeded(read.order, read.debugId);
+        return { kind: 'unknown', reason: `PayPal is still completing order ${id} (ORDER_COMPLETION_IN_PROGRESS)`, ...(reply.debugId ? { providerRequestId: reply.debugId } : {}) };
       }
       if (captured.result.kind === 'failed' && captured.result.code === 'payment_declined') {
         const redirect = (reply.body as { links?: Array<{ rel: string; href: string }> }).links?.find((l) => l.rel === 'redirect');
@@ -256,14 +286,20 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
     if (input.items) {
       const priced = priceItems(input.items, currency);
       if (!priced.ok) return priced;
-      const amount = { ...toPaypalMoney(priced.total, currency), breakdown: { item_total: toPaypalMoney(priced.total, currency) } };
-      if (itemsKey(unit?.items ?? [], unit?.amount.value) !== itemsKey(priced.items, amount.value)) {
-        ops.push({ op: 'replace', path: `${ref}/amount`, value: amount });
+      if (itemsKey(unit?.items ?? [], unit?.amount.value) !== itemsKey(priced.items, priced.amount.value)) {
+        ops.push({ op: 'replace', path: `${ref}/amount`, value: priced.amount });
         ops.push({ op: unit?.items ? 'replace' : 'add', path: `${ref}/items`, value: priced.items });
       }
     }
     if (input.fulfillment_details === null) {
-      if (unit?.shipping?.address) ops.push({ op: 'remove', path: `${ref}/shipping/address` });
+      // PayPal allows only replace and add on shipping.address and shipping.name (Orders v2 OpenAPI, orders.patch
+      // "Patchable attributes"; a remove is 422 NOT_PATCHABLE): refuse here rather than send it.
+      if (unit?.shipping?.address) {
+        return invalid(
+          'PayPal cannot remove the shipping address from an order (it allows only replacing it): give the new address in ' +
+            'fulfillment_details, or create a new checkout without one',
+        );
+      }
     } else if (input.fulfillment_details) {
       const wanted: PaypalShipping | undefined = shippingOf(input.fulfillment_details);
       if (!wanted) return invalid('PayPal needs a shipping address in fulfillment_details.address');

@@ -2,8 +2,15 @@
 import type { BackendResult } from '../backend.js';
 import type { PaypalReply } from './paypal-http.js';
 
-// Issues that mean the payer's funding was refused: terminal for this attempt.
-const DECLINE_ISSUES = new Set(['INSTRUMENT_DECLINED', 'TRANSACTION_REFUSED', 'PAYER_CANNOT_PAY', 'PAYEE_BLOCKED_TRANSACTION']);
+// Capture 422 issues (Orders v2 OpenAPI) that mean the payer's funding was refused: terminal for this attempt. The
+// two redirect issues carry a `redirect` link where the person chooses other funding (handed to the agent).
+const DECLINE_ISSUES = new Set([
+  'INSTRUMENT_DECLINED',
+  'REDIRECT_PAYER_FOR_ALTERNATE_FUNDING',
+  'TRANSACTION_REFUSED',
+  'PAYER_CANNOT_PAY',
+  'PAYEE_BLOCKED_TRANSACTION',
+]);
 
 export interface PaypalErrorBody {
   name?: string;
@@ -27,7 +34,7 @@ export function describePaypalError(body: unknown): string {
 
 export function paypalFailure(
   reply: PaypalReply,
-  site: { operation: string; requestId?: string; notFoundMeansCheckout: boolean },
+  site: { operation: string; notFoundMeansCheckout: boolean },
 ): BackendResult {
   if (reply.kind === 'no_reply') return { kind: 'unknown', reason: reply.reason };
   if (reply.kind === 'auth_failed') return { kind: 'failed', code: 'merchant_error', message: reply.message };
@@ -36,21 +43,15 @@ export function paypalFailure(
   const what = describePaypalError(body);
   const withId = <T extends BackendResult>(r: T): T => (reply.debugId ? { ...r, providerRequestId: reply.debugId } : r);
 
-  // PayPal documents only that a concurrent duplicate "might fail": whatever the status, it is in flight, not refused.
-  if (issue === 'PREVIOUS_REQUEST_IN_PROGRESS' || status === 409) {
-    return withId({ kind: 'unknown', reason: `a PayPal request with this PayPal-Request-Id is still running (${status} ${what})` });
+  // PayPal documents only that of two simultaneous requests with one PayPal-Request-Id it "might fail the second"
+  // (developer.paypal.com/api/rest/reference/idempotency), with no status or issue; a 409 (RESOURCE_CONFLICT) is
+  // the likeliest form. Whatever it is, the first may still be running: unknown, never refused. A reused id is not an
+  // error on Orders v2: PayPal "returns the latest status of the previous request", so no issue is mapped for it.
+  if (status === 409) {
+    return withId({ kind: 'unknown', reason: `PayPal answered 409 (${what}): a request with this PayPal-Request-Id may still be running` });
   }
   if (status === 429 || status >= 500) {
     return withId({ kind: 'unknown', reason: `PayPal answered ${status} (${what}) to ${site.operation}` });
-  }
-  if (issue === 'PAYPAL_REQUEST_ID_PREVIOUSLY_USED') {
-    return withId({
-      kind: 'failed',
-      code: 'idempotency_conflict',
-      message:
-        `BUG: PayPal says PayPal-Request-Id ${site.requestId ?? '(none)'} was already used for a different request (${what}). ` +
-        'once-checkout derives a distinct id per request, so two requests collided: nothing ran twice, but report this as a bug.',
-    });
   }
   if (status === 404 && site.notFoundMeansCheckout) return withId({ kind: 'failed', code: 'checkout_not_found', message: what });
   if (issue && DECLINE_ISSUES.has(issue)) return withId({ kind: 'failed', code: 'payment_declined', message: what });

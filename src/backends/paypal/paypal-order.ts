@@ -49,6 +49,7 @@ export interface PaypalOrder {
   intent?: string;
   purchase_units: PaypalPurchaseUnit[];
   payer?: { email_address?: string; name?: { given_name?: string; surname?: string } };
+  payment_source?: { paypal?: { email_address?: string } };
   links?: PaypalLink[];
   create_time?: string;
   update_time?: string;
@@ -69,6 +70,9 @@ export function latestCapture(order: PaypalOrder): PaypalCapture | undefined {
   return captures[captures.length - 1];
 }
 
+// Orders v2 OpenAPI, capture_status: COMPLETED, DECLINED, PARTIALLY_REFUNDED, PENDING, REFUNDED, FAILED.
+const REFUNDED = new Set(['REFUNDED', 'PARTIALLY_REFUNDED']);
+
 function checkoutStatus(order: PaypalOrder): CheckoutStatus {
   switch (order.status) {
     case 'CREATED':
@@ -79,7 +83,8 @@ function checkoutStatus(order: PaypalOrder): CheckoutStatus {
       return 'ready_for_payment';
     case 'COMPLETED': {
       const capture = latestCapture(order);
-      if (!capture || capture.status === 'COMPLETED') return 'completed';
+      // A refunded capture was paid first: the order completed, and a refund was made on it since.
+      if (!capture || capture.status === 'COMPLETED' || REFUNDED.has(capture.status)) return 'completed';
       if (capture.status === 'PENDING') return 'complete_in_progress';
       // DECLINED or FAILED: the order is spent and cannot be captured again.
       return 'not_ready_for_payment';
@@ -127,7 +132,8 @@ export function orderToSession(order: PaypalOrder, permalinkBase: string): Check
   };
   if (order.create_time) session.created_at = order.create_time;
   if (order.update_time) session.updated_at = order.update_time;
-  if (order.payer?.email_address) session.buyer = { email: order.payer.email_address };
+  const email = order.payer?.email_address ?? order.payment_source?.paypal?.email_address;
+  if (email) session.buyer = { email };
   const fulfillment = fulfillmentOf(unit?.shipping);
   if (fulfillment) session.fulfillment_details = fulfillment;
   const approve = approvalUrl(order);
@@ -144,6 +150,14 @@ export function orderToSession(order: PaypalOrder, permalinkBase: string): Check
     });
   }
   if (status === 'completed') session.order = orderOf(order, permalinkBase);
+  const refunded = latestCapture(order)?.status;
+  if (status === 'completed' && refunded && REFUNDED.has(refunded)) {
+    session.messages.push({
+      type: 'info',
+      content_type: 'plain',
+      content: `This order was paid, then ${refunded === 'REFUNDED' ? 'refunded in full' : 'partly refunded'} at PayPal (capture ${refunded}).`,
+    });
+  }
   return session;
 }
 
