@@ -107,7 +107,7 @@ describe('stripe backend: operations map PaymentIntents to CheckoutSessions', ()
     expect(isCompleted(pending)).toBe(false);
   });
 
-  it('cancel cancels; cancelling a completed checkout is a merchant_error', async () => {
+  it('cancel cancels; cancelling a completed checkout is checkout_completed with the paid checkout (issue 15)', async () => {
     const a = checkoutOf(await backend.create({ items: [{ id: tshirt, quantity: 1 }], currency: 'usd' }, ctx('k-c5'))).id;
     expect(checkoutOf(await backend.cancel(a, { reason: 'abandoned' }, ctx('k-cancel-5'))).status).toBe('canceled');
     expect(fake.state.paymentIntents.get(a)!.pi.cancellation_reason).toBe('abandoned');
@@ -115,7 +115,7 @@ describe('stripe backend: operations map PaymentIntents to CheckoutSessions', ()
     const b = checkoutOf(await backend.create({ items: [{ id: mug, quantity: 1 }], currency: 'usd' }, ctx('k-c6'))).id;
     await backend.complete(b, card('pm_card_visa'), ctx('k-complete-6'));
     const refused = await backend.cancel(b, {}, ctx('k-cancel-6'));
-    expect(refused).toMatchObject({ kind: 'failed', code: 'merchant_error' });
+    expect(refused).toMatchObject({ kind: 'failed', code: 'checkout_completed', checkout: { status: 'completed' } });
   });
 
   it('get of an unknown id is checkout_not_found; unknown or foreign-currency prices are invalid_input', async () => {

@@ -107,8 +107,20 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
 
   // 5. The backend answers.
   if (prepared) {
-    add('reachable', ...(await reach(prepared)));
+    const [status, detail] = await reach(prepared);
+    add('reachable', status, detail);
     await prepared.backend.close?.().catch(() => {});
+    // Stripe: which account the key belongs to (and whether STRIPE_ACCOUNT_ID agrees).
+    if (config?.backend === 'stripe') {
+      if (status === 'ok') {
+        const { checkStripeAccount } = await import('../backends/stripe/stripe-account.js');
+        const { validateStripeConfig } = await import('../backends/stripe/stripe-config.js');
+        const account = await checkStripeAccount(validateStripeConfig(config.env));
+        add('account', account.status, account.detail);
+      } else {
+        add('account', 'skip', 'Stripe does not answer');
+      }
+    }
   } else {
     add('reachable', 'skip', 'needs the backend settings');
   }

@@ -11,7 +11,11 @@ export type StripeFaultMode =
   | 'reset_before_commit' // resets the connection before anything runs or is stored
   | '500' // answers 500 without running; Stripe stores and replays it
   | 'delay' // waits `ms` before running (the key stays in flight meanwhile)
-  | 'hold'; // waits until the test calls release() (the key stays in flight meanwhile)
+  | 'hold' // waits until the test calls release() (the key stays in flight meanwhile)
+  // Answers 200 with the object as it stands, without acting. Stripe's OpenAPI declares the answer of
+  // POST /v1/payment_intents/{intent}/cancel as a payment_intent of any status, and stripe-mock (Stripe's official mock,
+  // which serves that spec) answers a cancel with its fixture PaymentIntent in requires_payment_method.
+  | 'answer_without_acting';
 
 export interface StripeFault {
   /** Exact path, a path suffix ('/confirm'), or a pattern. */
@@ -42,6 +46,8 @@ export interface StripeFakeOptions {
   now?: () => number;
   /** Accepted secret keys → account id; by default any sk_test_/rk_test_ key is its own account. */
   keys?: Record<string, string>;
+  /** Display names of accounts, for GET /v1/account. */
+  accountNames?: Record<string, string>;
 }
 
 interface IdempotencyRecord {
@@ -208,7 +214,9 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     const reply: Reply =
       fault?.mode === '500'
         ? { status: 500, body: { error: { type: 'api_error', message: 'Something went wrong on Stripe (fake).' } }, stored: true }
-        : route(method, path, params, account);
+        : fault?.mode === 'answer_without_acting'
+          ? route('GET', path.replace(/\/(cancel|confirm)$/, ''), {}, account)
+          : route(method, path, params, account);
 
     if (keyed) {
       if (reply.stored) {
@@ -234,6 +242,9 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
   function route(method: string, path: string, params: Record<string, FormValue>, account: string): Reply {
     const segments = path.split('/').filter(Boolean); // ['v1', 'payment_intents', id?, action?]
     if (segments[0] !== 'v1') return notFound('Unrecognized request URL');
+    // GET /v1/account: "Retrieves the details of an account" — with no id, the account the API key belongs to
+    // (docs.stripe.com/api/accounts/retrieve; stripe-node accounts.retrieveCurrent()).
+    if (method === 'GET' && segments[1] === 'account' && segments.length === 2) return ok(accountObject(account));
     if (segments[1] === 'prices') {
       if (method === 'POST' && segments.length === 2) return createPrice(params);
       if (method === 'GET' && segments.length === 3) {
@@ -251,6 +262,21 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
       if (method === 'POST' && segments[3] === 'cancel') return cancelPaymentIntent(record.pi, params);
     }
     return notFound(`Unrecognized request URL (${method}: ${path}).`);
+  }
+
+  function accountObject(id: string) {
+    const name = options.accountNames?.[id] ?? null;
+    return {
+      id,
+      object: 'account',
+      business_profile: { name },
+      settings: { dashboard: { display_name: name, timezone: 'Etc/UTC' } },
+      charges_enabled: true,
+      country: 'US',
+      default_currency: 'usd',
+      email: null,
+      type: 'standard',
+    };
   }
 
   function createPrice(params: Record<string, FormValue>): Reply {
@@ -316,6 +342,9 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
   }
 
   function confirmPaymentIntent(pi: Record<string, unknown>, params: Record<string, FormValue>, account: string): Reply {
+    // A PaymentIntent that already succeeded (3-D Secure finished, an earlier confirm went through) cannot be confirmed
+    // again: 400 payment_intent_unexpected_state, whose error carries `payment_intent`, "the PaymentIntent object for
+    // errors returned on a request involving a PaymentIntent" (docs.stripe.com/api/errors), in its current state.
     if (pi.status === 'succeeded' || pi.status === 'canceled' || pi.status === 'processing') {
       return unexpectedState(
         pi,
@@ -382,6 +411,8 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
   }
 
   function cancelPaymentIntent(pi: Record<string, unknown>, params: Record<string, FormValue>): Reply {
+    // docs.stripe.com/api/payment_intents/cancel: "Returns a PaymentIntent object if the cancellation succeeds. Returns
+    // an error if the PaymentIntent is already canceled or isn't in a cancelable state."
     if (pi.status === 'succeeded' || pi.status === 'canceled') {
       return unexpectedState(
         pi,
@@ -429,6 +460,9 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
       releasedOf.set(handle, released);
       return handle;
     },
+    // docs.stripe.com/payments/paymentintents/lifecycle: "After required actions are handled, the PaymentIntent moves
+    // to processing for asynchronous payment methods … Other payment methods, such as cards, are processed more quickly
+    // and don't go into the processing status": a card's intent succeeds with no further call from the server.
     authenticate: (paymentIntentId: string) => {
       const found = state.paymentIntents.get(paymentIntentId);
       if (!found || found.pi.status !== 'requires_action') throw new Error(`${paymentIntentId} is not awaiting authentication`);

@@ -14,7 +14,8 @@ import type {
 import { redactingBackend } from '../redacting.js';
 import { HOUR } from '../backend.js';
 import type { Buyer } from '../../checkout/session.js';
-import { checkStripeApiBase, checkStripeSecretKey, DEFAULT_STRIPE_API_BASE, type StripeBackendOptions } from './stripe-config.js';
+import type { StripeBackendOptions } from './stripe-config.js';
+import { createStripeClient } from './stripe-client.js';
 import { stripeErrorToResult, type StripeCallSite } from './stripe-errors.js';
 import { itemsToMetadata, type PricedItem } from './stripe-line-items.js';
 import { BUYER_KEY, paymentIntentToSession, shippingParam } from './stripe-session.js';
@@ -28,24 +29,12 @@ export const STRIPE_RETENTION = {
 /** Metadata key recording the ledger key that created the PaymentIntent, for audits. */
 export const CREATE_KEY_METADATA = 'once_key';
 
-const DEFAULT_TIMEOUT_MS = 30_000;
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'] as const;
 
 type Priced = { ok: true; items: PricedItem[]; amount: number } | { ok: false; result: BackendResult };
 
 export function createStripeBackend(options: StripeBackendOptions): Backend {
-  checkStripeSecretKey(options.secretKey);
-  const base = checkStripeApiBase(options.apiBase ?? DEFAULT_STRIPE_API_BASE);
-  const protocol = base.protocol === 'http:' ? 'http' : 'https';
-  const stripe = new Stripe(options.secretKey, {
-    host: base.hostname,
-    port: base.port === '' ? (protocol === 'http' ? 80 : 443) : Number(base.port),
-    protocol,
-    // The ledger owns retries (R6); the SDK's one forced retry of a reset connection reuses our key (tested).
-    maxNetworkRetries: 0,
-    timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    telemetry: false,
-  });
+  const stripe = createStripeClient(options);
 
   const succeeded = (pi: Stripe.Response<Stripe.PaymentIntent> | Stripe.PaymentIntent): BackendResult => {
     const requestId = 'lastResponse' in pi ? pi.lastResponse?.requestId : undefined;
@@ -170,13 +159,25 @@ export function createStripeBackend(options: StripeBackendOptions): Backend {
 
     async cancel(id: string, input: CancelInput, ctx: CallContext): Promise<BackendResult> {
       const reason = CANCELLATION_REASONS.find((r) => r === input.reason) ?? 'requested_by_customer';
+      let pi: Stripe.Response<Stripe.PaymentIntent>;
       try {
-        return succeeded(
-          await stripe.paymentIntents.cancel(id, { cancellation_reason: reason }, { idempotencyKey: ctx.idempotencyKey }),
-        );
+        pi = await stripe.paymentIntents.cancel(id, { cancellation_reason: reason }, { idempotencyKey: ctx.idempotencyKey });
       } catch (err) {
         return stripeErrorToResult(err, site('cancel', ctx));
       }
+      // A 200 is not a cancellation: the answer is a PaymentIntent of any status (Stripe's OpenAPI), and only
+      // `canceled` means no charge can follow.
+      if (pi.status === 'canceled') return succeeded(pi);
+      const checkout = paymentIntentToSession(pi);
+      if (pi.status === 'succeeded') {
+        return { kind: 'failed', code: 'checkout_completed', message: `PaymentIntent ${id} has already been paid (succeeded), so it can no longer be canceled`, checkout };
+      }
+      return {
+        kind: 'failed',
+        code: 'not_canceled',
+        message: `Stripe answered the cancel of PaymentIntent ${id} with status ${pi.status}, not canceled: the checkout is not canceled. Read it with get_checkout before anything else`,
+        checkout,
+      };
     },
 
     async get(id: string): Promise<BackendResult> {

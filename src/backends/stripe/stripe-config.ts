@@ -6,7 +6,10 @@ export interface StripeBackendOptions {
   apiBase?: string;
   /** Per-request timeout; a timeout is an ambiguous outcome (`unknown`). */
   timeoutMs?: number;
-  /** The Stripe account id (acct_…), if known: keeps the merchant identity stable across key rotation. */
+  /**
+   * STRIPE_ACCOUNT_ID (acct_…), optional: the merchant identity (R2, R15) then comes from the account, not the key,
+   * so a rotated key keeps its records and keys. Without it the identity is derived from the key.
+   */
   accountId?: string;
 }
 
@@ -22,7 +25,15 @@ export function validateStripeConfig(env: Env): StripeBackendOptions {
   checkStripeSecretKey(secretKey);
   const apiBase = env.STRIPE_API_BASE?.trim() || DEFAULT_STRIPE_API_BASE;
   checkStripeApiBase(apiBase);
-  return { secretKey, apiBase };
+  const accountId = env.STRIPE_ACCOUNT_ID?.trim();
+  if (!accountId) return { secretKey, apiBase };
+  if (!/^acct_[A-Za-z0-9]+$/.test(accountId)) {
+    throw new Error(
+      `STRIPE_ACCOUNT_ID is not a Stripe account id (expected acct_…): set it to the account STRIPE_SECRET_KEY belongs to ` +
+        '(once-checkout doctor shows it), or unset it',
+    );
+  }
+  return { secretKey, apiBase, accountId };
 }
 
 /** Throws when the key is not a secret or restricted key; the message never repeats the key. */

@@ -46,6 +46,19 @@ export function stripeErrorToResult(err: unknown, site: StripeCallSite): Backend
     return withId({ kind: 'failed', code: 'merchant_error', message: `Stripe refused this key the operation (403): ${err.message}` });
   }
   if (err instanceof errors.StripeInvalidRequestError) {
+    // The refusal carries the PaymentIntent as it stands (docs.stripe.com/api/errors). One that succeeded between our
+    // calls (3-D Secure finished, an earlier confirm went through) is a paid checkout, never a merchant_error (R13).
+    const pi = err.payment_intent;
+    if (err.code === 'payment_intent_unexpected_state' && pi?.status === 'succeeded') {
+      const checkout = paymentIntentToSession(pi);
+      if (site.operation === 'complete') return withId({ kind: 'succeeded', checkout });
+      return withId({
+        kind: 'failed',
+        code: 'checkout_completed',
+        message: `PaymentIntent ${pi.id} has already been paid (succeeded), so it can no longer ${site.operation === 'cancel' ? 'be canceled' : 'change'}`,
+        checkout,
+      });
+    }
     if (err.statusCode === 404 && site.notFoundMeansCheckout) {
       return withId({ kind: 'failed', code: 'checkout_not_found', message: err.message });
     }
