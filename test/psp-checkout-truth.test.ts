@@ -78,7 +78,53 @@ describe('R13 on Stripe', () => {
   });
 });
 
+async function paypal(): Promise<{ fake: PaypalFake; checkouts: Checkouts }> {
+  const fake = await startPaypalFake({ clientId: 'client', clientSecret: 'secret' });
+  closers.push(() => fake.close());
+  const backend = createPaypalBackend({
+    clientId: 'client',
+    clientSecret: 'secret',
+    apiBase: fake.url,
+    catalog: { sku_mug: { name: 'Mug', unit_amount: 1400, currency: 'usd' } },
+    timeoutMs: 1_000,
+  });
+  return { fake, checkouts: await engine(backend) };
+}
+
 describe('R13 on PayPal', () => {
+  it('issue 15, R13: while PayPal completes the order itself (ORDER_COMPLETION_IN_PROGRESS) the agent hears outcome_unknown, never a failure; then the order', async () => {
+    const { fake, checkouts } = await paypal();
+    const created = await checkouts.create('local', { items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd' });
+    if (!created.ok) throw new Error(created.failure.message);
+    const id = created.checkout.id;
+    fake.approve(id);
+    const finish = fake.beginCompletion(id);
+    const first = await checkouts.complete('local', id, card('paypal'));
+    expect(first).toMatchObject({ ok: false, failure: { code: 'outcome_unknown', retryable: true } });
+    finish();
+    const order = orderOf(await checkouts.complete('local', id, card('paypal')));
+    expect(order).toBe(fake.state.charges[0].captureId);
+    expect(fake.chargeCount()).toBe(1);
+  });
+
+  it('issue 15, R13: a buyer email makes a payment_source order: update and complete wait for the person at payer-action, then one charge', async () => {
+    const { fake, checkouts } = await paypal();
+    const created = await checkouts.create('local', { items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd', buyer: { email: 'ada@example.com' } });
+    if (!created.ok) throw new Error(created.failure.message);
+    const id = created.checkout.id;
+    expect(created.checkout).toMatchObject({ status: 'pending_approval', continue_url: expect.stringContaining(`token=${id}`) });
+    expect(fake.state.orders.get(id)!.status).toBe('PAYER_ACTION_REQUIRED');
+    const update = await checkouts.update('local', id, { items: [{ id: 'sku_mug', quantity: 2 }] });
+    expect(update).toMatchObject({ ok: false, failure: { code: 'payer_action_required' } });
+    const early = await checkouts.complete('local', id, card('paypal'));
+    expect(early).toMatchObject({ ok: false, failure: { code: 'payer_action_required', message: expect.stringContaining(`token=${id}`) } });
+    fake.approve(id, 'ada@example.com');
+    orderOf(await checkouts.complete('local', id, card('paypal')));
+    expect(fake.chargeCount()).toBe(1);
+    expect(fake.state.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+  });
+
+
   it('R13: a capture answered ORDER_ALREADY_CAPTURED after a superseded capture is the order, not a failure (held on main too: a regression guard)', async () => {
     const fake: PaypalFake = await startPaypalFake({ clientId: 'client', clientSecret: 'secret' });
     closers.push(() => fake.close());
