@@ -147,9 +147,7 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
         return {
           kind: 'failed',
           code: 'payer_action_required',
-          message:
-            `PayPal changes an order only before the buyer is sent to PayPal or once they approved it; order ${id} waits for the buyer` +
-            `${url ? ` at ${url}` : ''}. Once they approved it there, call update_checkout again (or create a new checkout).`,
+          message: `PayPal changes an order only while it is CREATED or APPROVED; order ${id} waits for the buyer at PayPal${url ? ` (${url})` : ''}.`,
           checkout: toSession(order),
         };
       }
@@ -238,7 +236,7 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
         return {
           ...captured.result,
           message: redirect
-            ? `PayPal declined the payer's funding source (${describePaypalError(reply.body)}): send the person to ${redirect.href} to choose another, then call complete_checkout again.`
+            ? `PayPal declined the payer's funding source (${describePaypalError(reply.body)}): send the person to ${redirect.href} to choose another.`
             : captured.result.message,
         };
       }
