@@ -74,6 +74,20 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
     ...(debugId ? { providerRequestId: debugId } : {}),
   });
 
+  /** An order PayPal shows captured: paid (refunded since, or not), pending, or declined at capture. */
+  function capturedOrder(order: PaypalOrder, debugId?: string): BackendResult {
+    const status = latestCapture(order)?.status;
+    if (status === 'DECLINED' || status === 'FAILED') {
+      return {
+        kind: 'failed',
+        code: 'payment_declined',
+        message: `PayPal declined the capture (${status}); this order cannot be paid again: create a new checkout`,
+        checkout: toSession(order),
+      };
+    }
+    return succeeded(order, debugId);
+  }
+
   /** A 2xx whose body is an order, else the failure it stands for. */
   function orderFrom(reply: PaypalReply, operation: string): Read {
     if (reply.kind === 'reply' && reply.status >= 200 && reply.status < 300) {
@@ -191,18 +205,7 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
         requestId: ctx.idempotencyKey,
       });
       const captured = orderFrom(reply, 'complete');
-      if (captured.ok) {
-        const status = latestCapture(captured.order)?.status;
-        if (status === 'DECLINED' || status === 'FAILED') {
-          return {
-            kind: 'failed',
-            code: 'payment_declined',
-            message: `PayPal declined the capture (${status}); this order cannot be paid again: create a new checkout`,
-            checkout: toSession(captured.order),
-          };
-        }
-        return succeeded(captured.order, captured.debugId);
-      }
+      if (captured.ok) return capturedOrder(captured.order, captured.debugId);
       if (reply.kind !== 'reply') return captured.result;
       const issue = firstIssue(reply.body);
       // Both mean the buyer's turn at PayPal: ORDER_NOT_APPROVED (never approved) and PAYER_ACTION_REQUIRED
@@ -228,7 +231,7 @@ export function createPaypalBackend(options: PaypalBackendOptions): Backend {
         // PayPal is capturing the order itself ("Please try your request again"): not a refusal. Read it; until it
         // shows the capture, the outcome is unknown, so the ledger reads it again before anything else (R6, R13).
         const read = await readOrder(id);
-        if (read.ok && latestCapture(read.order)) return succeeded(read.order, read.debugId);
+        if (read.ok && read.order.status === 'COMPLETED') return capturedOrder(read.order, read.debugId);
         return { kind: 'unknown', reason: `PayPal is still completing order ${id} (ORDER_COMPLETION_IN_PROGRESS)`, ...(reply.debugId ? { providerRequestId: reply.debugId } : {}) };
       }
       if (captured.result.kind === 'failed' && captured.result.code === 'payment_declined') {
