@@ -97,6 +97,11 @@ describe('the words', () => {
     expect(formatAmount(4599, 'kwd')).toBe('KWD 4.599');
   });
 
+  it('R14: HUF and TWD amounts are ISO hundredths, whatever locale data says: the person sees the charge, not 100 times it', () => {
+    expect(formatAmount(150000, 'huf')).toBe('HUF 1,500.00');
+    expect(formatAmount(150000, 'twd')).toBe('TWD 1,500.00');
+  });
+
   it('without a total it still names the merchant and checkout', () => {
     expect(confirmMessage({ checkoutId: 'cs_1', merchant: 'acp:shop.example', currency: 'eur' })).toBe(
       'Pay the checkout total to the merchant "acp:shop.example" for checkout "cs_1"? Nothing is charged unless you confirm.',

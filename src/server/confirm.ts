@@ -4,6 +4,7 @@ import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ElicitRequestFormParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CallHooks, ConfirmRequest } from '../checkout/checkouts.js';
 import { quoteId } from '../checkout/merchant-text.js';
+import { isoMinorDigits } from '../checkout/money.js';
 import type { Logger } from '../log.js';
 
 /** A person needs time to read and decide; past this the payment is not approved. */
@@ -22,8 +23,14 @@ export function formatAmount(minor: number, currency: string): string | undefine
   const code = currency.toUpperCase();
   if (!CURRENCIES.has(code)) return undefined;
   try {
-    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: code, currencyDisplay: 'code' });
-    const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+    const digits = isoMinorDigits(code);
+    const format = new Intl.NumberFormat('en-US', {
+      style: 'currency',
+      currency: code,
+      currencyDisplay: 'code',
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
     return format.format(minor / 10 ** digits).replace(/\u00a0/g, ' ');
   } catch {
     return `${minor} ${code} (minor units)`;
