@@ -23,6 +23,13 @@ function chaos(args: string[]): { status: number | null; summary: ChaosSummary; 
   return { status: run.status, summary: JSON.parse(line) as ChaosSummary, stderr: run.stderr };
 }
 
+/** What to read when a run is not clean: the counters, why tasks stopped, and the first findings. */
+function why(summary: ChaosSummary): string {
+  const { duplicates, lostSuccesses, wrongAnswers, toldFailedButCharged, chargedNotShown, stopped, verdict } = summary;
+  const findings = [...verdict.duplicates, ...verdict.lostSuccesses, ...verdict.toldFailedButCharged, ...verdict.chargedNotShown].slice(0, 5).map((f) => f.what);
+  return JSON.stringify({ duplicates, lostSuccesses, wrongAnswers, toldFailedButCharged, chargedNotShown, stopped: stopped.slice(0, 5), findings });
+}
+
 function expectClean(summary: ChaosSummary, tasks: number) {
   expect(summary.duplicates).toBe(0);
   expect(summary.lostSuccesses).toBe(0);
@@ -46,7 +53,7 @@ function expectClean(summary: ChaosSummary, tasks: number) {
 describe('chaos', () => {
   it('R1–R14 under chaos on SQLite: 200 tasks through every network fault, SIGKILLs and interleavings, zero duplicates, zero lost successes', () => {
     const { status, summary } = chaos(['--tasks', '200', '--seed', '11']);
-    expect(status).toBe(0);
+    expect(status, why(summary)).toBe(0);
     expectClean(summary, 200);
     const { store_outage: _notForAFile, ...kinds } = summary.faults;
     for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
@@ -55,7 +62,7 @@ describe('chaos', () => {
   it.runIf(pgUp)('R7, R13 under chaos on PostgreSQL: 2 server processes sharing the store, store outages and cuts at settle too, zero duplicates', async () => {
     const url = await freshPostgresDatabase('once_chaos');
     const { status, summary } = chaos(['--tasks', '150', '--seed', '12', '--processes', '2', '--store', url]);
-    expect(status).toBe(0);
+    expect(status, why(summary)).toBe(0);
     expectClean(summary, 150);
     for (const [kind, n] of Object.entries(summary.faults)) expect(n, kind).toBeGreaterThan(0);
     expect(summary.interleavings.settle_cut).toBeGreaterThan(0);
