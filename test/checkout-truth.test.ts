@@ -12,6 +12,8 @@ import { Ledger } from '../src/ledger/ledger.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../src/store/store.js';
 import { ADDRESS } from './support/server-process.js';
+import { toCallToolResult } from '../src/server/server.js';
+import { resultOutput } from '../tools/schema-parts.js';
 
 const HOUR = 3_600_000;
 
@@ -204,6 +206,10 @@ describe('R14: what the person was shown is what is charged', () => {
     const changed = await checkouts.complete('alice', id, payA);
     expect(changed).toMatchObject({ ok: false, failure: { code: 'checkout_changed' } });
     if (!changed.ok) expect(changed.checkout?.line_items[0].quantity).toBe(9);
+    // The agent receives that live checkout in the tool result, in the shape clients validate.
+    const told = toCallToolResult(changed);
+    expect(resultOutput.safeParse(told.structuredContent).success).toBe(true);
+    expect((told.structuredContent as { checkout: CheckoutSession }).checkout.line_items[0].quantity).toBe(9);
     // Now shown, the live total is above the cap.
     expect(await checkouts.complete('alice', id, payA)).toMatchObject({ ok: false, failure: { code: 'spend_cap_exceeded' } });
     expect(await charges()).toHaveLength(0);

@@ -124,11 +124,14 @@ export function toCallToolResult(result: CheckoutResult): CallToolResult {
       structuredContent: structured,
     };
   }
+  // A failure about the checkout itself (checkout_changed) carries the live checkout for the agent to show (R14).
+  const structured = result.checkout ? { error: result.failure, checkout: result.checkout } : { error: result.failure };
+  const text = `${safeCode(result.failure.code)}: ${cleanText(result.failure.message, 2000)}`;
   return {
     isError: true,
     // One line whatever reached the message: merchant words in it are already quoted (checkout/failure.ts).
-    content: [{ type: 'text', text: `${safeCode(result.failure.code)}: ${cleanText(result.failure.message, 2000)}` }],
-    structuredContent: { error: result.failure },
+    content: [{ type: 'text', text: result.checkout ? `${text}\n${JSON.stringify(structured)}` : text }],
+    structuredContent: structured,
   };
 }
 
