@@ -25,7 +25,7 @@ export async function openApp(config: Config, logger: Logger = createLogger(conf
   try {
     const backend = await openBackend(config, store);
     const ttlMs = effectiveTtl(config.ttlMs, backend.retention, config.windowMs);
-    const ledger = new Ledger({ store, ttlMs });
+    const ledger = new Ledger({ store, ttlMs, keyShape: backend.keyShape });
     const checkouts = new Checkouts({ ledger, backend, windowMs: config.windowMs, maxOrderAmount: config.maxOrderAmount });
     return {
       config,

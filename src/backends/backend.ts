@@ -1,8 +1,9 @@
 // The one small contract between the engine and a merchant or PSP. Backends never choose keys or retry on
 // their own: the ledger hands them the outbound key, and they turn every answer into a BackendResult.
 import type { Buyer, CheckoutSession, FulfillmentDetails, SelectedFulfillmentOption } from '../checkout/session.js';
+import type { KeyShape } from '../ledger/keys.js';
 
-export type BackendName = 'sandbox' | 'acp' | 'stripe' | 'paypal';
+export type BackendName = 'sandbox' | 'acp' | 'ucp' | 'stripe' | 'paypal';
 
 export interface ItemRef {
   id: string;
@@ -67,6 +68,8 @@ export interface Backend {
   /** Identifies the merchant or account, so keys of two merchants never meet (R2). */
   readonly merchant: string;
   readonly retention: Retention;
+  /** How the provider wants the ledger's keys written (UCP: a UUID); default the ledger's own `oc_…`. */
+  readonly keyShape?: KeyShape;
   create(input: CreateInput, ctx: CallContext): Promise<BackendResult>;
   update(id: string, input: UpdateInput, ctx: CallContext): Promise<BackendResult>;
   complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult>;

@@ -10,6 +10,7 @@ export function redactingBackend(backend: Backend, secrets: () => readonly strin
     name: backend.name,
     merchant: backend.merchant,
     retention: backend.retention,
+    ...(backend.keyShape ? { keyShape: backend.keyShape } : {}),
     create: (input, ctx) => clean(backend.create(input, ctx)),
     update: (id, input, ctx) => clean(backend.update(id, input, ctx)),
     complete: (id, input, ctx) => clean(backend.complete(id, input, ctx)),

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Json } from './canonical.js';
 import { systemClock, type Clock } from './clock.js';
 import { LedgerError } from './errors.js';
-import { outboundKey } from './keys.js';
+import { outboundKey, type KeyShape } from './keys.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
 import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
@@ -103,6 +103,8 @@ export interface LedgerOptions {
   maxAttempts?: number;
   /** First poll interval while waiting; doubles up to 250 ms. */
   pollMs?: number;
+  /** How outbound keys are written for this backend's provider (a UUID for UCP); default `oc_…`. */
+  keyShape?: KeyShape;
 }
 
 export class Ledger {
@@ -113,6 +115,7 @@ export class Ledger {
   readonly waitMs: number;
   readonly maxAttempts: number;
   private readonly pollMs: number;
+  private readonly keyShape: KeyShape;
   private readonly owner = PROCESS_OWNER;
   /** Attempts this process gave up settling (the store stayed down): their leases need not be waited out. */
   private readonly abandoned = new Set<string>();
@@ -125,6 +128,7 @@ export class Ledger {
     this.waitMs = options.waitMs ?? 10_000;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.pollMs = options.pollMs ?? 10;
+    this.keyShape = options.keyShape ?? 'oc';
   }
 
   async run<T>(spec: RunSpec<T>): Promise<RunResult<T>> {
@@ -341,7 +345,7 @@ export class Ledger {
   }
 
   private freshRecord<T>(spec: RunSpec<T>, now: number, generation: number): LedgerRecord<T> {
-    const key = outboundKey(spec.key, now, 1);
+    const key = outboundKey(spec.key, now, 1, this.keyShape);
     return {
       v: 1,
       key: spec.key,
@@ -369,7 +373,7 @@ export class Ledger {
 
   private nextAttempt<T>(record: LedgerRecord<T>, now: number, spec: RunSpec<T>): LedgerRecord<T> {
     const attempt = record.attempt + 1;
-    const key = outboundKey(record.key, record.generation_started_at, attempt);
+    const key = outboundKey(record.key, record.generation_started_at, attempt, this.keyShape);
     const fence = record.fence + 1;
     return {
       ...record,
