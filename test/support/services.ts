@@ -1,4 +1,4 @@
-// Where the tests find PostgreSQL and the ACP spec. Missing on a developer's machine: the suite skips with
+// Where the tests find PostgreSQL, Redis and the ACP and UCP specs. Missing on a developer's machine: the suite skips with
 // one loud line. Missing under CI=true: a failure, never a skip.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,6 +8,7 @@ import pg from 'pg';
 export const POSTGRES_URL = process.env.ONCE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.ONCE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ACP_SPEC_DIR = resolve(process.env.ACP_SPEC_DIR ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'acp-spec'));
+export const UCP_SPEC_DIR = resolve(process.env.UCP_SPEC_DIR ?? resolve(import.meta.dirname, '..', '..', '..', 'shared', 'ucp-spec'));
 export const inCI = process.env.CI === 'true';
 
 async function reachable(url: string): Promise<string | undefined> {
@@ -77,6 +78,14 @@ export async function freshRedisDatabase(db: number): Promise<string> {
 export function acpSpecAvailable(): boolean {
   if (existsSync(resolve(ACP_SPEC_DIR, 'spec', '2026-04-17'))) return true;
   const line = `the ACP spec folder ${ACP_SPEC_DIR} is missing: set ACP_SPEC_DIR to a copy of the ACP 2026-04-17 spec to run these tests`;
+  if (inCI) throw new Error(`CI=true: ${line}`);
+  console.warn(`\n*** SKIPPING: ${line} ***\n`);
+  return false;
+}
+
+export function ucpSpecAvailable(): boolean {
+  if (existsSync(resolve(UCP_SPEC_DIR, 'source', 'schemas', 'shopping', 'checkout.json'))) return true;
+  const line = `the UCP spec folder ${UCP_SPEC_DIR} is missing: set UCP_SPEC_DIR to a copy of the UCP 2026-04-08 release to run these tests`;
   if (inCI) throw new Error(`CI=true: ${line}`);
   console.warn(`\n*** SKIPPING: ${line} ***\n`);
   return false;

@@ -32,6 +32,8 @@ export interface SessionState {
   selected?: SelectedFulfillmentOption[];
   discount_codes: string[];
   order?: Order;
+  /** UCP's complete_in_progress fault: the order placed, charged once `completes_at` has passed (ucp-merchant.ts). */
+  completing?: { order: Order; completes_at: string };
   created_at: string;
   updated_at: string;
 }

@@ -1,7 +1,8 @@
 // Fault injection for the sandbox backend, from ONCE_SANDBOX_FAULTS, e.g.
 // `lose_response:0.3,timeout:0.1,error_5xx:0.1,crash_after_commit@complete:1`. Deterministic with a seed.
+// `complete_in_progress` is UCP's: a complete answers complete_in_progress and charges a few seconds later.
 
-export const FAULT_NAMES = ['lose_response', 'timeout', 'error_5xx', 'crash_after_commit'] as const;
+export const FAULT_NAMES = ['lose_response', 'timeout', 'error_5xx', 'crash_after_commit', 'complete_in_progress'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export const OPERATIONS = ['create', 'update', 'complete', 'cancel', 'get'] as const;

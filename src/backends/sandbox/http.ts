@@ -1,5 +1,6 @@
 // The sandbox merchant as a standalone ACP 2026-04-17 REST merchant over node:http: bearer auth, API-Version,
-// JSON bodies and the idempotency headers around SandboxMerchant.handle, which does everything else.
+// JSON bodies and the idempotency headers around SandboxMerchant.handle, which does everything else. UCP's
+// side (ucp-http.ts) answers on the same port under /ucp and /.well-known/ucp.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,8 @@ import { ACP_VERSION } from './cart.js';
 import { acpError, type AcpError, type Answer } from './errors.js';
 import { NO_FAULTS, pickFault, type FaultName, type FaultPlan, type Random } from './faults.js';
 import { SandboxMerchant, matchRoute, type MerchantResponse } from './merchant.js';
+import { ucpRoutes } from './ucp-http.js';
+import { UcpMerchant } from './ucp-merchant.js';
 
 export interface ServeMerchantOptions {
   port: number;
@@ -35,6 +38,8 @@ export interface ServeMerchantOptions {
   rng?: Random;
   timeoutDelayMs?: number;
   crash?: () => void;
+  /** UCP's complete_in_progress fault: how long a complete stays in progress before it charges. Default 5 s. */
+  completeDelayMs?: number;
 }
 
 export interface MerchantServer {
@@ -42,6 +47,8 @@ export interface MerchantServer {
   url: string;
   port: number;
   merchant: SandboxMerchant;
+  /** The same business over UCP (REST under /ucp, MCP at /ucp/mcp, /.well-known/ucp). */
+  ucp: UcpMerchant;
   close(): Promise<void>;
 }
 
@@ -170,7 +177,21 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     }
   }
 
+  let ucp: UcpMerchant | undefined;
+  let ownUrl = '';
+  const ucpRoute = ucpRoutes({
+    merchant: () => ucp,
+    baseUrl: () => options.baseUrl ?? ownUrl,
+    identify: (token) => identityFor(token, options.tokens),
+    tokensRequired: options.tokens !== undefined,
+    faults,
+    rng,
+    timeoutDelayMs,
+    crash: options.crash,
+  });
+
   const server = createServer((req, res) => {
+    if (ucpRoute(req, res)) return;
     const fault = faultFor(req);
     if (fault === 'error_5xx') {
       // Before acting: nothing happened at the merchant, and 5xx answers are never stored against the key.
@@ -195,6 +216,8 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  ownUrl = url;
+  ucp = new UcpMerchant({ store: options.store, now: options.now, baseUrl: options.baseUrl ?? url, completeDelayMs: options.completeDelayMs });
   merchant = new SandboxMerchant({
     store: options.store,
     now: options.now,
@@ -206,6 +229,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     url,
     port,
     merchant: ready,
+    ucp,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -8,13 +8,14 @@ export const KEY_RETENTION_MS = 24 * 3_600_000;
 /** An in-flight record older than this is taken to be abandoned by a crashed process and may be taken over. */
 export const IN_FLIGHT_LEASE_MS = 30_000;
 
-type KeyRecord =
+type KeyRecord<A> =
   | { state: 'in_flight'; fingerprint: string; started_at: number; owner: string }
-  | { state: 'done'; fingerprint: string; started_at: number; owner: string; answer: Answer };
+  | { state: 'done'; fingerprint: string; started_at: number; owner: string; answer: A };
 
-export type Begin =
-  | { kind: 'run'; finish: (answer: Answer) => Promise<void>; abandon: () => Promise<void> }
-  | { kind: 'replay'; answer: Answer }
+/** `A` is what a protocol stores per key: ACP's Answer by default, UCP's own answer on the UCP side. */
+export type Begin<A = Answer> =
+  | { kind: 'run'; finish: (answer: A) => Promise<void>; abandon: () => Promise<void> }
+  | { kind: 'replay'; answer: A }
   | { kind: 'conflict' }
   | { kind: 'in_flight' };
 
@@ -46,7 +47,7 @@ export interface KeyScope {
   key: string;
 }
 
-export class IdempotencyKeys {
+export class IdempotencyKeys<A = Answer> {
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
@@ -58,17 +59,17 @@ export class IdempotencyKeys {
     return `sandbox:idem:${sha256(JSON.stringify([scope.identity, scope.method, scope.path, scope.key]))}`;
   }
 
-  async begin(scope: KeyScope, body: unknown): Promise<Begin> {
+  async begin(scope: KeyScope, body: unknown): Promise<Begin<A>> {
     const key = this.storeKey(scope);
     const fingerprint = sha256(canonicalJson(body));
-    const mine: KeyRecord = {
+    const mine: KeyRecord<A> = {
       state: 'in_flight',
       fingerprint,
       started_at: this.now(),
       owner: randomBytes(8).toString('hex'),
     };
     for (let round = 0; round < 5; round += 1) {
-      const claim = await this.store.claim<KeyRecord>(key, mine);
+      const claim = await this.store.claim<KeyRecord<A>>(key, mine);
       if (claim.claimed) return this.run(key, claim.stored);
       const current = claim.current;
       const age = this.now() - current.value.started_at;
@@ -86,12 +87,12 @@ export class IdempotencyKeys {
     return { kind: 'in_flight' };
   }
 
-  private run(key: string, claimed: Stored<KeyRecord>): Begin {
+  private run(key: string, claimed: Stored<KeyRecord<A>>): Begin<A> {
     return {
       kind: 'run',
       finish: async (answer) => {
         // A failed swap means another process took over after our lease lapsed; its record wins.
-        await this.store.replace<KeyRecord>(key, claimed, { ...claimed.value, state: 'done', answer });
+        await this.store.replace<KeyRecord<A>>(key, claimed, { ...claimed.value, state: 'done', answer });
       },
       abandon: async () => {
         // 5xx answers are not stored: the next request with this key runs fresh.

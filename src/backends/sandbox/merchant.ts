@@ -97,7 +97,8 @@ interface Decision {
   records?: Array<[string, unknown]>;
 }
 
-const PREFIX = {
+/** Where the merchant keeps its records; the UCP side (ucp-merchant.ts) writes the same ones. */
+export const PREFIX = {
   session: 'sandbox:session:',
   order: 'sandbox:order:',
   charge: 'sandbox:charge:',
