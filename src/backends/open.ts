@@ -37,6 +37,10 @@ export async function prepareBackend(config: Config, store: Store): Promise<Prep
       const options = readAcpConfig(config.env);
       return { backend: new AcpBackend(options), endpoint: { variable: 'ACP_BASE_URL', url: options.baseUrl.href } };
     }
+    case 'ucp': {
+      const { prepareUcpBackend } = await import('./ucp/ucp-open.js');
+      return prepareUcpBackend(config.env, store);
+    }
     case 'stripe': {
       const { createStripeBackend } = await import('./stripe/stripe-backend.js');
       const { validateStripeConfig } = await import('./stripe/stripe-config.js');

@@ -53,7 +53,7 @@ export const KNOWN_VARIABLES = [
   'ONCE_BENCH_NOOP_TOOL',
 ] as const;
 
-const BACKENDS: BackendName[] = ['sandbox', 'acp', 'stripe', 'paypal'];
+const BACKENDS: BackendName[] = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'];
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn'];
 const HOUR = 3_600_000;
 

@@ -9,7 +9,8 @@ import { findItem, SANDBOX_CURRENCY } from './catalog.js';
 import { isReady, mergeItems, totalOf, type SessionState } from './cart.js';
 import { IdempotencyKeys, KEY_RETENTION_MS } from './idempotency.js';
 import { DEFAULT_BASE_URL, PREFIX, TOKEN_DECLINE, TOKEN_OK, type SandboxCharge, type SandboxOrderRecord } from './merchant.js';
-import { errorResponse, fromPostal, renderUcp, type UcpCheckout, type UcpErrorResponse, type UcpMessage } from './ucp-render.js';
+import { fromPostal } from '../ucp/ucp-address.js';
+import { errorResponse, renderUcp, type UcpCheckout, type UcpErrorResponse, type UcpMessage } from './ucp-render.js';
 import { parseUcp, ucpCompleteRequest, ucpCreateRequest, ucpUpdateRequest, type UcpUpdateRequest } from './ucp-requests.js';
 
 export type UcpOperation = 'create' | 'get' | 'update' | 'complete' | 'cancel';

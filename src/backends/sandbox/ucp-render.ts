@@ -1,6 +1,6 @@
 // A sandbox session as a UCP 2026-04-08 checkout (with the fulfillment and discount extensions): the same
 // stored state the ACP side renders (cart.ts), so both protocols show one cart, one total, one order.
-import type { Address } from '../../checkout/session.js';
+import { toPostal } from '../ucp/ucp-address.js';
 import { findItem, taxOn, type CatalogItem } from './catalog.js';
 import { availableOptions, cartTotals, effectiveOption, isReady, lineId, missingErrors, stockErrors, type SessionState } from './cart.js';
 
@@ -23,19 +23,6 @@ export interface UcpTotal {
   type: string;
   display_text?: string;
   amount: number;
-}
-
-export interface UcpPostalAddress {
-  id?: string;
-  first_name?: string;
-  last_name?: string;
-  street_address?: string;
-  extended_address?: string;
-  address_locality?: string;
-  address_region?: string;
-  address_country?: string;
-  postal_code?: string;
-  phone_number?: string;
 }
 
 export type UcpCheckout = Record<string, unknown> & { id: string; status: UcpStatus };
@@ -66,37 +53,6 @@ export function ucpEnvelope(): Record<string, unknown> {
 
 export function errorResponse(messages: UcpMessage[], continueUrl?: string): UcpErrorResponse {
   return { ucp: { version: UCP_VERSION, status: 'error' }, messages, ...(continueUrl ? { continue_url: continueUrl } : {}) };
-}
-
-/** Our stored address (ACP shape) as a UCP postal address; the recipient's name splits at its first space. */
-export function toPostal(address: Address, phone?: string): UcpPostalAddress {
-  const space = address.name.indexOf(' ');
-  const postal: UcpPostalAddress = {
-    first_name: space < 0 ? address.name : address.name.slice(0, space),
-    ...(space < 0 ? {} : { last_name: address.name.slice(space + 1) }),
-    street_address: address.line_one,
-    ...(address.line_two ? { extended_address: address.line_two } : {}),
-    address_locality: address.city,
-    address_region: address.state,
-    address_country: address.country,
-    postal_code: address.postal_code,
-  };
-  if (phone) postal.phone_number = phone;
-  return postal;
-}
-
-/** A UCP postal address as our stored address; the parts a person's name has are joined again. */
-export function fromPostal(postal: UcpPostalAddress): Address {
-  const address: Address = {
-    name: [postal.first_name, postal.last_name].filter(Boolean).join(' '),
-    line_one: postal.street_address ?? '',
-    city: postal.address_locality ?? '',
-    state: postal.address_region ?? '',
-    country: postal.address_country ?? '',
-    postal_code: postal.postal_code ?? '',
-  };
-  if (postal.extended_address) address.line_two = postal.extended_address;
-  return address;
 }
 
 function status(state: SessionState): UcpStatus {
