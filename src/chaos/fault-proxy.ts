@@ -18,7 +18,9 @@ export type ProxyFault = (typeof PROXY_FAULTS)[number];
 export interface HoldRule {
   method?: string;
   path: RegExp;
-  releaseOn: { method?: string; path: RegExp };
+  /** Also matches on the request body (parsed JSON): one MCP endpoint carries every operation. */
+  body?: (body: unknown) => boolean;
+  releaseOn: { method?: string; path: RegExp; body?: (body: unknown) => boolean };
   maxMs: number;
   /** Called when the held request is let go (before it is forwarded). */
   onRelease?(why: 'released' | 'expired'): void;
@@ -38,6 +40,8 @@ export interface ProxyRule {
   method?: string;
   /** Matched against the request path (without the query). */
   path: RegExp;
+  /** Also matched against the request body (parsed JSON), e.g. the tool an MCP call names. */
+  body?: (body: unknown) => boolean;
   /** Fire from the nth matching request on (1-based, counted from when the rule was planned). Default 1. */
   nth?: number;
   /** How many times the rule fires; default once. Infinity for every match from `nth` on. */
@@ -93,7 +97,7 @@ export interface FaultProxyOptions {
   /** The merchant's base URL (http only). */
   target: string;
   /** Consulted when no planned rule fires: a seeded random plan (the chaos command) picks a fault per request. */
-  decide?: (method: string, path: string) => Omit<ProxyRule, 'path'> | undefined;
+  decide?: (method: string, path: string, body: unknown) => Omit<ProxyRule, 'path'> | undefined;
   /**
    * Sees every merchant answer before the client does (synchronously, so whatever it does, such as cutting the
    * ledger's store, happens before the client can act on the answer).
@@ -119,8 +123,8 @@ interface Hold {
   landed?: Promise<void>;
 }
 
-function matches(rule: { method?: string; path: RegExp }, method: string, path: string): boolean {
-  return (rule.method === undefined || rule.method.toUpperCase() === method) && rule.path.test(path);
+function matches(rule: { method?: string; path: RegExp; body?: (body: unknown) => boolean }, method: string, path: string, body: unknown): boolean {
+  return (rule.method === undefined || rule.method.toUpperCase() === method) && rule.path.test(path) && (rule.body === undefined || rule.body(body));
 }
 
 interface Upstream {
@@ -185,12 +189,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const timers = new Set<NodeJS.Timeout>();
   let partitioned = false;
 
-  function pick(method: string, path: string): ProxyRule | undefined {
+  function pick(method: string, path: string, body: unknown): ProxyRule | undefined {
     let chosen: ProxyRule | undefined;
     for (const planned of rules) {
       const { rule } = planned;
-      if (rule.method !== undefined && rule.method.toUpperCase() !== method) continue;
-      if (!rule.path.test(path)) continue;
+      if (!matches(rule, method, path, body)) continue;
       // Every matching rule counts the occurrence, so `nth` means the same whichever rule fires.
       planned.seen += 1;
       if (chosen || planned.seen < (rule.nth ?? 1) || planned.fired >= (rule.times ?? 1)) continue;
@@ -258,11 +261,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       return;
     }
     // A request a held one waits for: the held one reaches the merchant first (bounded, should it hang).
-    for (const waiting of holds.filter((h) => h.state === 'holding' && matches(h.rule.releaseOn, method, path))) {
+    for (const waiting of holds.filter((h) => h.state === 'holding' && matches(h.rule.releaseOn, method, path, entry.body))) {
       waiting.release?.('released');
       await Promise.race([waiting.landed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
     }
-    const hold = holds.find((h) => h.state === 'armed' && matches(h.rule, method, path));
+    const hold = holds.find((h) => h.state === 'armed' && matches(h.rule, method, path, entry.body));
     if (hold) {
       counts.held += 1;
       await holdRequest(hold);
@@ -286,7 +289,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       else req.socket.destroy();
       return;
     }
-    const rule = pick(method, path) ?? (options.decide?.(method, path) as ProxyRule | undefined);
+    const rule = pick(method, path, entry.body) ?? (options.decide?.(method, path, entry.body) as ProxyRule | undefined);
     if (rule) {
       entry.fault = rule.fault;
       counts.faults[rule.fault] += 1;
