@@ -15,7 +15,7 @@ const USAGE = `once-checkout ${VERSION}: exactly-once checkout for AI agents (an
 Usage:
   once-checkout [serve]            MCP server on stdio (what an MCP client spawns)
   once-checkout serve --http [HOST:]PORT   MCP server over Streamable HTTP at /mcp (needs ONCE_HTTP_TOKENS)
-  once-checkout merchant --port N  the sandbox merchant as a standalone ACP merchant over HTTP
+  once-checkout merchant --port N  the sandbox merchant as a standalone ACP and UCP merchant over HTTP
   once-checkout ledger list|show   reads the ledger: records, attempts, timelines
   once-checkout reconcile          settles unknown and abandoned pending records; never sends
   once-checkout doctor             checks configuration, store, retention and backend

@@ -15,7 +15,11 @@ Usage: once-checkout merchant --port PORT [--host 127.0.0.1] [--store URL] [--to
 It keeps its sessions, orders and idempotency keys in the store (ONCE_STORE, default the SQLite file).
 ONCE_SANDBOX_FAULTS (and ONCE_SANDBOX_SEED) inject faults, e.g. error_5xx@complete:0.5,lose_response:0.2.
 Without --tokens any bearer token is accepted (each token is its own caller). Point the acp backend at it:
-ONCE_BACKEND=acp ACP_BASE_URL=http://127.0.0.1:PORT ACP_API_KEY=TOKEN once-checkout`;
+ONCE_BACKEND=acp ACP_BASE_URL=http://127.0.0.1:PORT ACP_API_KEY=TOKEN once-checkout
+It is also a UCP 2026-04-08 business on the same port and store: /.well-known/ucp, REST under /ucp, MCP at
+/ucp/mcp (UCP-Agent required; the bearer token optional unless --tokens is given; complete_in_progress joins
+the faults). Point the ucp backend at it:
+ONCE_BACKEND=ucp UCP_BUSINESS_URL=http://127.0.0.1:PORT UCP_AGENT_PROFILE=https://you.example/profile once-checkout`;
 
 function parseTokens(text: string): Map<string, string> {
   const tokens = new Map<string, string>();
