@@ -191,6 +191,19 @@ describe.skipIf(!present)('the ucp backend against the reference merchant (issue
     }
   });
 
+  it("issue 14 (mcp): the SDK's own timeout (-32001, UCP's discovery code) is no answer, never the business's refusal", async () => {
+    // Found by chaos: a session opening past the timeout was read as a -32001 error from the business.
+    const ucp = backend('mcp', { timeoutMs: 300 });
+    proxy.plan({ fault: 'delay', delayMs: 1_000, method: 'POST', path: /^\/ucp\/mcp$/, body: (b) => (b as { method?: string })?.method === 'initialize' });
+    const start = proxy.log.length;
+    const opened = await ucp.create({ items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd' }, ctx());
+    expect(opened).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(/MCP session could not be opened .* the call was not sent/) });
+    expect(proxy.log.slice(start).some((e) => (e.body as { method?: string })?.method === 'tools/call')).toBe(false);
+    proxy.plan({ fault: 'delay', delayMs: 1_000, method: 'POST', path: /^\/ucp\/mcp$/, body: (b) => (b as { params?: { name?: string } })?.params?.name === 'create_checkout' });
+    expect(await ucp.create({ items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd' }, ctx())).toMatchObject({ kind: 'unknown', reason: 'no answer within 300 ms' });
+    await ucp.close();
+  });
+
   it('issue 14: the same key with another body is a conflict, reported as our defect and never resent', async () => {
     const ucp = backend('mcp');
     const key = ctx();

@@ -4,7 +4,7 @@
 // out, or change the cart again after an update timed out, and then pay. Every answer is logged, so the
 // verdict can judge each checkout by what its agent was told and shown.
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { HoldRule } from './fault-proxy.js';
+import type { HoldRule, RequestMatch } from './fault-proxy.js';
 import type { ServerPool } from './server-pool.js';
 
 /** An agent that moves on while a call is still in flight at the merchant (the issue "The checkout is the unit of truth"). */
@@ -73,6 +73,8 @@ export interface AgentOptions {
   interleave?: {
     /** Holds one request at the fault proxy (see HoldRule); the returned function disarms it. */
     hold(rule: HoldRule): () => void;
+    /** One checkout's complete and update on the wire, in the protocol the servers speak (protocols.ts). */
+    wire: { complete(checkoutId: string): RequestMatch; update(checkoutId: string): RequestMatch };
     /** The task's checkout exists (so a settle cut can be aimed at its complete). */
     created?(plan: TaskPlan, checkoutId: string): void;
   };
@@ -90,10 +92,6 @@ const DECLINED = { handler_id: 'card', instrument: { type: 'card', credential: {
 
 /** How long a held request stays in the network at most (the server's merchant timeout is 1 s). */
 const HOLD_MS = 6_000;
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 export function cartOf(checkout: Record<string, any> | undefined): CartView | undefined {
   if (!checkout || !Array.isArray(checkout.line_items)) return undefined;
@@ -176,9 +174,9 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
     return last;
   }
 
-  /** Arms a hold at the proxy for this task's next request matching `path`, until `releaseOn` or HOLD_MS. */
-  function hold(method: string, path: RegExp, releaseOn: RegExp): void {
-    const disarm = options.interleave?.hold({ method, path, releaseOn: { method: 'POST', path: releaseOn }, maxMs: HOLD_MS });
+  /** Arms a hold at the proxy for this task's next request matching `held`, until `releaseOn` or HOLD_MS. */
+  function hold(held: RequestMatch, releaseOn: RequestMatch): void {
+    const disarm = options.interleave?.hold({ ...held, releaseOn, maxMs: HOLD_MS });
     if (disarm) disarms.push(disarm);
   }
 
@@ -194,9 +192,8 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
     const checkout = created.data.checkout as { id: string; line_items: Array<{ id: string }> };
     outcome.checkoutId = checkout.id;
     options.interleave?.created?.(plan, checkout.id);
-    const session = `^/checkout_sessions/${escape(encodeURIComponent(checkout.id))}`;
-    const completePath = new RegExp(`${session}/complete$`);
-    const sessionPath = new RegExp(`${session}$`);
+    const completeCall = options.interleave?.wire.complete(checkout.id);
+    const updateCall = options.interleave?.wire.update(checkout.id);
 
     const updated = await invoke('update_checkout', {
       checkout_session_id: checkout.id,
@@ -208,7 +205,7 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
       // Update A is stuck in the network until the agent pays; the agent, told nothing clear, changes its
       // mind (update B) and pays. What it was shown last is B, so B is what may be charged (R14).
       outcome.played = 'update_race';
-      hold('POST', sessionPath, completePath);
+      hold(updateCall!, completeCall!);
       await single('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 9 })) });
       const settled = await invoke('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 1 })) });
       if (!settled.ok) return stop(outcome, settled);
@@ -223,7 +220,7 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
     if (plan.interleaving === 'payment_switch' && options.interleave) {
       // The first complete is stuck in the network until the next complete for this checkout arrives, then
       // lands first: the merchant charges it while the agent, told nothing clear, pays with its wallet.
-      hold('POST', completePath, completePath);
+      hold(completeCall!, completeCall!);
       const first = await single('complete_checkout', pay(CARD));
       if (first.ok) return done(outcome, first);
       outcome.played = 'payment_switch';

@@ -15,12 +15,16 @@ export type ProxyFault = (typeof PROXY_FAULTS)[number];
  * `releaseOn` arrives (then the held one lands first, and the later one goes on only once the merchant answered
  * it), or `maxMs` passes. This is a request stuck in the network while the client gave up and moved on.
  */
-export interface HoldRule {
+/** Which requests a rule or hold is about: method, path, and (one MCP endpoint carries every operation) body. */
+export interface RequestMatch {
   method?: string;
   path: RegExp;
-  /** Also matches on the request body (parsed JSON): one MCP endpoint carries every operation. */
+  /** Also matched against the request body (parsed JSON), e.g. the tool an MCP call names. */
   body?: (body: unknown) => boolean;
-  releaseOn: { method?: string; path: RegExp; body?: (body: unknown) => boolean };
+}
+
+export interface HoldRule extends RequestMatch {
+  releaseOn: RequestMatch;
   maxMs: number;
   /** Called when the held request is let go (before it is forwarded). */
   onRelease?(why: 'released' | 'expired'): void;
@@ -32,6 +36,8 @@ export interface ProxyAnswer {
   path: string;
   status: number;
   body: Buffer;
+  /** The request it answers (parsed JSON when it is JSON): on MCP the tool call says which operation it was. */
+  request: unknown;
 }
 
 export interface ProxyRule {
@@ -123,7 +129,7 @@ interface Hold {
   landed?: Promise<void>;
 }
 
-function matches(rule: { method?: string; path: RegExp; body?: (body: unknown) => boolean }, method: string, path: string, body: unknown): boolean {
+function matches(rule: RequestMatch, method: string, path: string, body: unknown): boolean {
   return (rule.method === undefined || rule.method.toUpperCase() === method) && rule.path.test(path) && (rule.body === undefined || rule.body(body));
 }
 
@@ -276,7 +282,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         entry.forwarded = true;
         entry.upstreamStatus = answer.status;
         counts.forwarded += 1;
-        options.onAnswer?.({ method, path, status: answer.status, body: answer.body });
+        options.onAnswer?.({ method, path, status: answer.status, body: answer.body, request: entry.body });
       } catch {
         // The merchant is unreachable: the held request is lost.
       } finally {
@@ -321,7 +327,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     entry.forwarded = true;
     entry.upstreamStatus = upstream.status;
     counts.forwarded += 1;
-    options.onAnswer?.({ method, path, status: upstream.status, body: upstream.body });
+    options.onAnswer?.({ method, path, status: upstream.status, body: upstream.body, request: entry.body });
     switch (rule?.fault) {
       case 'drop_response':
         req.socket.destroy();

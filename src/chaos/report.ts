@@ -5,9 +5,11 @@ import type { Finding } from './verdict.js';
 export function formatSummary(s: ChaosSummary): string {
   const rows: Array<[string, string | number]> = [
     ['tasks (create → update → complete)', s.tasks],
+    ['protocol to the merchant', s.protocol],
     ['server processes / store', `${s.processes} / ${s.store}`],
     ['seed', s.seed],
     ...Object.entries(s.faults).map(([kind, n]) => [`  fault: ${kind}`, n] as [string, number]),
+    ...(s.protocol === 'acp' ? [] : [['  merchant: complete_in_progress (read back)', s.completeInProgress] as [string, number]]),
     ...Object.entries(s.interleavings).map(([kind, n]) => [`  interleaving: ${kind}`, n] as [string, number]),
     ['  requests held: let go by the next call / expired', `${s.held.released} / ${s.held.expired}`],
     ['re-invocations by agents', s.reinvocations],

@@ -1,15 +1,16 @@
-// One chaos run: a sandbox ACP merchant behind the fault proxy, MCP servers (real processes) with the acp
-// backend in front of it on one ledger store, and many agents buying through faults, crashes and outages.
-// At the end the merchant's own records are judged against the ledger.
+// One chaos run: the sandbox merchant behind the fault proxy, MCP servers (real processes) with the acp backend
+// (or the ucp backend, over REST or MCP) in front of it on one ledger store, and many agents buying through
+// faults, crashes and outages. At the end the merchant's own records are judged against the ledger.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveMerchant } from '../backends/sandbox/http.js';
-import { mulberry32 } from '../backends/sandbox/faults.js';
+import { mulberry32, parseFaults } from '../backends/sandbox/faults.js';
 import { openMemoryStore } from '../store/memory.js';
 import { openStore, parseStoreUrl } from '../store/open.js';
 import { runTask, type Interleaving, type TaskOutcome, type TaskPlan } from './agent.js';
-import { PROXY_FAULTS, startFaultProxy, type HoldRule, type ProxyFault } from './fault-proxy.js';
+import { startFaultProxy, type HoldRule, type ProxyFault } from './fault-proxy.js';
+import { protocolWire, type ChaosProtocol } from './protocols.js';
 import { ServerPool } from './server-pool.js';
 import { startStoreCut, type StoreCut } from './store-cut.js';
 import { judge, type Verdict } from './verdict.js';
@@ -27,6 +28,8 @@ export interface ChaosOptions {
   bin: string;
   /** Spend cap the servers run with (ONCE_MAX_ORDER_AMOUNT); the verdict counts any charge above it. */
   cap?: number;
+  /** What the servers speak to the merchant: ACP (default), UCP over REST, UCP over MCP. */
+  protocol?: ChaosProtocol;
   /** Progress on stderr. */
   onProgress?: (done: number, total: number, summary: { faults: number; reinvocations: number }) => void;
 }
@@ -34,11 +37,14 @@ export interface ChaosOptions {
 export type FaultKind = ProxyFault | 'partition' | 'server_sigkill' | 'store_outage';
 
 export interface ChaosSummary {
+  protocol: ChaosProtocol;
   tasks: number;
   processes: number;
   store: string;
   seed: number;
   faults: Record<FaultKind, number>;
+  /** UCP: completes the merchant answered complete_in_progress (read back by the servers, never resent). */
+  completeInProgress: number;
   reinvocations: number;
   parallelDuplicates: number;
   completed: number;
@@ -105,17 +111,6 @@ function planTask(runId: string, index: number, random: () => number, twists: ()
   return plan;
 }
 
-/** The checkout id in a merchant path `/checkout_sessions/{id}/complete`, or undefined. */
-function completedCheckout(method: string, path: string, status: number, body: Buffer): string | undefined {
-  const match = method === 'POST' && status === 200 ? /^\/checkout_sessions\/([^/]+)\/complete$/.exec(path) : null;
-  if (!match) return undefined;
-  try {
-    return (JSON.parse(body.toString('utf8')) as { status?: string }).status === 'completed' ? decodeURIComponent(match[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const started = performance.now();
   const random = mulberry32(options.seed);
@@ -125,8 +120,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const ledgerUrl = options.store ?? `sqlite://${join(scratch, 'ledger.db')}`;
   const isPostgres = parseStoreUrl(ledgerUrl).kind === 'postgres';
 
+  const wire = protocolWire(options.protocol ?? 'acp');
   const merchantStore = openMemoryStore();
-  const merchant = await serveMerchant({ port: 0, store: merchantStore, tokens: { [TOKEN]: 'chaos' } });
+  const merchant = await serveMerchant({
+    port: 0,
+    store: merchantStore,
+    tokens: { [TOKEN]: 'chaos' },
+    ...(wire.merchantFaults ? { faults: parseFaults(wire.merchantFaults), rng: mulberry32(options.seed ^ 0x1c9), completeDelayMs: 1_500 } : {}),
+  });
+  let completeInProgress = 0;
   let storm = true;
   const faultRandom = mulberry32(options.seed ^ 0x5eed);
   const cutRandom = mulberry32(options.seed ^ 0xc075);
@@ -138,9 +140,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const proxy = await startFaultProxy({
     target: merchant.url,
     keepLog: false,
-    onAnswer({ method, path, status, body }) {
+    onAnswer(answer) {
+      if (wire.inProgress(answer)) completeInProgress += 1;
       if (!storeCut || cutAfterComplete.size === 0) return;
-      const id = completedCheckout(method, path, status, body);
+      const id = wire.completedBy(answer);
       if (!id || !cutAfterComplete.delete(id)) return;
       const long = settleCuts.length === 0 || cutRandom() < LONG_CUT_SHARE;
       if (long) longCuts += 1;
@@ -151,7 +154,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       // Reads (reconciliation) meet faults less often, so a storm still lets the truth through now and then.
       const rate = method === 'GET' ? options.faultRate / 2 : options.faultRate;
       if (faultRandom() >= rate) return undefined;
-      const fault = PROXY_FAULTS[Math.floor(faultRandom() * PROXY_FAULTS.length)];
+      const fault = wire.faults[Math.floor(faultRandom() * wire.faults.length)];
       return { fault, delayMs: 1_500, status: faultRandom() < 0.5 ? 500 : 503, retryAfterSeconds: 1 };
     },
   });
@@ -163,10 +166,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? scratch,
         ONCE_STORE: storeCut?.url ?? ledgerUrl,
-        ONCE_BACKEND: 'acp',
-        ACP_BASE_URL: proxy.url,
-        ACP_API_KEY: TOKEN,
-        ACP_TIMEOUT: '1s',
+        ...wire.serverEnv(proxy.url, TOKEN),
         ONCE_PRINCIPAL: principal,
         ONCE_LOG: 'warn',
         // Agents here retry far faster than any person's agent would; the limit is not what is under test.
@@ -192,6 +192,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     const agentRandom = mulberry32(options.seed ^ 0xa9e7);
     const interleave = {
       hold: (rule: HoldRule) => proxy.hold({ ...rule, onRelease: (why) => void (held[why] += 1) }),
+      wire,
       created(plan: TaskPlan, checkoutId: string) {
         if (plan.settleCut) cutAfterComplete.add(checkoutId);
       },
@@ -253,11 +254,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     }
     const sorted = [...latencies].sort((a, b) => a - b);
     return {
+      protocol: wire.protocol,
       tasks: options.tasks,
       processes: options.processes,
       store: parseStoreUrl(ledgerUrl).kind,
       seed: options.seed,
       faults: { ...proxy.counts.faults, partition: counts.partition, server_sigkill: counts.server_sigkill, store_outage: counts.store_outage },
+      completeInProgress,
       reinvocations: outcomes.reduce((sum, o) => sum + o.reinvocations, 0),
       parallelDuplicates: outcomes.reduce((sum, o) => sum + o.parallelDuplicates, 0),
       completed: outcomes.filter((o) => o.status === 'completed').length,

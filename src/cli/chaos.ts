@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatFinding, formatSummary, isClean } from '../chaos/report.js';
+import { CHAOS_PROTOCOLS, type ChaosProtocol } from '../chaos/protocols.js';
 import { runChaos } from '../chaos/run.js';
 import { ConfigError } from '../config/config-error.js';
 import { parseStoreUrl } from '../store/open.js';
@@ -10,10 +11,12 @@ import { parseArgs } from './args.js';
 export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under partitions, crashes and concurrency
 
 Usage: once-checkout chaos [--tasks 1000] [--processes 1] [--store URL] [--seed N] [--concurrency 16]
-                           [--fault-rate 0.15] [--max-order-amount N] [--json] [--bin PATH]
+                           [--fault-rate 0.15] [--max-order-amount N] [--protocol acp|ucp|ucp-mcp] [--json] [--bin PATH]
 
 Runs N agent tasks (create → update → complete) through real MCP server processes on stdio, against the sandbox
-ACP merchant behind a fault proxy: lost requests and responses, 5xx, 409 in flight, latency past the timeout,
+merchant behind a fault proxy, spoken to over ACP (default), UCP's REST binding (--protocol ucp) or UCP's MCP
+binding (--protocol ucp-mcp; UCP runs add the merchant's complete_in_progress and leave out ACP's 409 in
+flight, which UCP reads as a key conflict): lost requests and responses, 5xx, 409 in flight, latency past the timeout,
 cut bodies, network partitions, servers SIGKILLed mid-call and restarted, and (PostgreSQL) store outages.
 Agents move on while calls are still in flight: 1 in 10 pays again with other payment data while its first
 complete is held in the network, 1 in 10 sends update A (9 of each), then update B (1 of each) while A is held
@@ -34,8 +37,10 @@ function positiveInt(name: string, value: string | true | undefined, fallback: n
 
 export async function chaos(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    '--tasks': true, '--processes': true, '--seed': true, '--concurrency': true, '--fault-rate': true, '--json': false, '--bin': true,
+    '--tasks': true, '--processes': true, '--seed': true, '--concurrency': true, '--fault-rate': true, '--json': false, '--bin': true, '--protocol': true,
   });
+  const protocol = (args.options.get('--protocol') ?? 'acp') as ChaosProtocol;
+  if (!CHAOS_PROTOCOLS.includes(protocol)) throw new ConfigError('--protocol', `"${String(protocol)}" is not a protocol`, `Use one of ${CHAOS_PROTOCOLS.join(', ')}`);
   const store = args.env.ONCE_STORE === process.env.ONCE_STORE ? undefined : args.env.ONCE_STORE;
   if (store !== undefined) parseStoreUrl(store);
   const capText = args.env.ONCE_MAX_ORDER_AMOUNT === process.env.ONCE_MAX_ORDER_AMOUNT ? undefined : args.env.ONCE_MAX_ORDER_AMOUNT;
@@ -55,6 +60,7 @@ export async function chaos(argv: string[]): Promise<number> {
     faultRate,
     bin,
     cap,
+    protocol,
     onProgress(done, total, s) {
       const now = Date.now();
       if (now - lastDraw < 200 && done < total) return;

@@ -54,6 +54,16 @@ function protocolBody(data: Json | undefined, message: string, fallback: string)
   return { code: typeof data?.code === 'string' ? data.code : fallback, content: typeof data?.content === 'string' ? data.content : message };
 }
 
+/**
+ * The SDK's own errors share codes with UCP's: its request timeout is -32001 (UCP's discovery errors) with
+ * `data.timeout`, its closed connection -32000. Neither is an answer from the business.
+ */
+function isLocal(error: McpError): boolean {
+  const data = error.data as Json | undefined;
+  if (error.code === ErrorCode.RequestTimeout && typeof data?.timeout === 'number' && data.code === undefined) return true;
+  return error.code === ErrorCode.ConnectionClosed && data === undefined;
+}
+
 export class UcpMcpClient implements UcpTransport {
   private connected?: Promise<Client>;
 
@@ -65,17 +75,18 @@ export class UcpMcpClient implements UcpTransport {
       if (this.options.apiKey) headers.Authorization = `Bearer ${this.options.apiKey}`;
       const transport = new StreamableHTTPClientTransport(this.options.endpoint, { requestInit: { headers } });
       const client = new Client({ name: 'once-checkout', version: VERSION });
-      this.connected = client.connect(transport, { timeout: this.options.timeoutMs }).then(() => client);
-      this.connected.catch(() => this.reset());
+      const session = client.connect(transport, { timeout: this.options.timeoutMs }).then(() => client);
+      session.catch(() => this.drop(session));
+      this.connected = session;
     }
     return this.connected;
   }
 
-  /** Drops the session: after no answer, the next call starts a fresh one (a restarted business has none). */
-  private reset(): void {
-    const stale = this.connected;
-    this.connected = undefined;
-    void stale?.then((client) => client.close()).catch(() => {});
+  /** Drops this session (not a newer one): after no answer, the next call opens a fresh one (a restarted business has none). */
+  private drop(session: Promise<Client> | undefined): void {
+    if (session === undefined) return;
+    if (this.connected === session) this.connected = undefined;
+    void session.then((client) => client.close()).catch(() => {});
   }
 
   async send(call: UcpCall): Promise<UcpReply> {
@@ -91,19 +102,31 @@ export class UcpMcpClient implements UcpTransport {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
     try {
-      const client = await Promise.race([
-        this.client(),
-        new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new DOMException('timed out', 'TimeoutError')))),
-      ]);
-      // Our own signal decides the timeout; the SDK's is a backstop past it.
-      const result = (await client.callTool({ name: `${call.operation}_checkout`, arguments: args }, undefined, { signal: abort.signal, timeout: timeoutMs * 2 })) as CallToolResult;
-      return this.answer(result);
-    } catch (error) {
-      if (abort.signal.aborted) {
-        this.reset();
-        return { kind: 'no_reply', reason: `no answer within ${timeoutMs} ms` };
+      const session = this.client();
+      let client: Client;
+      try {
+        client = await Promise.race([
+          session,
+          new Promise<never>((_, reject) => abort.signal.addEventListener('abort', () => reject(new DOMException('timed out', 'TimeoutError')))),
+        ]);
+      } catch (error) {
+        // No session, so the tool call was never sent: nothing happened at the business.
+        this.drop(session);
+        return { kind: 'no_reply', reason: `the MCP session could not be opened (${abort.signal.aborted ? `no answer within ${timeoutMs} ms` : describeError(error, timeoutMs)}); the call was not sent` };
       }
-      return this.failure(error, timeoutMs);
+      try {
+        // Our own signal decides the timeout; the SDK's is a backstop past it.
+        const result = (await client.callTool({ name: `${call.operation}_checkout`, arguments: args }, undefined, { signal: abort.signal, timeout: timeoutMs * 2 })) as CallToolResult;
+        return this.answer(result);
+      } catch (error) {
+        if (abort.signal.aborted) {
+          this.drop(session);
+          return { kind: 'no_reply', reason: `no answer within ${timeoutMs} ms` };
+        }
+        const reply = this.failure(error);
+        if (reply.kind === 'no_reply') this.drop(session);
+        return reply;
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -126,20 +149,19 @@ export class UcpMcpClient implements UcpTransport {
     return { kind: 'reply', status: 200, body };
   }
 
-  private failure(error: unknown, timeoutMs: number): UcpReply {
+  private failure(error: unknown): UcpReply {
     if (error instanceof StreamableHTTPError && typeof error.code === 'number' && error.code >= 400) {
       const rpc = rpcErrorIn(error.message);
       return { kind: 'reply', status: error.code, body: protocolBody(rpc?.data, rpc?.message ?? error.message, `http_${error.code}`) };
     }
-    if (error instanceof McpError && isObject(error.data)) {
+    if (error instanceof McpError && isObject(error.data) && !isLocal(error)) {
       return { kind: 'reply', status: statusOfRpc(error.code, error.data), body: protocolBody(error.data, error.message, `jsonrpc_${error.code}`) };
     }
     if (error instanceof McpError && (error.code === ErrorCode.InvalidParams || error.code === ErrorCode.InvalidRequest || error.code === ErrorCode.MethodNotFound)) {
       return { kind: 'reply', status: 400, body: protocolBody(undefined, error.message, 'invalid_params') };
     }
-    // A closed connection, a cut or unreadable answer, a refused connect: nothing is known.
-    this.reset();
-    return { kind: 'no_reply', reason: describeError(error, timeoutMs) };
+    // A closed connection, a cut or unreadable answer: nothing is known.
+    return { kind: 'no_reply', reason: describeError(error, this.options.timeoutMs) };
   }
 
   async close(): Promise<void> {
