@@ -8,6 +8,7 @@ import type { CallContext } from '../src/backends/backend.js';
 import { parseFaults } from '../src/backends/sandbox/faults.js';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
 import { UcpBackend } from '../src/backends/ucp/ucp-backend.js';
+import type { UcpTransport } from '../src/backends/ucp/ucp-wire.js';
 import { ucpAnswerToResult } from '../src/backends/ucp/ucp-answer.js';
 import { readUcpConfig, type UcpTransportName } from '../src/backends/ucp/ucp-config.js';
 import { describeFailure } from '../src/checkout/failure.js';
@@ -202,6 +203,40 @@ describe.skipIf(!present)('the ucp backend against the reference merchant (issue
     proxy.plan({ fault: 'delay', delayMs: 1_000, method: 'POST', path: /^\/ucp\/mcp$/, body: (b) => (b as { params?: { name?: string } })?.params?.name === 'create_checkout' });
     expect(await ucp.create({ items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd' }, ctx())).toMatchObject({ kind: 'unknown', reason: 'no answer within 300 ms' });
     await ucp.close();
+  });
+
+  it('R10: a business echoing the bearer token and the payment token gets neither into a result', async () => {
+    const key = 'ucp_secret_bearer_token_0123456789';
+    const token = 'tok_secret_payment_0123456789';
+    const echo: UcpTransport = {
+      async send(call) {
+        const said = `we saw ${key} and ${token}`;
+        return {
+          kind: 'reply',
+          status: 200,
+          body: {
+            ucp: { version: '2026-04-08', status: 'success', payment_handlers: {} },
+            id: 'chk_echo',
+            status: 'ready_for_complete',
+            currency: 'USD',
+            line_items: [{ id: 'li_1', item: { id: 'x', title: said, price: 100 }, quantity: 1, totals: [] }],
+            totals: [{ type: 'subtotal', amount: 100 }, { type: 'total', amount: 100 }],
+            links: [],
+            messages: [{ type: 'error', code: token, severity: 'recoverable', content: said }],
+            continue_url: `https://shop.example/${call.operation}`,
+          },
+        };
+      },
+    };
+    const url = new URL('https://shop.example/ucp');
+    const ucp = new UcpBackend({ ...readUcpConfig({ UCP_BASE_URL: url.href, UCP_AGENT_PROFILE: PROFILE, UCP_API_KEY: key }), endpoint: { transport: 'rest', url, variable: 'UCP_BASE_URL' }, transport: echo });
+    const paid = await ucp.complete('chk_echo', { payment_data: { handler_id: 'h', instrument: { type: 'card', credential: { type: 'token', token } } } }, ctx());
+    const read = await ucp.get('chk_echo');
+    expect(JSON.stringify(paid)).not.toContain(key);
+    expect(JSON.stringify(paid)).not.toContain(token);
+    // A read does not know the payment token: the engine redacts it wherever it holds one (checkouts.ts).
+    expect(JSON.stringify(read)).not.toContain(key);
+    expect(paid).toMatchObject({ kind: 'failed', code: 'checkout_needs_changes' });
   });
 
   it('issue 14: the same key with another body is a conflict, reported as our defect and never resent', async () => {

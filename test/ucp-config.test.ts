@@ -10,20 +10,13 @@ import { readUcpConfig } from '../src/backends/ucp/ucp-config.js';
 import { checkoutService } from '../src/backends/ucp/ucp-discovery.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { runCli } from './support/cli-process.js';
+import { closedPort } from './support/ports.js';
 import { tempDir } from './support/server-process.js';
 
 const PROFILE = 'https://agent.example/profiles/once-checkout.json';
 
 interface Report {
   checks: Array<{ name: string; status: string; detail: string }>;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Start-up with `env`: the exit code and what it wrote (one line on a configuration mistake). */

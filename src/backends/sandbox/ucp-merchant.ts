@@ -11,7 +11,8 @@ import { IdempotencyKeys, KEY_RETENTION_MS } from './idempotency.js';
 import { DEFAULT_BASE_URL, PREFIX, TOKEN_DECLINE, TOKEN_OK, type SandboxCharge, type SandboxOrderRecord } from './merchant.js';
 import { fromPostal } from '../ucp/ucp-address.js';
 import { errorResponse, renderUcp, type UcpCheckout, type UcpErrorResponse, type UcpMessage } from './ucp-render.js';
-import { parseUcp, ucpCompleteRequest, ucpCreateRequest, ucpUpdateRequest, type UcpUpdateRequest } from './ucp-requests.js';
+import { parseBody } from './requests.js';
+import { ucpCompleteRequest, ucpCreateRequest, ucpUpdateRequest, type UcpUpdateRequest } from './ucp-requests.js';
 
 export type UcpOperation = 'create' | 'get' | 'update' | 'complete' | 'cancel';
 
@@ -177,7 +178,7 @@ export class UcpMerchant {
   }
 
   private async create(body: unknown): Promise<UcpAnswer> {
-    const parsed = parseUcp(ucpCreateRequest, body);
+    const parsed = parseBody(ucpCreateRequest, body ?? {});
     if (!parsed.ok) return protocolError(400, 'invalid_request', parsed.message);
     const request = parsed.value;
     const currency = request.context?.currency?.toLowerCase();
@@ -248,7 +249,7 @@ export class UcpMerchant {
   private update(state: SessionState, body: unknown): Decision {
     const frozen = this.frozen(state, 'updated');
     if (frozen) return frozen;
-    const parsed = parseUcp(ucpUpdateRequest, body);
+    const parsed = parseBody(ucpUpdateRequest, body ?? {});
     if (!parsed.ok) return { answer: protocolError(400, 'invalid_request', parsed.message) };
     const request = parsed.value;
     const unknown = request.line_items.findIndex((line) => findItem(line.item.id) === undefined);
@@ -275,7 +276,7 @@ export class UcpMerchant {
       return { answer: this.checkout(state) };
     }
     if (state.phase === 'canceled') return { answer: this.checkout(state, [error('checkout_canceled', `Checkout session '${state.id}' is canceled.`, 'unrecoverable')]) };
-    const parsed = parseUcp(ucpCompleteRequest, body);
+    const parsed = parseBody(ucpCompleteRequest, body ?? {});
     if (!parsed.ok) return { answer: protocolError(400, 'invalid_request', parsed.message) };
     const instruments = parsed.value.payment.instruments;
     const instrument = instruments.find((i) => i.selected) ?? instruments[0];

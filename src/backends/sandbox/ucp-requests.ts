@@ -63,15 +63,3 @@ export const ucpCompleteRequest = z.object({ payment: z.object({ instruments: z.
 export type UcpCreateRequest = z.infer<typeof ucpCreateRequest>;
 export type UcpUpdateRequest = z.infer<typeof ucpUpdateRequest>;
 export type UcpCompleteRequest = z.infer<typeof ucpCompleteRequest>;
-export type UcpPostal = z.infer<typeof postalAddress>;
-
-export type UcpParsed<T> = { ok: true; value: T } | { ok: false; path: string; message: string };
-
-/** Parses a payload; on failure names the first bad field as a JSONPath (a UCP message's `path`). */
-export function parseUcp<T>(schema: z.ZodType<T>, body: unknown): UcpParsed<T> {
-  const result = schema.safeParse(body ?? {});
-  if (result.success) return { ok: true, value: result.data };
-  const issue = result.error.issues[0];
-  const path = issue.path.reduce<string>((at, part) => (typeof part === 'number' ? `${at}[${part}]` : `${at}.${String(part)}`), '$');
-  return { ok: false, path, message: `${path}: ${issue.message}` };
-}
