@@ -11,8 +11,10 @@ import { parseFaults } from '../src/backends/sandbox/faults.js';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { startFaultProxy, type FaultProxy, type ProxyEntry, type ProxyFault } from './support/fault-proxy.js';
+import type { ProxyAnswer } from '../src/chaos/fault-proxy.js';
 import { ADDRESS, startServer, structured, tempDir, type RunningServer, type Structured } from './support/server-process.js';
 import { ucpSpecAvailable } from './support/services.js';
+import { loadUcpSchemas, type UcpSchemas } from './support/ucp-schemas.js';
 
 const present = ucpSpecAvailable();
 const API_KEY = 'ucp_e2e_secret_token_0123456789';
@@ -51,9 +53,30 @@ function serverEnv(transport: Transport, proxyUrl: string, ledger: string, extra
   };
 }
 
+let schemas: UcpSchemas | undefined;
+/** Every answer of the merchant that passed the proxy and was not a valid UCP answer. */
+const invalidAnswers: string[] = [];
+let answersChecked = 0;
+
+/** Checks a merchant answer against the UCP schemas: REST 2xx bodies, MCP results' structuredContent. */
+function checkAnswer(answer: ProxyAnswer): void {
+  if (answer.status < 200 || answer.status >= 300 || answer.path === '/.well-known/ucp') return;
+  let body: Record<string, any>;
+  try {
+    body = JSON.parse(answer.body.toString('utf8')) as Record<string, any>;
+  } catch {
+    return;
+  }
+  const checkout = answer.path === '/ucp/mcp' ? body.result?.structuredContent : body;
+  if (checkout === undefined || (answer.path === '/ucp/mcp' && (answer.request as { method?: string })?.method !== 'tools/call')) return;
+  schemas ??= loadUcpSchemas();
+  answersChecked += 1;
+  for (const problem of schemas.response(checkout)) invalidAnswers.push(`${answer.method} ${answer.path}: ${problem}`);
+}
+
 async function rig(transport: Transport, merchantOptions: Partial<Parameters<typeof serveMerchant>[0]> = {}, extra: Record<string, string> = {}): Promise<Rig> {
   const merchant = await serveMerchant({ port: 0, store: openMemoryStore(), tokens: { [API_KEY]: 'agent' }, ...merchantOptions });
-  const proxy = await startFaultProxy({ target: merchant.url });
+  const proxy = await startFaultProxy({ target: merchant.url, onAnswer: checkAnswer });
   const ledger = join(tempDir('once-e2e-ucp-'), 'ledger.db');
   const env = serverEnv(transport, proxy.url, ledger, extra);
   const server = await startServer(env);
@@ -151,6 +174,12 @@ interface Row {
 const table: Row[] = [];
 
 afterAll(() => {
+  // Issue 14: every answer the reference merchant returned through these runs is a valid UCP answer.
+  if (present) {
+    console.info(`UCP e2e: ${answersChecked} merchant answers checked against the UCP 2026-04-08 schemas, ${invalidAnswers.length} invalid`);
+    expect(answersChecked).toBeGreaterThan(100);
+    expect(invalidAnswers).toEqual([]);
+  }
   if (table.length === 0) return;
   const lines = ['| transport | fault | operation | tool calls | wire (this operation) | checkouts | charges |', '|---|---|---|---|---|---|---|'];
   for (const row of table) lines.push(`| ${row.transport} | ${row.fault} | ${row.operation} | ${row.calls} | ${row.wire} | ${row.checkouts} | ${row.charges} |`);

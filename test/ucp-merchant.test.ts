@@ -60,7 +60,7 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     return { status: response.status, body: json, headers: response.headers };
   }
 
-  it('discovery: /.well-known/ucp is a valid business profile naming the REST and MCP endpoints', async () => {
+  it('issue 14: discovery: /.well-known/ucp is a valid business profile naming the REST and MCP endpoints', async () => {
     const response = await fetch(`${server.url}/.well-known/ucp`);
     const profile = (await response.json()) as Json;
     expect(schemas.businessProfile(profile)).toEqual([]);
@@ -72,7 +72,7 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     expect(Object.keys(profile.ucp.capabilities)).toContain('dev.ucp.shopping.checkout');
   });
 
-  it('REST: create → update → decline → complete → repeat; every answer validates; one order, one charge', async () => {
+  it('issue 14: REST: create → update → decline → complete → repeat; every answer validates; one order, one charge', async () => {
     const created = await rest('POST', '/checkout-sessions', CART);
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ status: 'ready_for_complete', currency: 'USD' });
@@ -110,7 +110,7 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     expect(await server.merchant.chargesFor(id)).toHaveLength(1);
   });
 
-  it('REST: an incomplete checkout says what is missing with severities; unknown items and ids are error responses', async () => {
+  it('issue 14: REST: an incomplete checkout says what is missing with severities; unknown items and ids are error responses', async () => {
     const bare = await rest('POST', '/checkout-sessions', { line_items: [{ item: { id: 'sku_tshirt' }, quantity: 1 }] });
     expect(bare.body.status).toBe('incomplete');
     expect(bare.body.messages).toContainEqual(expect.objectContaining({ type: 'error', code: 'missing', severity: 'recoverable', path: '$.fulfillment.methods[0].destinations' }));
@@ -123,13 +123,13 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     expect(digital.body.fulfillment).toBeUndefined();
   });
 
-  it('REST: UCP-Agent is required, and so is a UUID Idempotency-Key on every state change', async () => {
+  it('issue 14: REST: UCP-Agent is required, and so is a UUID Idempotency-Key on every state change', async () => {
     expect((await rest('POST', '/checkout-sessions', CART, { 'UCP-Agent': null })).body.code).toBe('invalid_profile_url');
     expect((await rest('POST', '/checkout-sessions', CART, { 'Idempotency-Key': null })).body.code).toBe('idempotency_key_required');
     expect((await rest('POST', '/checkout-sessions', CART, { 'Idempotency-Key': 'oc_not_a_uuid' })).body.code).toBe('invalid_idempotency_key');
   });
 
-  it('idempotency: the same key and body replays the cached answer; another body under it is 409, nothing runs', async () => {
+  it('issue 14: idempotency: the same key and body replays the cached answer; another body under it is 409, nothing runs', async () => {
     const key = randomUUID();
     const first = await rest('POST', '/checkout-sessions', CART, { 'Idempotency-Key': key });
     const sessions = (await server.merchant.stats()).sessions;
@@ -141,7 +141,7 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     expect((await server.merchant.stats()).sessions).toBe(sessions);
   });
 
-  it('idempotency: a store that fails fails closed with 503 and runs nothing', async () => {
+  it('issue 14: idempotency: a store that fails fails closed with 503 and runs nothing', async () => {
     const inner = openMemoryStore();
     const store = Object.create(inner) as Store;
     store.claim = async () => {
@@ -155,7 +155,7 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     expect(n).toBe(0);
   });
 
-  it('MCP: the five tools over Streamable HTTP; results are valid checkouts, protocol errors are JSON-RPC errors with their HTTP status', async () => {
+  it('issue 14: MCP: the five tools over Streamable HTTP; results are valid checkouts, protocol errors are JSON-RPC errors with their HTTP status', async () => {
     const client = new Client({ name: 'ucp-merchant-test', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/ucp/mcp`)));
     try {
@@ -188,7 +188,7 @@ describe.skipIf(!present)('the reference merchant speaks UCP 2026-04-08 (issue 1
     }
   });
 
-  it('the complete_in_progress fault: complete answers complete_in_progress; the charge is made once, after the delay, on a read', async () => {
+  it('issue 14: the complete_in_progress fault: complete answers complete_in_progress; the charge is made once, after the delay, on a read', async () => {
     const merchant = new UcpMerchant({ store: openMemoryStore(), now: () => clock, completeDelayMs: 5_000 });
     const create = await merchant.handle({ operation: 'create', body: CART, identity: 'a', idempotencyKey: randomUUID(), keyRequired: true });
     const id = (create.answer as { body: Json }).body.id as string;
