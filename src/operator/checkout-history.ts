@@ -5,7 +5,7 @@ import { headStoreKey, headsWithId, type AnchorHead } from '../checkout/heads.js
 import type { Ledger } from '../ledger/ledger.js';
 import type { LedgerRecord } from '../ledger/record.js';
 
-export const BACKEND_NAMES: BackendName[] = ['sandbox', 'acp', 'stripe', 'paypal'];
+export const BACKEND_NAMES: BackendName[] = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'];
 
 export interface CheckoutHistory {
   head: AnchorHead;
