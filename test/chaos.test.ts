@@ -71,7 +71,7 @@ describe('chaos', () => {
   for (const [protocol, seed] of [['ucp', '14'], ['ucp-mcp', '15']] as const) {
     it(`issue 14: chaos over ${protocol === 'ucp' ? "UCP's REST binding" : "UCP's MCP binding"}: 60 tasks through every network fault, SIGKILLs and complete_in_progress, zero duplicates, zero lost successes`, () => {
       const { status, summary } = chaos(['--tasks', '60', '--seed', seed, '--protocol', protocol]);
-      expect(status).toBe(0);
+      expect(status, why(summary)).toBe(0);
       expect(summary.protocol).toBe(protocol);
       expectClean(summary, 60);
       // UCP reads a 409 as a key conflict, so ACP's canned 409 in flight is not among its faults.
@@ -79,7 +79,7 @@ describe('chaos', () => {
       expect(notUcp).toBe(0);
       for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
       expect(summary.completeInProgress).toBeGreaterThan(0);
-    });
+    }, CHAOS_TIMEOUT_MS);
   }
 
   it('the checker is not blind: a build that sends a random key per call is caught with duplicates, and named', () => {
