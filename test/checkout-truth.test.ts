@@ -3,10 +3,11 @@
 // Each scenario drives the engine against the in-process sandbox merchant, whose own records say what was
 // charged; a wrapper around the backend plays the network (a held request, a lost answer).
 import { describe, expect, it } from 'vitest';
-import type { Backend, BackendResult, CompleteInput } from '../src/backends/backend.js';
+import type { Backend, BackendResult } from '../src/backends/backend.js';
+import type { CompleteInput } from '../src/commerce/inputs.js';
 import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
 import { Checkouts, type CallHooks, type CheckoutResult } from '../src/checkout/checkouts.js';
-import type { CheckoutSession } from '../src/checkout/session.js';
+import type { CheckoutSession } from '../src/commerce/session.js';
 import { ManualClock } from '../src/ledger/clock.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { openMemoryStore } from '../src/store/memory.js';

@@ -1,6 +1,6 @@
 // R2/R4/R5: the canonical intent and the keys derived from it.
 import { describe, expect, it } from 'vitest';
-import type { CreateInput } from '../src/backends/backend.js';
+import type { CreateInput } from '../src/commerce/inputs.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from '../src/checkout/intent.js';
 import { outboundKey } from '../src/ledger/keys.js';
 

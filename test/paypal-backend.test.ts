@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
 import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
-import { isCompleted, totalAmount, type CheckoutSession } from '../src/checkout/session.js';
+import { isCompleted, totalAmount, type CheckoutSession } from '../src/commerce/session.js';
 import { startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 
 const CATALOG = {

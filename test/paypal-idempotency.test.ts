@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
 import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
-import { isCompleted, type CheckoutSession } from '../src/checkout/session.js';
+import { isCompleted, type CheckoutSession } from '../src/commerce/session.js';
 import { DECLINING_PAYER, startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 
 const CATALOG = { sku_mug: { name: 'Mug', unit_amount: 1250, currency: 'usd' } };

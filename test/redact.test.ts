@@ -1,6 +1,6 @@
 // R14 secrets: a merchant that echoes a secret back gets "[redacted]" in every place we keep or show it.
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redactDeep, redactText } from '../src/checkout/redact.js';
+import { REDACTED, redactDeep, redactText } from '../src/commerce/redact.js';
 
 const KEY = 'sk_live_ACP/key+with spaces&"quotes"';
 const TOKEN = 'tok_visa_4242abcdef';

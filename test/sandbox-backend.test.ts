@@ -2,8 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { openMemoryStore } from '../src/store/memory.js';
 import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
 import { TOKEN_DECLINE, TOKEN_OK } from '../src/backends/sandbox/merchant.js';
-import type { BackendResult, CallContext, CompleteInput } from '../src/backends/backend.js';
-import type { CheckoutSession } from '../src/checkout/session.js';
+import type { BackendResult, CallContext } from '../src/backends/backend.js';
+import type { CompleteInput } from '../src/commerce/inputs.js';
+import type { CheckoutSession } from '../src/commerce/session.js';
 
 const address = { name: 'A', line_one: '1 St', city: 'C', state: 'S', country: 'US', postal_code: '10001' };
 let n = 0;

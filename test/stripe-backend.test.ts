@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
 import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
-import { isCompleted, totalAmount, type CheckoutSession } from '../src/checkout/session.js';
+import { isCompleted, totalAmount, type CheckoutSession } from '../src/commerce/session.js';
 import { startStripeFake, type StripeFake } from './fakes/stripe-fake.js';
 
 const SECRET = 'sk_test_4eC39HqLyjWDarjtT1zdp7dc';

@@ -6,7 +6,7 @@ import type { Backend, BackendResult, CallContext } from '../src/backends/backen
 import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import { validateStripeConfig } from '../src/backends/stripe/stripe-config.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
-import { isCompleted, type CheckoutSession } from '../src/checkout/session.js';
+import { isCompleted, type CheckoutSession } from '../src/commerce/session.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { runDoctor } from '../src/operator/doctor.js';
 import { openSqliteStore } from '../src/store/sqlite.js';

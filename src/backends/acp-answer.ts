@@ -1,12 +1,12 @@
 // How an ACP merchant's answer (status + body) becomes a BackendResult. Shared by the in-process sandbox
 // backend and the HTTP acp backend, so both read the protocol the same way.
 //
-// The merchant is untrusted input: every session goes through OUR schema (checkout/merchant-session.ts) before
+// The merchant is untrusted input: every session goes through OUR schema (commerce/merchant-session.ts) before
 // anything acts on it, every merchant error code travels as `merchant:<code>` so it can never pass for one of
 // ours, and merchant text is cleaned to one line, and quoted and attributed wherever it joins our sentences.
-import { parseMerchantSession, looksLikeSession } from '../checkout/merchant-session.js';
-import { cleanText, merchantCode, quoteMerchant, safeCode } from '../checkout/merchant-text.js';
-import { firstError, isCompleted, type CheckoutSession } from '../checkout/session.js';
+import { parseMerchantSession, looksLikeSession } from '../commerce/merchant-session.js';
+import { cleanText, merchantCode, quoteMerchant, safeCode } from '../commerce/merchant-text.js';
+import { firstError, isCompleted, type CheckoutSession } from '../commerce/session.js';
 import type { BackendResult } from './backend.js';
 
 export type AcpOperation = 'create' | 'update' | 'complete' | 'cancel' | 'get';
@@ -40,7 +40,7 @@ export function isAcpError(body: unknown): body is AcpErrorBody {
   );
 }
 
-/** The body as a session we accept (checkout/merchant-session.ts), or undefined. */
+/** The body as a session we accept (commerce/merchant-session.ts), or undefined. */
 export function asSession(body: unknown): CheckoutSession | undefined {
   const parsed = parseMerchantSession(body);
   return parsed.ok ? parsed.session : undefined;

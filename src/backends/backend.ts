@@ -1,44 +1,10 @@
 // The one small contract between the engine and a merchant or PSP. Backends never choose keys or retry on
 // their own: the ledger hands them the outbound key, and they turn every answer into a BackendResult.
-import type { Buyer, CheckoutSession, FulfillmentDetails, SelectedFulfillmentOption } from '../checkout/session.js';
+import type { CheckoutSession } from '../commerce/session.js';
+import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../commerce/inputs.js';
 import type { KeyShape } from '../ledger/keys.js';
 
 export type BackendName = 'sandbox' | 'acp' | 'ucp' | 'stripe' | 'paypal';
-
-export interface ItemRef {
-  id: string;
-  quantity: number;
-}
-
-export interface CreateInput {
-  items: ItemRef[];
-  currency: string;
-  buyer?: Buyer;
-  fulfillment_details?: FulfillmentDetails;
-}
-
-/** `null` clears a field, an absent field leaves it as it is (R2). */
-export interface UpdateInput {
-  items?: ItemRef[];
-  buyer?: Buyer | null;
-  fulfillment_details?: FulfillmentDetails | null;
-  selected_fulfillment_options?: SelectedFulfillmentOption[] | null;
-  discounts?: { codes: string[] } | null;
-}
-
-export interface PaymentData {
-  handler_id?: string;
-  instrument: { type: string; credential: { type: string; token: string } };
-}
-
-export interface CompleteInput {
-  payment_data: PaymentData;
-  buyer?: Buyer;
-}
-
-export interface CancelInput {
-  reason?: string;
-}
 
 /** What the ledger gives every mutating call: the outbound key to send (R1) and a request id for the logs. */
 export interface CallContext {

@@ -1,7 +1,7 @@
 // A backend whose every result has the secrets it holds (API key, client secret, access token) replaced by
 // "[redacted]": a provider or merchant that echoes one back in a message, a reason or a session field must not
 // get it into a tool result, a log line or the ledger record.
-import { redactDeep } from '../checkout/redact.js';
+import { redactDeep } from '../commerce/redact.js';
 import type { Backend, BackendResult } from './backend.js';
 
 export function redactingBackend(backend: Backend, secrets: () => readonly string[]): Backend {

@@ -2,7 +2,7 @@
 // usual size, so `create_checkout` replays over MCP stdio can be compared with the protocol's own floor.
 import { z } from 'zod';
 import type { CheckoutResult } from '../checkout/checkouts.js';
-import type { CheckoutSession } from '../checkout/session.js';
+import type { CheckoutSession } from '../commerce/session.js';
 import { defineTool } from '../server/tool.js';
 
 const total = (type: 'items_base_amount' | 'subtotal' | 'tax' | 'total', amount: number) => ({

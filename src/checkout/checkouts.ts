@@ -2,15 +2,8 @@
 // caller, run one operation at a time on it through the ledger against the backend, and describe the outcome.
 // The checkout, not the operation, is the unit of truth (R13): what the agent was shown is what is charged
 // (R14), and it is never told a payment failed while the merchant holds one.
-import type {
-  Backend,
-  BackendResult,
-  CallContext,
-  CancelInput,
-  CompleteInput,
-  CreateInput,
-  UpdateInput,
-} from '../backends/backend.js';
+import type { Backend, BackendResult, CallContext } from '../backends/backend.js';
+import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../commerce/inputs.js';
 import type { Json } from '../ledger/canonical.js';
 import { LedgerError } from '../ledger/errors.js';
 import { digest, secretFingerprint } from '../ledger/keys.js';
@@ -21,8 +14,8 @@ import { describeFailure, failure, notFound, type Failure } from './failure.js';
 import { cartFingerprint, CheckoutHeads, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
-import { redactDeep } from './redact.js';
-import { completionOf, totalAmount, type CheckoutSession } from './session.js';
+import { redactDeep } from '../commerce/redact.js';
+import { completionOf, totalAmount, type CheckoutSession } from '../commerce/session.js';
 
 export interface IdempotencyInfo {
   key: string;

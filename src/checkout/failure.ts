@@ -1,5 +1,5 @@
 // The one error shape every tool returns: a code the agent can branch on and one sentence saying what next.
-import { cleanText, quoteMerchant, rawMerchantCode, safeCode } from './merchant-text.js';
+import { cleanText, quoteMerchant, rawMerchantCode, safeCode } from '../commerce/merchant-text.js';
 
 export type FailureType = 'invalid_request' | 'payment_error' | 'merchant_error' | 'service_unavailable';
 

@@ -6,7 +6,7 @@ import type { BackendName } from '../backends/backend.js';
 import { ownerIsGone, PROCESS_OWNER } from '../ledger/owner.js';
 import type { Clock } from '../ledger/clock.js';
 import type { Store, Stored } from '../store/store.js';
-import { totalAmount, type CheckoutSession } from './session.js';
+import { totalAmount, type CheckoutSession } from '../commerce/session.js';
 
 export type AnchoredOperation = 'update' | 'complete' | 'cancel';
 

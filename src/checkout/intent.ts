@@ -1,5 +1,6 @@
 // The canonical purchase intent and the record keys of each operation (R2, R4, R5).
-import type { BackendName, CreateInput, ItemRef, UpdateInput } from '../backends/backend.js';
+import type { BackendName } from '../backends/backend.js';
+import type { CreateInput, ItemRef, UpdateInput } from '../commerce/inputs.js';
 import { canonicalize, type Json } from '../ledger/canonical.js';
 import { digest } from '../ledger/keys.js';
 

@@ -3,7 +3,7 @@
 import type { Backend } from '../backends/backend.js';
 import type { Reconciled } from '../ledger/ledger.js';
 import type { AnchoredOperation } from './heads.js';
-import { completionOf, type CheckoutSession } from './session.js';
+import { completionOf, type CheckoutSession } from '../commerce/session.js';
 
 export type { AnchoredOperation } from './heads.js';
 

@@ -3,7 +3,7 @@
 import type { Backend } from '../backends/backend.js';
 import { CheckoutHeads } from '../checkout/heads.js';
 import { reconcileAnchored, type AnchoredOperation } from '../checkout/reconcile.js';
-import type { CheckoutSession } from '../checkout/session.js';
+import type { CheckoutSession } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { ownerIsGone } from '../ledger/owner.js';
 import type { LedgerRecord, Status } from '../ledger/record.js';

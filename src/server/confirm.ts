@@ -3,7 +3,7 @@
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import type { ElicitRequestFormParams, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { CallHooks, ConfirmRequest } from '../checkout/checkouts.js';
-import { quoteId } from '../checkout/merchant-text.js';
+import { quoteId } from '../commerce/merchant-text.js';
 import { isoMinorDigits } from '../checkout/money.js';
 import type { Logger } from '../log.js';
 

@@ -3,9 +3,9 @@
 // one line, capped and quoted, money is an integer with an ISO currency or left out, and the merchant's own
 // words (messages[]) appear only quoted after "the merchant says" — never where our sentences go.
 import type { CheckoutResult } from '../checkout/checkouts.js';
-import { isCheckoutStatus } from '../checkout/merchant-session.js';
-import { quoteId, quoteMerchant } from '../checkout/merchant-text.js';
-import { totalAmount } from '../checkout/session.js';
+import { isCheckoutStatus } from '../commerce/merchant-session.js';
+import { quoteId, quoteMerchant } from '../commerce/merchant-text.js';
+import { totalAmount } from '../commerce/session.js';
 
 const ISO_CURRENCY = /^[a-z]{3}$/i;
 /** At most this many merchant messages are quoted in the sentence (all of them are in the JSON). */

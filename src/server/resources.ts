@@ -13,7 +13,7 @@ import {
 import type { BackendName } from '../backends/backend.js';
 import type { AnchorHead } from '../checkout/heads.js';
 import type { Checkouts } from '../checkout/checkouts.js';
-import { totalAmount } from '../checkout/session.js';
+import { totalAmount } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { checkoutHistory } from '../operator/checkout-history.js';
 import { historyJson } from '../operator/timeline-view.js';

@@ -14,7 +14,7 @@ import { tools as allTools } from '../../tools/index.js';
 import { resultOutput } from '../../tools/schema-parts.js';
 import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
 import { failure, type Failure } from '../checkout/failure.js';
-import { cleanText, safeCode } from '../checkout/merchant-text.js';
+import { cleanText, safeCode } from '../commerce/merchant-text.js';
 import type { Logger } from '../log.js';
 import { findCardNumber } from './card-numbers.js';
 import { elicitationConfirm } from './confirm.js';

@@ -1,19 +1,10 @@
 // ONCE_BACKEND=acp: any ACP 2026-04-17 merchant over HTTP. Sends the ledger's key on every POST, waits out a
 // merchant's 409 idempotency_in_flight a bounded while (same key), and reads every answer through acp-answer.
-import { redactDeep } from '../../checkout/redact.js';
-import type { CheckoutSession } from '../../checkout/session.js';
+import { redactDeep } from '../../commerce/redact.js';
+import type { CheckoutSession } from '../../commerce/session.js';
 import { answerToResult, asSession, type AcpOperation } from '../acp-answer.js';
-import {
-  HOUR,
-  type Backend,
-  type BackendResult,
-  type CallContext,
-  type CancelInput,
-  type CompleteInput,
-  type CreateInput,
-  type Retention,
-  type UpdateInput,
-} from '../backend.js';
+import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { type CancelInput, type CompleteInput, type CreateInput, type UpdateInput } from '../../commerce/inputs.js';
 import { merchantIdentity, readAcpConfig, type AcpConfig } from './acp-config.js';
 import { AcpHttp, type AcpReply } from './acp-http.js';
 import { cancelBody, completeBody, createBody, updateBody, type Built } from './acp-requests.js';

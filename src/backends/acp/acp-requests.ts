@@ -1,6 +1,6 @@
 // Backend inputs → ACP 2026-04-17 request bodies that validate against the official schemas. Where our input
 // cannot be said in that schema, the request is refused here, before anything is sent.
-import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../backend.js';
+import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../../commerce/inputs.js';
 
 export type Built = { ok: true; body: Record<string, unknown> } | { ok: false; message: string };
 

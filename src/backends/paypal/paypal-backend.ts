@@ -2,16 +2,8 @@
 // The payer approves at PayPal (continue_url); complete captures. PayPal honours PayPal-Request-Id on create and
 // capture but not on PATCH, so update reads the order first and only patches what differs, with absolute values.
 import { createHash } from 'node:crypto';
-import type {
-  Backend,
-  BackendResult,
-  CallContext,
-  CancelInput,
-  CompleteInput,
-  CreateInput,
-  ItemRef,
-  UpdateInput,
-} from '../backend.js';
+import type { Backend, BackendResult, CallContext } from '../backend.js';
+import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../../commerce/inputs.js';
 import { redactingBackend } from '../redacting.js';
 import { HOUR } from '../backend.js';
 import type { Catalog } from '../catalog-file.js';

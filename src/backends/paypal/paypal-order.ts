@@ -1,5 +1,5 @@
 // PayPal Orders v2 shapes (the fields we use) and Order → the ACP-shaped CheckoutSession.
-import type { Address, CheckoutSession, CheckoutStatus, FulfillmentDetails, LineItem, Message, Order } from '../../checkout/session.js';
+import type { Address, CheckoutSession, CheckoutStatus, FulfillmentDetails, LineItem, Message, Order } from '../../commerce/session.js';
 import { fromPaypalValue, type PaypalMoney } from './paypal-money.js';
 
 export interface PaypalItem {

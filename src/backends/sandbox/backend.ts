@@ -1,18 +1,9 @@
 // The sandbox as a Backend: calls the in-process SandboxMerchant through the same `handle` the HTTP server
 // uses, sends the ledger's key, and injects faults between "the merchant acted" and "the client heard".
-import type { CheckoutSession } from '../../checkout/session.js';
+import type { CheckoutSession } from '../../commerce/session.js';
 import type { Store } from '../../store/store.js';
-import {
-  HOUR,
-  type Backend,
-  type BackendResult,
-  type CallContext,
-  type CancelInput,
-  type CompleteInput,
-  type CreateInput,
-  type Retention,
-  type UpdateInput,
-} from '../backend.js';
+import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { type CancelInput, type CompleteInput, type CreateInput, type UpdateInput } from '../../commerce/inputs.js';
 import { answerToResult } from '../acp-answer.js';
 import { NO_FAULTS, parseFaults, pickFault, type FaultPlan, type Operation, type Random } from './faults.js';
 import { SandboxMerchant, type MerchantResponse, type SandboxMerchantOptions } from './merchant.js';

@@ -10,7 +10,7 @@ import type {
   Order,
   SelectedFulfillmentOption,
   Total,
-} from '../../checkout/session.js';
+} from '../../commerce/session.js';
 import { findItem, optionsFor, taxOn, type CatalogItem, type ShippingOption } from './catalog.js';
 
 export const ACP_VERSION = '2026-04-17';

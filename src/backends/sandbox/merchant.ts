@@ -2,7 +2,7 @@
 // the given Store under `sandbox:`, so a restarted server (or a second process) on the same store carries on.
 // `handle` is transport-free; the HTTP server maps it 1:1 and the in-process backend calls it directly.
 import { randomBytes } from 'node:crypto';
-import type { Message, Order } from '../../checkout/session.js';
+import type { Message, Order } from '../../commerce/session.js';
 import { StoreUnavailableError, type Store } from '../../store/store.js';
 import { SANDBOX_CURRENCY, findItem } from './catalog.js';
 import {

@@ -3,7 +3,7 @@
 // returns the cached answer without running again, the same key with another body is a conflict (409), and a
 // store that fails fails closed (503). Transport-free: ucp-rest.ts and ucp-mcp.ts map it onto HTTP and MCP.
 import { randomBytes } from 'node:crypto';
-import type { Order } from '../../checkout/session.js';
+import type { Order } from '../../commerce/session.js';
 import { StoreUnavailableError, type Store, type Stored } from '../../store/store.js';
 import { findItem, SANDBOX_CURRENCY } from './catalog.js';
 import { isReady, mergeItems, totalOf, type SessionState } from './cart.js';

@@ -1,19 +1,11 @@
 // The Stripe backend: one checkout is one PaymentIntent, priced from Stripe Prices, driven by the real SDK.
 import { createHash } from 'node:crypto';
 import Stripe from 'stripe';
-import type {
-  Backend,
-  BackendResult,
-  CallContext,
-  CancelInput,
-  CompleteInput,
-  CreateInput,
-  ItemRef,
-  UpdateInput,
-} from '../backend.js';
+import type { Backend, BackendResult, CallContext } from '../backend.js';
+import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../../commerce/inputs.js';
 import { redactingBackend } from '../redacting.js';
 import { HOUR } from '../backend.js';
-import type { Buyer } from '../../checkout/session.js';
+import type { Buyer } from '../../commerce/session.js';
 import type { StripeBackendOptions } from './stripe-config.js';
 import { createStripeClient } from './stripe-client.js';
 import { stripeErrorToResult, type StripeCallSite } from './stripe-errors.js';

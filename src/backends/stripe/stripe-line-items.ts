@@ -1,6 +1,6 @@
 // Line items ride on the PaymentIntent's metadata (Stripe keeps no cart on a PaymentIntent), compactly:
 // "price_id*quantity*unit_amount" joined by commas, split over a few keys to respect the 500-character limit.
-import type { LineItem } from '../../checkout/session.js';
+import type { LineItem } from '../../commerce/session.js';
 
 export interface PricedItem {
   priceId: string;

@@ -1,6 +1,6 @@
 // PaymentIntent → the ACP-shaped CheckoutSession every backend returns.
 import type Stripe from 'stripe';
-import type { Address, Buyer, CheckoutSession, CheckoutStatus, FulfillmentDetails, Message, Order } from '../../checkout/session.js';
+import type { Address, Buyer, CheckoutSession, CheckoutStatus, FulfillmentDetails, Message, Order } from '../../commerce/session.js';
 import { itemsFromMetadata, toLineItem } from './stripe-line-items.js';
 
 export const BUYER_KEY = 'once_buyer';

@@ -1,7 +1,7 @@
 // Our address (ACP shape: one `name`, line_one/line_two, city, state) and UCP's postal address (first_name,
 // last_name, street_address, address_locality, address_region): the one place the two are translated, for the
 // ucp backend and the sandbox business alike. A name splits at its first space and joins with one again.
-import type { Address } from '../../checkout/session.js';
+import type { Address } from '../../commerce/session.js';
 
 export interface UcpPostalAddress {
   id?: string;

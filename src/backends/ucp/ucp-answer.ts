@@ -3,8 +3,8 @@
 // a code of its own never passes for one of ours. UCP message severities (checkout.md, Error Handling) become
 // the agent's next step: recoverable → change the checkout through update_checkout; requires_buyer_input or
 // requires_buyer_review → the person acts at continue_url; unrecoverable → start a new checkout.
-import { cleanText, merchantCode, quoteMerchant, safeCode } from '../../checkout/merchant-text.js';
-import type { CheckoutSession } from '../../checkout/session.js';
+import { cleanText, merchantCode, quoteMerchant, safeCode } from '../../commerce/merchant-text.js';
+import type { CheckoutSession } from '../../commerce/session.js';
 import type { BackendResult } from '../backend.js';
 import { MERCHANT_INVALID_ANSWER } from '../acp-answer.js';
 import { isErrorResponse, looksLikeCheckout, parseUcpCheckout } from './ucp-checkout.js';

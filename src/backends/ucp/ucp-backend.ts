@@ -7,21 +7,12 @@
 //   attempt's key is kept in the store until the attempt has a definite answer, so a resend of that attempt
 //   carries exactly the first body (UCP's rule for a lost answer: the identical request under the same key).
 import { randomUUID } from 'node:crypto';
-import { redactDeep } from '../../checkout/redact.js';
+import { redactDeep } from '../../commerce/redact.js';
 import { digest } from '../../ledger/keys.js';
 import { openMemoryStore } from '../../store/memory.js';
 import type { Store } from '../../store/store.js';
-import {
-  HOUR,
-  type Backend,
-  type BackendResult,
-  type CallContext,
-  type CancelInput,
-  type CompleteInput,
-  type CreateInput,
-  type Retention,
-  type UpdateInput,
-} from '../backend.js';
+import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { type CancelInput, type CompleteInput, type CreateInput, type UpdateInput } from '../../commerce/inputs.js';
 import { completeResult, errorsOf, ucpAnswerToResult } from './ucp-answer.js';
 import { parseUcpCheckout } from './ucp-checkout.js';
 import { businessIdentity, type UcpConfig } from './ucp-config.js';

@@ -3,8 +3,8 @@
 // messages (path → param), links, buyer, destination, continue_url, the order (checkout.order.id) and the
 // business's payment handlers (capabilities.payment.handlers, whose ids complete_checkout takes). The result
 // then goes through OUR schema of a merchant session (checkout/merchant-session.ts) like any merchant's answer.
-import { parseMerchantSession, type ParsedSession } from '../../checkout/merchant-session.js';
-import type { CheckoutStatus } from '../../checkout/session.js';
+import { parseMerchantSession, type ParsedSession } from '../../commerce/merchant-session.js';
+import type { CheckoutStatus } from '../../commerce/session.js';
 import { fromPostal, type UcpPostalAddress } from './ucp-address.js';
 
 type Json = Record<string, unknown>;

@@ -2,8 +2,8 @@
 // update, complete views). Where our input cannot be said in UCP, the request is refused here, before anything
 // is sent. Update is UCP's full replacement: it starts from the checkout as the business holds it now and
 // changes only what the input names (`null` clears a field, absent leaves it).
-import type { CompleteInput, CreateInput, UpdateInput } from '../backend.js';
-import type { FulfillmentDetails } from '../../checkout/session.js';
+import type { CompleteInput, CreateInput, UpdateInput } from '../../commerce/inputs.js';
+import type { FulfillmentDetails } from '../../commerce/session.js';
 import { toPostal, type UcpPostalAddress } from './ucp-address.js';
 
 export type Built = { ok: true; checkout: Record<string, unknown> } | { ok: false; message: string };
