@@ -3,10 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { answerToResult } from '../src/backends/acp-answer.js';
+import { answerToResult } from '../src/backends/acp/acp-answer.js';
 import { AcpBackend, retryAfterMs } from '../src/backends/acp/acp-backend.js';
 import { merchantIdentity, readAcpConfig } from '../src/backends/acp/acp-config.js';
-import { lineItems } from '../src/backends/acp/acp-requests.js';
+import { lineItems } from '../src/backends/acp/requests.js';
 import type { BackendResult, CallContext } from '../src/backends/backend.js';
 import { mulberry32, parseFaults } from '../src/backends/sandbox/faults.js';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
@@ -36,7 +36,7 @@ function ctx(label = 'k'): CallContext {
 
 function backend(url: string, timeoutMs = 2_000): AcpBackend {
   return new AcpBackend({
-    baseUrl: new URL(url),
+    endpoint: { transport: 'rest', url: new URL(url) },
     apiKey: API_KEY,
     apiVersion: '2026-04-17',
     timeoutMs,
@@ -155,14 +155,23 @@ describe('AcpBackend against the sandbox merchant', () => {
     expect(proxy.log.length - from).toBe(1);
   });
 
-  it('input ACP cannot express is refused before sending: null buyer, payment without handler_id', async () => {
+  it('input ACP cannot express is refused before sending: null buyer', async () => {
     const acp = backend(proxy.url);
     const id = await created(acp);
     const from = proxy.log.length;
     expect(await acp.update(id, { buyer: null }, ctx())).toMatchObject({ kind: 'failed', code: 'invalid_input' });
-    const noHandler = { payment_data: { instrument: PAY().payment_data.instrument } };
-    expect(await acp.complete(id, noHandler, ctx())).toMatchObject({ kind: 'failed', code: 'invalid_input' });
     expect(proxy.log.length).toBe(from);
+  });
+
+  it('issue 13 case 5: without payment_data.handler_id the one card handler the session advertises is used', async () => {
+    const acp = backend(proxy.url);
+    const id = await created(acp);
+    const from = proxy.log.length;
+    const noHandler = { payment_data: { instrument: PAY().payment_data.instrument } };
+    expect(ok(await acp.complete(id, noHandler, ctx())).status).toBe('completed');
+    const sent = proxy.log.slice(from);
+    expect(sent.map((e) => e.method)).toEqual(['GET', 'POST']);
+    expect((sent[1].body as { payment_data: { handler_id: string } }).payment_data.handler_id).toBe('sandbox');
   });
 });
 
@@ -330,7 +339,8 @@ describe('ACP configuration', () => {
 
   it('reads the defaults; ACP_TIMEOUT takes a duration', () => {
     const config = readAcpConfig(good);
-    expect(config).toMatchObject({ apiVersion: '2026-04-17', timeoutMs: 15_000 });
+    expect(config).toMatchObject({ apiVersion: 'auto', timeoutMs: 15_000 });
+    expect(readAcpConfig({ ...good, ACP_API_VERSION: '2025-09-29' }).apiVersion).toBe('2025-09-29');
     expect(readAcpConfig({ ...good, ACP_TIMEOUT: '2s' }).timeoutMs).toBe(2_000);
     const acp = new AcpBackend(config);
     expect(acp.merchant).toBe('acp:https://shop.example/acp');
@@ -347,6 +357,9 @@ describe('ACP configuration', () => {
     expect(spaced.variable).toBe('ACP_API_KEY');
     expect(spaced.message).not.toContain(API_KEY);
     expect(refused({ ...good, ACP_API_VERSION: 'latest' }).variable).toBe('ACP_API_VERSION');
+    expect(refused({ ...good, ACP_API_VERSION: '2026-01-22' }).message).toMatch(/2025-09-29, 2025-12-12, 2026-01-16, 2026-01-30, 2026-04-17, or auto/);
+    expect(refused({ ...good, ACP_MCP_URL: 'https://shop.example/acp/mcp' }).variable).toBe('ACP_MCP_URL');
+    expect(readAcpConfig({ ACP_MCP_URL: 'https://shop.example/acp/mcp', ACP_API_KEY: API_KEY }).endpoint.transport).toBe('mcp');
     expect(refused({ ...good, ACP_TIMEOUT: 'soon' }).variable).toBe('ACP_TIMEOUT');
   });
 });

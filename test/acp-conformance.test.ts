@@ -177,7 +177,7 @@ describe.skipIf(!present)('ACP 2026-04-17 conformance of the sandbox merchant', 
   it('every request body the acp backend sends is a valid ACP request (recorded by the fault proxy)', async () => {
     const proxy = await startFaultProxy({ target: server.url });
     try {
-      const acp = new AcpBackend({ baseUrl: new URL(proxy.url), apiKey: 'conformance', apiVersion: '2026-04-17', timeoutMs: 5_000 });
+      const acp = new AcpBackend({ endpoint: { transport: 'rest', url: new URL(proxy.url) }, apiKey: 'conformance', apiVersion: '2026-04-17', timeoutMs: 5_000 });
       let k = 0;
       const ctx = () => ({ idempotencyKey: `acp-conf-${++k}`, attempt: 1, requestId: `acp-conf-${k}` });
       const buyer = { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' };

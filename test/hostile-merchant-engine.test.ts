@@ -56,7 +56,7 @@ describe('R10 merchant untrusted: echoed secrets, end to end', () => {
 
   it('R10: neither the API key nor the payment token appears in a tool result, a record or a head', async () => {
     const store = openMemoryStore();
-    const backend = new AcpBackend({ baseUrl: new URL(url), apiKey: API_KEY, apiVersion: '2026-04-17', timeoutMs: 5_000 });
+    const backend = new AcpBackend({ endpoint: { transport: 'rest', url: new URL(url) }, apiKey: API_KEY, apiVersion: '2026-04-17', timeoutMs: 5_000 });
     const checkouts = new Checkouts({ ledger: new Ledger({ store, ttlMs: 23 * 3_600_000 }), backend, windowMs: 3_600_000 });
     const created = await checkouts.create('alice', { items: [{ id: 'sku_1', quantity: 1 }], currency: 'usd' });
     if (!created.ok) throw new Error(created.failure.message);

@@ -168,7 +168,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/acp`);
-  acp = new AcpBackend({ baseUrl: base, apiKey: API_KEY, apiVersion: '2026-04-17', timeoutMs: 5_000, inFlight: { maxResends: 0, maxTotalWaitMs: 0 } });
+  acp = new AcpBackend({ endpoint: { transport: 'rest', url: base }, apiKey: API_KEY, apiVersion: '2026-04-17', timeoutMs: 5_000, inFlight: { maxResends: 0, maxTotalWaitMs: 0 } });
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

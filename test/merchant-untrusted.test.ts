@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerToResult, type AcpOperation } from '../src/backends/acp-answer.js';
+import { answerToResult, type AcpOperation } from '../src/backends/acp/acp-answer.js';
 import { AcpBackend } from '../src/backends/acp/acp-backend.js';
 import type { BackendResult } from '../src/backends/backend.js';
 import type { CheckoutResult } from '../src/checkout/checkouts.js';
@@ -191,7 +191,7 @@ describe('R10/R14 merchant untrusted: echoed secrets never come back out', () =>
   afterAll(() => new Promise<void>((resolve) => echo.close(() => resolve())));
 
   it('R10/R14 merchant untrusted: a merchant echoing the API key (plain, URL-encoded, JSON-escaped) and the token gets neither into the result', async () => {
-    const acp = new AcpBackend({ baseUrl: new URL(url), apiKey: API_KEY, apiVersion: '2026-04-17', timeoutMs: 5_000 });
+    const acp = new AcpBackend({ endpoint: { transport: 'rest', url: new URL(url) }, apiKey: API_KEY, apiVersion: '2026-04-17', timeoutMs: 5_000 });
     const ctx = { idempotencyKey: 'k1', attempt: 1, requestId: 'r1' };
     const pay = { payment_data: { handler_id: 'h', instrument: { type: 'card', credential: { type: 'spt', token: TOKEN } } } };
     reply = (auth, body) => ({ status: 400, body: { type: 'invalid_request', code: `bad_${API_KEY}`, message: `you sent ${auth} and ${encodeURIComponent(API_KEY)} with ${body}` } });

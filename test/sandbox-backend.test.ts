@@ -114,12 +114,12 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
     expect(await backend.sandbox.stats()).toEqual({ sessions: 1, orders: 1, charges: 1, declines: 0 });
   });
 
-  it('cancel succeeds with status canceled; update passes null through to clear a field', async () => {
+  it('cancel succeeds with status canceled; null clears a list, but the fulfillment details cannot be cleared in ACP (issue 13: one ACP path)', async () => {
     const backend = createSandboxBackend({ store: openMemoryStore() });
     const ready = await readyCheckout(backend);
-    const cleared = checkout(await backend.update(ready.id, { fulfillment_details: null }, ctx()));
-    expect(cleared.fulfillment_details).toBeUndefined();
-    expect(cleared.status).toBe('not_ready_for_payment');
+    expect(await backend.update(ready.id, { fulfillment_details: null }, ctx())).toMatchObject({ kind: 'failed', code: 'invalid_input' });
+    const cleared = checkout(await backend.update(ready.id, { discounts: null, selected_fulfillment_options: null }, ctx()));
+    expect(cleared.status).toBe('ready_for_payment');
     expect(checkout(await backend.cancel(ready.id, { reason: 'no longer needed' }, ctx())).status).toBe('canceled');
   });
 });

@@ -36,7 +36,6 @@ beforeAll(async () => {
     port: 0,
     store: openMemoryStore(),
     tokens: { 'secret-a': 'agent-a', 'secret-b': 'agent-b' },
-    apiVersion: '2026-04-17',
   });
 });
 afterAll(() => server.close());
@@ -70,13 +69,29 @@ describe('sandbox merchant over HTTP (ACP REST)', () => {
     expect((await server.merchant.stats()).sessions).toBe(before);
   });
 
-  it('400 with supported_versions when API-Version is missing or unsupported', async () => {
+  it('400 with supported_versions (newest first) when API-Version is missing or not a released version', async () => {
+    const all = ['2026-04-17', '2026-01-30', '2026-01-16', '2025-12-12', '2025-09-29'];
     const missing = await call('/checkout_sessions', { body: cart, version: null });
     expect(missing.status).toBe(400);
-    expect(missing.body).toMatchObject({ code: 'api_version_required', supported_versions: ['2026-04-17'] });
-    const old = await call('/checkout_sessions', { body: cart, version: '2025-09-29' });
-    expect(old.status).toBe(400);
-    expect(old.body).toMatchObject({ code: 'unsupported_api_version', supported_versions: ['2026-04-17'] });
+    expect(missing.body).toMatchObject({ code: 'api_version_required', supported_versions: all });
+    const unknown = await call('/checkout_sessions', { body: cart, version: '2024-01-01' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body).toMatchObject({ code: 'unsupported_api_version', supported_versions: all });
+  });
+
+  it('issue 13: a merchant serving only 2025-09-29 refuses 2026-04-17 and lists what it speaks', async () => {
+    const old = await serveMerchant({ port: 0, store: openMemoryStore(), versions: ['2025-09-29'] });
+    try {
+      const response = await fetch(`${old.url}/checkout_sessions`, {
+        method: 'POST',
+        headers: { Authorization: 'Bearer any', 'API-Version': '2026-04-17', 'Idempotency-Key': 'k-old', 'Content-Type': 'application/json' },
+        body: JSON.stringify(cart),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ code: 'unsupported_api_version', supported_versions: ['2025-09-29'] });
+    } finally {
+      await old.close();
+    }
   });
 
   it('400 idempotency_key_required on a POST without Idempotency-Key; GET needs none', async () => {

@@ -42,6 +42,8 @@ export interface Backend {
   cancel(id: string, input: CancelInput, ctx: CallContext): Promise<BackendResult>;
   /** Reads the anchor's current state; sends no key. `failed` with `checkout_not_found` when it does not exist. */
   get(id: string): Promise<BackendResult>;
+  /** The protocol and version in use, for the start-up log and doctor (e.g. `ACP 2026-01-30 over MCP …`). */
+  describeProtocol?(): Promise<string>;
   close?(): Promise<void>;
 }
 

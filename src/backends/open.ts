@@ -35,7 +35,8 @@ export async function prepareBackend(config: Config, store: Store): Promise<Prep
       const { AcpBackend } = await import('./acp/acp-backend.js');
       const { readAcpConfig } = await import('./acp/acp-config.js');
       const options = readAcpConfig(config.env);
-      return { backend: new AcpBackend(options), endpoint: { variable: 'ACP_BASE_URL', url: options.baseUrl.href } };
+      const variable = options.endpoint.transport === 'mcp' ? 'ACP_MCP_URL' : 'ACP_BASE_URL';
+      return { backend: new AcpBackend(options), endpoint: { variable, url: options.endpoint.url.href } };
     }
     case 'ucp': {
       const { prepareUcpBackend } = await import('./ucp/ucp-open.js');

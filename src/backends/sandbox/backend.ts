@@ -1,15 +1,17 @@
-// The sandbox as a Backend: calls the in-process SandboxMerchant through the same `handle` the HTTP server
-// uses, sends the ledger's key, and injects faults between "the merchant acted" and "the client heard".
-import type { CheckoutSession } from '../../commerce/session.js';
+// The sandbox as a Backend: the ACP protocol path (AcpClient) over the in-process merchant, with the faults of
+// ONCE_SANDBOX_FAULTS injected between "the merchant acted" and "the client heard". It keeps no ACP bodies of
+// its own: what it sends and how it reads the answers is the acp backend's.
+import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../../commerce/inputs.js';
 import type { Store } from '../../store/store.js';
+import { AcpClient } from '../acp/acp-client.js';
+import { LATEST_ACP_VERSION } from '../acp/versions.js';
 import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
-import { type CancelInput, type CompleteInput, type CreateInput, type UpdateInput } from '../../commerce/inputs.js';
-import { answerToResult } from '../acp-answer.js';
-import { NO_FAULTS, parseFaults, pickFault, type FaultPlan, type Operation, type Random } from './faults.js';
-import { SandboxMerchant, type MerchantResponse, type SandboxMerchantOptions } from './merchant.js';
+import { FaultTransport } from './fault-transport.js';
+import { NO_FAULTS, parseFaults, type FaultPlan, type Random } from './faults.js';
+import { InProcessTransport } from './in-process-transport.js';
+import { SandboxMerchant, type SandboxMerchantOptions } from './merchant.js';
 
-/** The caller identity the in-process backend presents (keys are scoped per identity). */
-export const SANDBOX_IDENTITY = 'once-checkout';
+export { SANDBOX_IDENTITY } from './in-process-transport.js';
 
 export interface SandboxBackendOptions {
   store: Store;
@@ -39,103 +41,44 @@ export class SandboxBackend implements Backend {
     description: 'the sandbox merchant keeps Idempotency-Key answers for 24 h (as ACP merchants must)',
   };
   readonly sandbox: SandboxMerchant;
-  private readonly faults: FaultPlan;
-  private readonly rng: Random;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly timeoutDelayMs: number;
-  private readonly crash: () => void;
+  private readonly client: AcpClient;
 
   constructor(options: SandboxBackendOptions) {
     this.sandbox = new SandboxMerchant({ ...options.merchant, store: options.store, now: options.now });
-    this.faults = typeof options.faults === 'string' ? parseFaults(options.faults) : (options.faults ?? NO_FAULTS);
-    this.rng = options.rng ?? Math.random;
-    this.sleep = options.sleep ?? realSleep;
-    this.timeoutDelayMs = options.timeoutDelayMs ?? 20;
-    this.crash = options.crash ?? hardCrash;
+    const faults = typeof options.faults === 'string' ? parseFaults(options.faults) : (options.faults ?? NO_FAULTS);
+    const transport = new FaultTransport(new InProcessTransport(this.sandbox), {
+      faults,
+      rng: options.rng ?? Math.random,
+      sleep: options.sleep ?? realSleep,
+      timeoutDelayMs: options.timeoutDelayMs ?? 20,
+      crash: options.crash ?? hardCrash,
+    });
+    this.client = new AcpClient({ transport, version: LATEST_ACP_VERSION, secrets: [] });
   }
 
   create(input: CreateInput, ctx: CallContext): Promise<BackendResult> {
-    const body: Record<string, unknown> = {
-      line_items: input.items.map((item) => ({ id: item.id, quantity: item.quantity })),
-      currency: input.currency,
-      capabilities: {},
-    };
-    if (input.buyer !== undefined) body.buyer = input.buyer;
-    if (input.fulfillment_details !== undefined) body.fulfillment_details = input.fulfillment_details;
-    return this.call('create', '/checkout_sessions', body, ctx);
+    return this.client.create(input, ctx);
   }
 
   update(id: string, input: UpdateInput, ctx: CallContext): Promise<BackendResult> {
-    const body: Record<string, unknown> = {};
-    if (input.items !== undefined) body.line_items = input.items.map((i) => ({ id: i.id, quantity: i.quantity }));
-    if (input.buyer !== undefined) body.buyer = input.buyer;
-    if (input.fulfillment_details !== undefined) body.fulfillment_details = input.fulfillment_details;
-    if (input.selected_fulfillment_options !== undefined) {
-      body.selected_fulfillment_options = input.selected_fulfillment_options;
-    }
-    if (input.discounts !== undefined) body.discounts = input.discounts;
-    return this.call('update', `/checkout_sessions/${encodeURIComponent(id)}`, body, ctx);
+    return this.client.update(id, input, ctx);
   }
 
   complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult> {
-    const body: Record<string, unknown> = { payment_data: input.payment_data };
-    if (input.buyer !== undefined) body.buyer = input.buyer;
-    return this.call('complete', `/checkout_sessions/${encodeURIComponent(id)}/complete`, body, ctx);
+    return this.client.complete(id, input, ctx);
   }
 
   cancel(id: string, input: CancelInput, ctx: CallContext): Promise<BackendResult> {
-    const body = input.reason === undefined ? {} : { intent_trace: { reason_code: 'other', trace_summary: input.reason } };
-    return this.call('cancel', `/checkout_sessions/${encodeURIComponent(id)}/cancel`, body, ctx);
+    return this.client.cancel(id, input, ctx);
   }
 
   get(id: string): Promise<BackendResult> {
-    return this.call('get', `/checkout_sessions/${encodeURIComponent(id)}`, undefined, undefined);
+    return this.client.get(id);
   }
 
-  private async call(
-    operation: Operation,
-    path: string,
-    body: unknown,
-    ctx: CallContext | undefined,
-  ): Promise<BackendResult> {
-    const fault = pickFault(this.faults, operation, this.rng);
-    if (fault === 'error_5xx') return { kind: 'unknown', reason: 'injected fault: merchant answered 503' };
-    const send = () =>
-      this.sandbox.handle({
-        method: operation === 'get' ? 'GET' : 'POST',
-        path,
-        identity: SANDBOX_IDENTITY,
-        idempotencyKey: ctx?.idempotencyKey,
-        body,
-        requestId: ctx?.requestId,
-      });
-    if (fault === 'timeout') {
-      // Half the time the request reached the merchant before the client gave up.
-      if (this.rng() < 0.5) await send();
-      await this.sleep(this.timeoutDelayMs);
-      return { kind: 'unknown', reason: 'injected fault: request timed out' };
-    }
-    const response = await send();
-    if (fault === 'lose_response') return { kind: 'unknown', reason: 'response lost' };
-    if (fault === 'crash_after_commit' && operation !== 'get') this.crash();
-    return toResult(operation, response, () => this.currentSession(path));
+  async describeProtocol(): Promise<string> {
+    return `ACP ${LATEST_ACP_VERSION} in process (the sandbox merchant)`;
   }
-
-  /** The session as it stands now, to attach to a 405 so the ledger sees the order or the cancellation. */
-  private async currentSession(path: string): Promise<CheckoutSession | undefined> {
-    const id = path.split('/')[2];
-    const response = await this.sandbox.handle({ method: 'GET', path: `/checkout_sessions/${id}`, identity: SANDBOX_IDENTITY });
-    return response.status === 200 ? (response.body as CheckoutSession) : undefined;
-  }
-}
-
-/** Merchant answer → BackendResult, read the same way as the HTTP acp backend reads it (acp-answer.ts). */
-export function toResult(
-  operation: Operation,
-  response: MerchantResponse,
-  current: () => Promise<CheckoutSession | undefined>,
-): Promise<BackendResult> {
-  return answerToResult(operation, { status: response.status, body: response.body, requestId: response.headers['Request-Id'] }, current);
 }
 
 export function createSandboxBackend(options: SandboxBackendOptions): SandboxBackend {

@@ -15,6 +15,9 @@ import { findItem, optionsFor, taxOn, type CatalogItem, type ShippingOption } fr
 
 export const ACP_VERSION = '2026-04-17';
 
+/** The one payment handler the sandbox takes: tokenized cards (tok_sandbox_ok, tok_sandbox_decline). */
+export const SANDBOX_HANDLER_ID = 'sandbox';
+
 export interface CartLine {
   id: string;
   quantity: number;
@@ -41,8 +44,39 @@ export interface SessionState {
 /** The session as the sandbox returns it: the shared shape plus the fields ACP requires in every response. */
 export type SandboxSession = CheckoutSession & {
   protocol: { version: string };
-  capabilities: Record<string, never>;
+  capabilities: { payment: { handlers: PaymentHandler[] } };
 };
+
+export interface PaymentHandler {
+  id: string;
+  name: string;
+  display_name: string;
+  version: string;
+  spec: string;
+  requires_delegate_payment: boolean;
+  requires_pci_compliance: boolean;
+  psp: string;
+  config_schema: string;
+  instrument_schemas: string[];
+  config: Record<string, unknown>;
+}
+
+/** What every session advertises in capabilities.payment.handlers (ACP 2026-01-30 on). */
+export const SANDBOX_HANDLERS: PaymentHandler[] = [
+  {
+    id: SANDBOX_HANDLER_ID,
+    name: 'dev.acp.tokenized.card',
+    display_name: 'Card (sandbox tokens)',
+    version: '2026-01-22',
+    spec: 'https://acp.dev/handlers/tokenized.card',
+    requires_delegate_payment: false,
+    requires_pci_compliance: false,
+    psp: 'sandbox',
+    config_schema: 'https://acp.dev/schemas/handlers/tokenized.card/config.json',
+    instrument_schemas: ['https://acp.dev/schemas/handlers/tokenized.card/instrument.json'],
+    config: { accepted_tokens: ['tok_sandbox_ok', 'tok_sandbox_decline'] },
+  },
+];
 
 /** Line items merged by id (same id twice: quantities added), in first-seen order. */
 export function mergeItems(items: { id: string; quantity?: number }[]): CartLine[] {
@@ -148,7 +182,7 @@ export function stockErrors(state: SessionState): Message[] {
   );
 }
 
-/** What still blocks payment, as `missing` errors (only shown when the buyer tries to complete). */
+/** What still blocks payment, as `missing` errors. */
 export function missingErrors(state: SessionState): Message[] {
   const missing: Message[] = [];
   if (needsAddress(state) && !state.fulfillment_details?.address) {
@@ -160,6 +194,11 @@ export function missingErrors(state: SessionState): Message[] {
     );
   }
   return missing;
+}
+
+function blockers(state: SessionState): Message[] {
+  const stock = stockErrors(state);
+  return stock.length > 0 ? stock : missingErrors(state);
 }
 
 export function isReady(state: SessionState): boolean {
@@ -200,13 +239,14 @@ export function render(state: SessionState, baseUrl: string, extra: Message[] = 
   const session: SandboxSession = {
     id: state.id,
     protocol: { version: ACP_VERSION },
-    capabilities: {},
+    capabilities: { payment: { handlers: SANDBOX_HANDLERS } },
     status,
     currency: state.currency,
     line_items: lines,
     fulfillment_options: availableOptions(state.items).map(fulfillmentOption),
     totals: cartTotals(state),
-    messages: [...(state.phase === 'open' ? stockErrors(state) : []), ...discountWarnings(state), ...extra],
+    // What blocks payment is said on every open session: out of stock first, else what is still missing.
+    messages: [...(state.phase === 'open' ? blockers(state) : []), ...discountWarnings(state), ...extra],
     links: [
       { type: 'terms_of_use', url: `${baseUrl}/terms` },
       { type: 'return_policy', url: `${baseUrl}/returns` },

@@ -78,3 +78,7 @@ export const DIGITAL_DELIVERY: ShippingOption = {
 export function optionsFor(allDigital: boolean): ShippingOption[] {
   return allDigital ? [DIGITAL_DELIVERY] : [SHIP_STANDARD, SHIP_EXPRESS];
 }
+
+export function findShippingOption(id: string): ShippingOption | undefined {
+  return [SHIP_STANDARD, SHIP_EXPRESS, DIGITAL_DELIVERY].find((option) => option.id === id);
+}

@@ -1,7 +1,8 @@
 // ACP's flat protocol Error, for answers that cannot be a valid CheckoutSession (4xx/5xx).
 import { ACP_VERSION, type SandboxSession } from './cart.js';
 
-export type AcpErrorType = 'invalid_request' | 'processing_error' | 'service_unavailable';
+/** `request_not_idempotent` only before 2026-04-17 (a key reused with another body). */
+export type AcpErrorType = 'invalid_request' | 'request_not_idempotent' | 'processing_error' | 'service_unavailable';
 
 export interface AcpError {
   type: AcpErrorType;

@@ -1,13 +1,15 @@
-// The sandbox merchant as a standalone ACP 2026-04-17 REST merchant over node:http: bearer auth, API-Version,
-// JSON bodies and the idempotency headers around SandboxMerchant.handle, which does everything else. UCP's
-// side (ucp-http.ts) answers on the same port under /ucp and /.well-known/ucp.
+// The sandbox merchant as a standalone ACP merchant over node:http, every released version on one port: ACP REST
+// (bearer auth, API-Version, JSON bodies and the idempotency headers around SandboxMerchant.handle, which does
+// everything else), and, in their own block below, /.well-known/acp.json and ACP's MCP binding at /acp/mcp.
+// UCP's side (ucp-http.ts) answers on the same port under /ucp and /.well-known/ucp.
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Store } from '../../store/store.js';
-import { ACP_VERSION } from './cart.js';
+import type { AcpVersion } from '../acp/versions.js';
 import { acpError, type AcpError, type Answer } from './errors.js';
 import { NO_FAULTS, pickFault, type FaultName, type FaultPlan, type Random } from './faults.js';
+import { ACP_MCP_PATH, createAcpMcpEndpoint, operationOfRpc, type AcpMcpEndpoint } from './mcp-binding.js';
 import { SandboxMerchant, matchRoute, type MerchantResponse } from './merchant.js';
 import { ucpRoutes } from './ucp-http.js';
 import { UcpMerchant } from './ucp-merchant.js';
@@ -22,8 +24,8 @@ export interface ServeMerchantOptions {
    * accepted and the token itself (hashed) is the identity: fine for a local sandbox, not for anything shared.
    */
   tokens?: ReadonlyMap<string, string> | Record<string, string>;
-  /** The API-Version this merchant speaks; requests must send exactly it. Default 2026-04-17. */
-  apiVersion?: string;
+  /** The ACP versions this merchant speaks (API-Version or meta.api_version), oldest first. Default all released. */
+  versions?: readonly AcpVersion[];
   /** Where links and order permalinks point; default this server's own URL. */
   baseUrl?: string;
   now?: () => number;
@@ -91,28 +93,15 @@ function identityFor(token: string, tokens: ServeMerchantOptions['tokens']): str
 
 export async function serveMerchant(options: ServeMerchantOptions): Promise<MerchantServer> {
   const host = options.host ?? '127.0.0.1';
-  const apiVersion = options.apiVersion ?? ACP_VERSION;
   let merchant: SandboxMerchant | undefined;
+  let mcp: AcpMcpEndpoint | undefined;
+  let ownUrl = '';
 
   async function route(req: IncomingMessage): Promise<Reply> {
     const requestId = header(req, 'Request-Id') ?? `req_${randomBytes(12).toString('hex')}`;
     const base = { 'Request-Id': requestId };
-    const auth = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'Authorization') ?? '');
-    const identity = auth ? identityFor(auth[1], options.tokens) : undefined;
-    if (identity === undefined) {
-      return errorReply(
-        acpError(401, 'invalid_request', 'unauthorized', 'A valid bearer token is required (Authorization: Bearer <token>).'),
-        { ...base, 'WWW-Authenticate': 'Bearer' },
-      );
-    }
-    const version = header(req, 'API-Version');
-    if (version !== apiVersion) {
-      const answer =
-        version === undefined
-          ? acpError(400, 'invalid_request', 'api_version_required', `The API-Version header is required; this merchant speaks ${apiVersion}.`)
-          : acpError(400, 'invalid_request', 'unsupported_api_version', `API-Version '${version}' is not supported; use ${apiVersion}.`);
-      return errorReply(answer, base, { supported_versions: [apiVersion] });
-    }
+    const identity = callerOf(req);
+    if (identity === undefined) return unauthorized(base);
     const method = req.method ?? 'GET';
     let body: unknown;
     if (method === 'POST') {
@@ -133,8 +122,21 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
       idempotencyKey: header(req, 'Idempotency-Key'),
       body,
       requestId,
+      apiVersion: header(req, 'API-Version') ?? '',
     });
     return { status: answer.status, body: answer.body, headers: answer.headers };
+  }
+
+  function callerOf(req: IncomingMessage): string | undefined {
+    const auth = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'Authorization') ?? '');
+    return auth ? identityFor(auth[1], options.tokens) : undefined;
+  }
+
+  function unauthorized(headers: Record<string, string> = {}): Reply {
+    return errorReply(
+      acpError(401, 'invalid_request', 'unauthorized', 'A valid bearer token is required (Authorization: Bearer <token>).'),
+      { ...headers, 'WWW-Authenticate': 'Bearer' },
+    );
   }
 
   function send(res: ServerResponse, reply: Reply): void {
@@ -178,7 +180,6 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   }
 
   let ucp: UcpMerchant | undefined;
-  let ownUrl = '';
   const ucpRoute = ucpRoutes({
     merchant: () => ucp,
     baseUrl: () => options.baseUrl ?? ownUrl,
@@ -190,8 +191,73 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     crash: options.crash,
   });
 
+  // ---- ACP discovery and ACP's MCP binding (issue 13): /.well-known/acp.json and /acp/mcp ----
+
+  /** Hands the MCP transport a response that writes nothing, and does `after` once it has finished answering. */
+  function withheld(res: ServerResponse, after: () => void): void {
+    let finished = false;
+    res.writeHead = (() => res) as unknown as typeof res.writeHead;
+    res.flushHeaders = () => {};
+    res.write = (() => true) as unknown as typeof res.write;
+    res.end = (() => {
+      if (!finished) {
+        finished = true;
+        after();
+      }
+      return res;
+    }) as unknown as typeof res.end;
+  }
+
+  async function serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const identity = callerOf(req);
+    if (identity === undefined) return send(res, unauthorized());
+    let body: unknown;
+    if (req.method === 'POST') {
+      const read = await readBody(req);
+      if (read.kind !== 'ok') {
+        const text = JSON.stringify({ jsonrpc: '2.0', error: { code: -32700, message: read.kind === 'too_large' ? 'Request over 1 MB.' : 'Parse error.' }, id: null });
+        res.writeHead(read.kind === 'too_large' ? 413 : 400, { 'Content-Type': 'application/json' }).end(text);
+        return;
+      }
+      body = read.body;
+    }
+    if (!mcp) return send(res, errorReply(acpError(503, 'service_unavailable', 'starting', 'The merchant is starting.')));
+    const operation = faults.rules.length > 0 ? operationOfRpc(body) : undefined;
+    const fault = operation === undefined ? undefined : pickFault(faults, operation, rng);
+    if (fault === 'error_5xx') {
+      // Before acting, as over REST.
+      return send(res, errorReply(acpError(503, 'service_unavailable', 'injected_fault', 'Injected fault: the merchant is unavailable.')));
+    }
+    if (fault === 'lose_response') withheld(res, () => drop(res));
+    if (fault === 'crash_after_commit') withheld(res, () => (options.crash ? options.crash() : drop(res)));
+    if (fault === 'timeout') withheld(res, () => setTimeout(() => drop(res), timeoutDelayMs).unref());
+    await mcp.handle(req, res, identity, body);
+  }
+
+  /** Handles discovery and the MCP binding; false when the request is for ACP REST. */
+  function serveAcpExtras(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = new URL(req.url ?? '/', 'http://merchant').pathname;
+    if (path === '/.well-known/acp.json' && req.method === 'GET' && merchant) {
+      // Public, no bearer token (rfcs/rfc.discovery.md).
+      const text = JSON.stringify(merchant.discovery(ownUrl, ['rest', 'mcp']));
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600', 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+      return true;
+    }
+    if (path !== ACP_MCP_PATH) return false;
+    serveMcp(req, res).catch((error: unknown) => {
+      console.error('sandbox merchant: MCP request failed:', error);
+      if (!res.headersSent) send(res, errorReply(acpError(500, 'processing_error', 'internal_error', 'The sandbox merchant failed.')));
+      else res.socket?.destroy();
+    });
+    return true;
+  }
+
+  // ---- ACP REST ----
+
   const server = createServer((req, res) => {
     if (ucpRoute(req, res)) return;
+    if (serveAcpExtras(req, res)) return;
     const fault = faultFor(req);
     if (fault === 'error_5xx') {
       // Before acting: nothing happened at the merchant, and 5xx answers are never stored against the key.
@@ -223,17 +289,22 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     now: options.now,
     baseUrl: options.baseUrl ?? url,
     ignoreIdempotencyKeys: options.ignoreIdempotencyKeys,
+    versions: options.versions,
   });
+  mcp = createAcpMcpEndpoint(merchant);
   const ready = merchant;
+  const endpoint = mcp;
   return {
     url,
     port,
     merchant: ready,
     ucp,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    close: async () => {
+      await endpoint.close();
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -5,19 +5,19 @@ import { randomBytes } from 'node:crypto';
 import type { Message, Order } from '../../commerce/session.js';
 import { StoreUnavailableError, type Store } from '../../store/store.js';
 import { SANDBOX_CURRENCY, findItem } from './catalog.js';
+import { ACP_VERSIONS, LATEST_ACP_VERSION, conflictIsLegacy, isAcpVersion, type AcpVersion } from '../acp/versions.js';
 import {
   availableOptions,
   isReady,
   mergeItems,
-  missingErrors,
   render,
-  stockErrors,
   totalOf,
   type SandboxSession,
   type SessionState,
 } from './cart.js';
 import { acpError, invalid, notFound, type AcpError, type Answer } from './errors.js';
 import { IdempotencyKeys, KEY_RETENTION_MS } from './idempotency.js';
+import { readRequest, writeError, writeSession } from './wire-versions.js';
 import {
   cancelRequest,
   completeRequest,
@@ -41,6 +41,8 @@ export interface SandboxMerchantOptions {
   /** Test mode: a merchant that ignores Idempotency-Key entirely (every POST runs). */
   ignoreIdempotencyKeys?: boolean;
   keyRetentionMs?: number;
+  /** The ACP versions it speaks, oldest first; default every released one. */
+  versions?: readonly AcpVersion[];
 }
 
 export interface MerchantRequest {
@@ -51,10 +53,16 @@ export interface MerchantRequest {
   idempotencyKey?: string;
   body?: unknown;
   requestId?: string;
+  /**
+   * API-Version (REST) or meta.api_version (MCP): one this merchant speaks; '' when the caller sent none (refused).
+   * Absent only for in-process callers, who speak the newest version this merchant speaks.
+   */
+  apiVersion?: string;
 }
 
 export interface MerchantResponse {
   status: number;
+  /** A session or an Error, in the version asked for. */
   body: SandboxSession | AcpError;
   headers: Record<string, string>;
   /** True when this is a stored answer replayed for a repeated Idempotency-Key. */
@@ -152,8 +160,10 @@ export class SandboxMerchant {
   private readonly baseUrl: string;
   private readonly ignoreKeys: boolean;
   private readonly keys: IdempotencyKeys;
+  readonly versions: readonly AcpVersion[];
 
   constructor(options: SandboxMerchantOptions) {
+    this.versions = options.versions ?? ACP_VERSIONS;
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
@@ -169,6 +179,10 @@ export class SandboxMerchant {
       headers: { 'Request-Id': requestId, ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}), ...extra },
       replayed,
     });
+    const version = request.apiVersion ?? this.versions.at(-1) ?? LATEST_ACP_VERSION;
+    if (!isAcpVersion(version) || !this.versions.includes(version)) return respond(this.versionRefused(version));
+    // Every answer leaves in the version asked for; a stored one was written so and replays as it was.
+    const out = (answer: Answer): Answer => present(version, answer);
     const route = matchRoute(request.method, request.path);
     if (route.kind === 'none') {
       return respond(acpError(404, 'invalid_request', 'not_found', `No route for ${request.method} ${request.path}.`));
@@ -178,8 +192,9 @@ export class SandboxMerchant {
         acpError(405, 'invalid_request', 'method_not_allowed', `${request.method} is not allowed on ${request.path}.`),
       );
     }
-    if (route.kind === 'get') return respond(await this.safely(() => this.read(route.id)));
-    if (this.ignoreKeys) return respond(await this.safely(() => this.perform(route, request.body)));
+    if (route.kind === 'get') return respond(out(await this.safely(() => this.read(route.id))));
+    const body = readRequest(version, route.kind, request.body);
+    if (this.ignoreKeys) return respond(out(await this.safely(() => this.perform(route, body))));
 
     const key = request.idempotencyKey;
     if (key === undefined || key === '') {
@@ -199,12 +214,12 @@ export class SandboxMerchant {
       case 'replay':
         return respond(begin.answer, true);
       case 'conflict':
+        // Before 2026-04-17 this was a 409 of type request_not_idempotent; since, 422 invalid_request.
         return respond(
-          acpError(
-            422,
-            'invalid_request',
-            'idempotency_conflict',
-            'Idempotency-Key has already been used with a different request body',
+          out(
+            conflictIsLegacy(version)
+              ? acpError(409, 'request_not_idempotent', 'idempotency_conflict', 'Idempotency-Key has already been used with a different request body')
+              : acpError(422, 'invalid_request', 'idempotency_conflict', 'Idempotency-Key has already been used with a different request body'),
           ),
         );
       case 'in_flight':
@@ -219,7 +234,7 @@ export class SandboxMerchant {
           { 'Retry-After': '1' },
         );
       case 'run': {
-        const answer = await this.safely(() => this.perform(route, request.body));
+        const answer = out(await this.safely(() => this.perform(route, body)));
         try {
           if (answer.status >= 500) await begin.abandon();
           else await begin.finish(answer);
@@ -229,6 +244,26 @@ export class SandboxMerchant {
         return respond(answer);
       }
     }
+  }
+
+  /** 400 for a missing or unknown version, listing the ones spoken (2026-01-16 on: unsupported_api_version). */
+  private versionRefused(version: string): Answer {
+    const spoken = this.versions.join(', ');
+    const answer =
+      version === ''
+        ? acpError(400, 'invalid_request', 'api_version_required', `The API version is required (API-Version header, or meta.api_version); this merchant speaks ${spoken}.`)
+        : acpError(400, 'invalid_request', 'unsupported_api_version', `API version '${version}' is not supported; use one of ${spoken}.`);
+    return { status: answer.status, body: { ...(answer.body as AcpError), supported_versions: [...this.versions].reverse() } };
+  }
+
+  /** /.well-known/acp.json (rfcs/rfc.discovery.md): versions oldest first, the last the newest. */
+  discovery(apiBaseUrl: string, transports: Array<'rest' | 'mcp'>): Record<string, unknown> {
+    return {
+      protocol: { name: 'acp', version: this.versions.at(-1) ?? LATEST_ACP_VERSION, supported_versions: [...this.versions] },
+      api_base_url: apiBaseUrl,
+      transports,
+      capabilities: { services: ['checkout'], supported_currencies: [SANDBOX_CURRENCY] },
+    };
   }
 
   /** Totals over the whole store, counted from the records themselves (so every process agrees). */
@@ -386,7 +421,7 @@ export class SandboxMerchant {
     const session = (extra: Message[]): Answer => ({ status: 200, body: render(state, this.baseUrl, extra) });
     if (!isReady(state)) {
       // Business errors are a 2xx session with messages[] (R12); stock errors are already in the render.
-      return { answer: session(stockErrors(state).length > 0 ? [] : missingErrors(state)) };
+      return { answer: session([]) };
     }
     const token = request.payment_data.instrument.credential.token;
     const at = this.iso();
@@ -448,6 +483,14 @@ export class SandboxMerchant {
     const next: SessionState = { ...state, phase: 'canceled', updated_at: this.iso() };
     return { next, answer: { status: 200, body: render(next, this.baseUrl) } };
   }
+}
+
+/** An answer in the version asked for. */
+function present(version: AcpVersion, answer: Answer): Answer {
+  if (answer.status === 200 || answer.status === 201) {
+    return { status: answer.status, body: writeSession(version, answer.body as SandboxSession) as unknown as SandboxSession };
+  }
+  return { status: answer.status, body: writeError(version, answer.body as AcpError) };
 }
 
 /** Store trouble is temporary (503); anything else is our bug (500). Neither is cached. */

@@ -6,7 +6,7 @@
 import { cleanText, merchantCode, quoteMerchant, safeCode } from '../../commerce/merchant-text.js';
 import type { CheckoutSession } from '../../commerce/session.js';
 import type { BackendResult } from '../backend.js';
-import { MERCHANT_INVALID_ANSWER } from '../acp-answer.js';
+import { MERCHANT_INVALID_ANSWER } from '../acp/acp-answer.js';
 import { isErrorResponse, looksLikeCheckout, parseUcpCheckout } from './ucp-checkout.js';
 import type { UcpOperation, UcpReply } from './ucp-wire.js';
 

@@ -4,10 +4,11 @@
 // The merchant is untrusted input: every session goes through OUR schema (commerce/merchant-session.ts) before
 // anything acts on it, every merchant error code travels as `merchant:<code>` so it can never pass for one of
 // ours, and merchant text is cleaned to one line, and quoted and attributed wherever it joins our sentences.
-import { parseMerchantSession, looksLikeSession } from '../commerce/merchant-session.js';
-import { cleanText, merchantCode, quoteMerchant, safeCode } from '../commerce/merchant-text.js';
-import { firstError, isCompleted, type CheckoutSession } from '../commerce/session.js';
-import type { BackendResult } from './backend.js';
+import { parseMerchantSession, looksLikeSession } from '../../commerce/merchant-session.js';
+import { cleanText, merchantCode, quoteMerchant, safeCode } from '../../commerce/merchant-text.js';
+import { firstError, isCompleted, type CheckoutSession } from '../../commerce/session.js';
+import type { BackendResult } from '../backend.js';
+import { reshapeLegacySession } from './legacy-session.js';
 
 export type AcpOperation = 'create' | 'update' | 'complete' | 'cancel' | 'get';
 
@@ -20,6 +21,8 @@ export interface AcpAnswer {
   body: unknown;
   /** The merchant's Request-Id header, for the record. */
   requestId?: string;
+  /** The raw body, when it is not an ACP error we can read: its words are quoted in our message. */
+  text?: string;
 }
 
 /** ACP's flat protocol error. */
@@ -42,13 +45,31 @@ export function isAcpError(body: unknown): body is AcpErrorBody {
 
 /** The body as a session we accept (commerce/merchant-session.ts), or undefined. */
 export function asSession(body: unknown): CheckoutSession | undefined {
-  const parsed = parseMerchantSession(body);
+  const parsed = parseMerchantSession(reshapeLegacySession(body));
   return parsed.ok ? parsed.session : undefined;
 }
 
 /** A merchant error body, for our reasons: its code reduced to code characters, its words quoted. */
-function describe(body: unknown, status: number): string {
-  return isAcpError(body) ? `status ${status}, its code "${safeCode(body.code)}": ${quoteMerchant(body.message)}` : `status ${status}`;
+function describe(body: unknown, status: number, text?: string): string {
+  if (isAcpError(body)) return `status ${status}, its code "${safeCode(body.code)}": ${quoteMerchant(body.message)}`;
+  return excerpt(status, body, text);
+}
+
+/** A body that is not ACP's Error still says something: a short excerpt of it, quoted as the merchant's. */
+function excerpt(status: number, body: unknown, text?: string): string {
+  const raw = text ?? (body === undefined ? '' : JSON.stringify(body));
+  return raw.trim() === '' ? `status ${status}` : `status ${status} (${quoteMerchant(raw, EXCERPT_MAX)})`;
+}
+
+const EXCERPT_MAX = 200;
+
+/**
+ * A key reused with another body: `idempotency_conflict` (422 since 2026-04-17), or before that a 409 of type
+ * `request_not_idempotent` (PROVIDERS.md: branch on the code and type, never on the status alone).
+ */
+function isConflict(body: AcpErrorBody): boolean {
+  if (body.code === 'idempotency_in_flight') return false;
+  return body.code === 'idempotency_conflict' || body.code === 'request_not_idempotent' || body.type === 'request_not_idempotent';
 }
 
 /** The merchant's message content as recorded with a `merchant:` code: one line, no controls; quoted when shown. */
@@ -66,17 +87,16 @@ export async function answerToResult(
   answer: AcpAnswer,
   current: () => Promise<CheckoutSession | undefined>,
 ): Promise<BackendResult> {
-  const { status, body } = answer;
+  const { status, body, text } = answer;
   const providerRequestId = answer.requestId === undefined ? undefined : cleanText(answer.requestId, 128);
   if (status >= 500 || status === 408 || status === 429) {
-    return { kind: 'unknown', reason: `merchant answered ${describe(body, status)}`, providerRequestId };
+    return { kind: 'unknown', reason: `merchant answered ${describe(body, status, text)}`, providerRequestId };
   }
   if (status === 409 && isAcpError(body) && body.code === 'idempotency_in_flight') {
     // The first request with this key is still running: its outcome is not known yet.
     return { kind: 'unknown', reason: 'idempotency_in_flight: the merchant is still processing this key', providerRequestId };
   }
-  if (isAcpError(body) && body.code === 'idempotency_conflict') {
-    // Branch on the code, not the status: 422 since 2026-04-17, 409 before (PROVIDERS.md).
+  if (isAcpError(body) && isConflict(body)) {
     return {
       kind: 'failed',
       code: 'idempotency_conflict',
@@ -111,13 +131,13 @@ export async function answerToResult(
       message = merchantWords(body.message);
     } else {
       code = `http_${status}`;
-      message = `The merchant refused the request with status ${status}.`;
+      message = `The merchant refused the request with ${excerpt(status, body, text)}.`;
     }
     const failed: BackendResult = { kind: 'failed', code, message, providerRequestId };
     if (settled) failed.checkout = settled;
     return failed;
   }
-  const parsed = parseMerchantSession(body);
+  const parsed = parseMerchantSession(reshapeLegacySession(body));
   if (!parsed.ok) {
     const what = looksLikeSession(body) ? `a checkout we do not accept (${parsed.problem})` : 'no checkout session';
     const reason = `${MERCHANT_INVALID_ANSWER}: the merchant answered ${status} with ${what}`;
