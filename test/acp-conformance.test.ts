@@ -12,6 +12,14 @@ import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http
 import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
 import { AcpBackend } from '../src/backends/acp/acp-backend.js';
 import { startFaultProxy } from './support/fault-proxy.js';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { AcpClient } from '../src/backends/acp/acp-client.js';
+import { McpTransport } from '../src/backends/acp/mcp-transport.js';
+import { RestTransport } from '../src/backends/acp/rest-transport.js';
+import type { AcpCall, AcpReply, AcpTransport } from '../src/backends/acp/transport.js';
+import { ACP_VERSIONS, shapeOf, type AcpVersion } from '../src/backends/acp/versions.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const specDir = resolve(root, process.env.ACP_SPEC_DIR ?? '../shared/acp-spec');
@@ -300,5 +308,259 @@ describe.skipIf(!present)('ACP 2026-04-17 conformance of the sandbox merchant', 
       examples.error_422_idempotency_conflict,
     );
     expect(checked).toBeGreaterThan(40);
+  });
+});
+
+// Issue 13: every released version, over REST and over ACP's MCP binding. Each version's bundle has the same $id,
+// so each gets its own validator set.
+/** 2025-09-29 writes draft-04's `minimum: 0, exclusiveMinimum: true`; in 2020-12 that is `exclusiveMinimum: 0`. */
+function draft04Bounds(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(draft04Bounds);
+  if (!node || typeof node !== 'object') return node;
+  const out: Json = Object.fromEntries(Object.entries(node).map(([key, v]) => [key, draft04Bounds(v)]));
+  if (out.exclusiveMinimum === true && typeof out.minimum === 'number') {
+    out.exclusiveMinimum = out.minimum;
+    delete out.minimum;
+  }
+  return out;
+}
+
+function validatorsOf(version: AcpVersion): Record<string, ValidateFunction> {
+  const path = join(specDir, `spec/${version}/json-schema/schema.agentic_checkout.json`);
+  const bundle = draft04Bounds(JSON.parse(readFileSync(path, 'utf8'))) as Json;
+  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+  addFormatsModule.default(ajv);
+  ajv.addSchema(bundle);
+  const out: Record<string, ValidateFunction> = {};
+  for (const def of Object.keys(bundle.$defs)) {
+    const fn = ajv.getSchema(`${bundle.$id}#/$defs/${def}`);
+    if (fn) out[def] = fn;
+  }
+  return out;
+}
+
+interface Exchange {
+  call: AcpCall;
+  reply: AcpReply;
+}
+
+/** A transport that keeps every call and its reply, to check both against the schema afterwards. */
+function recording(inner: AcpTransport, log: Exchange[]): AcpTransport {
+  return {
+    description: inner.description,
+    discover: () => inner.discover(),
+    close: () => inner.close?.() ?? Promise.resolve(),
+    async send(call) {
+      const reply = await inner.send(call);
+      log.push({ call, reply });
+      return reply;
+    },
+  };
+}
+
+const REQUEST_SCHEMA = {
+  create: 'CheckoutSessionCreateRequest',
+  update: 'CheckoutSessionUpdateRequest',
+  complete: 'CheckoutSessionCompleteRequest',
+  cancel: 'CancelSessionRequest',
+} as const;
+
+describe.skipIf(!present)('issue 13: ACP conformance of every released version, over REST and over the MCP binding', () => {
+  let server: MerchantServer;
+  const validators = new Map<AcpVersion, Record<string, ValidateFunction>>();
+  const ADDRESS = { name: 'Ada Lovelace', line_one: '1 St', city: 'Springfield', state: 'IL', country: 'US', postal_code: '62701' };
+  const BUYER = { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' };
+  const card = (token: string, handler?: string) => ({
+    payment_data: { ...(handler ? { handler_id: handler } : {}), instrument: { type: 'card', credential: { type: 'spt', token } } },
+  });
+  let k = 0;
+  const ctx = () => ({ idempotencyKey: `v-conf-${++k}`, attempt: 1, requestId: `v-conf-${k}` });
+
+  beforeAll(async () => {
+    for (const version of ACP_VERSIONS) validators.set(version, validatorsOf(version));
+    server = await serveMerchant({ port: 0, store: openMemoryStore(), tokens: { conformance: 'conformance' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  function check(version: AcpVersion, def: string, body: unknown, what: string): void {
+    if (version === '2025-09-29' && def === 'CheckoutSessionWithOrder') {
+      // Upstream defect: 2025-09-29's CheckoutSessionBase forbids additional properties and has no `order`, so its
+      // CheckoutSessionWithOrder can match nothing. We check the session and its order apart instead.
+      const { order, ...session } = body as Json;
+      check(version, 'CheckoutSession', session, what);
+      check(version, 'Order', order, `${what} (order)`);
+      return;
+    }
+    const validate = validators.get(version)![def];
+    if (!validate) throw new Error(`no ${def} in ${version}`);
+    if (!validate(body)) throw new Error(`${version} ${def} violation (${what}): ${JSON.stringify(validate.errors?.slice(0, 3), null, 1)}\nbody: ${JSON.stringify(body)}`);
+  }
+
+  function conformsAll(version: AcpVersion, log: Exchange[]): number {
+    let n = 0;
+    for (const { call, reply } of log) {
+      const what = `${call.operation} ${call.id ?? ''}`;
+      expect(call.apiVersion, what).toBe(version);
+      if (call.operation !== 'get' && !(call.operation === 'cancel' && version === '2025-09-29')) {
+        check(version, REQUEST_SCHEMA[call.operation], call.body, `request ${what}`);
+        n += 1;
+      }
+      if (reply.kind !== 'reply') throw new Error(`no reply to ${what}: ${reply.reason}`);
+      const body = reply.body as Json;
+      if (reply.status < 300) check(version, body.order ? 'CheckoutSessionWithOrder' : 'CheckoutSession', body, `answer ${what}`);
+      else check(version, 'Error', body, `error ${reply.status} ${what}`);
+      n += 1;
+    }
+    return n;
+  }
+
+  for (const version of ACP_VERSIONS) {
+    for (const kind of ['rest', 'mcp'] as const) {
+      it(`${version} over ${kind}: every request sent and every answer and error received validates against the ${version} schema; a purchase completes`, async () => {
+        const log: Exchange[] = [];
+        const inner =
+          kind === 'rest'
+            ? new RestTransport({ baseUrl: new URL(server.url), apiKey: 'conformance', timeoutMs: 5_000 })
+            : new McpTransport({ url: new URL(`${server.url}/acp/mcp`), apiKey: 'conformance', timeoutMs: 5_000 });
+        const acp = new AcpClient({ transport: recording(inner, log), version, secrets: ['conformance'] });
+        const handlers = shapeOf(version) === 'handlers';
+        try {
+          const created = await acp.create(
+            { items: [{ id: 'sku_tshirt', quantity: 2 }, { id: 'sku_mug', quantity: 1 }], currency: 'usd', buyer: BUYER, fulfillment_details: { name: 'Ada', email: 'ada@example.com', address: ADDRESS } },
+            ctx(),
+          );
+          if (created.kind !== 'succeeded') throw new Error(JSON.stringify(created));
+          const id = created.checkout.id;
+          expect(created.checkout.line_items.map((l) => [l.item.id, l.quantity])).toEqual([['sku_tshirt', 2], ['sku_mug', 1]]);
+          expect(created.checkout.status).toBe('ready_for_payment');
+          const updates = [
+            { items: [{ id: 'sku_tshirt', quantity: 3 }] },
+            { buyer: { email: 'ada@example.com', full_name: 'Ada Lovelace' } },
+            { fulfillment_details: { address: ADDRESS } },
+            { selected_fulfillment_options: [{ type: 'shipping' as const, option_id: 'ship_express', item_ids: ['li_sku_tshirt'] }] },
+            ...(handlers ? [{ discounts: { codes: ['WELCOME'] } }, { discounts: null }, { selected_fulfillment_options: null }] : []),
+          ];
+          for (const input of updates) {
+            const updated = await acp.update(id, input, ctx());
+            expect(updated.kind, JSON.stringify(updated)).toBe('succeeded');
+          }
+          expect((await acp.get(id)).kind).toBe('succeeded');
+          expect(await acp.complete(id, card('tok_sandbox_decline', 'sandbox'), ctx())).toMatchObject({ kind: 'failed', code: 'payment_declined' });
+          // Without a handler_id: the one card handler the session advertises (2026-01-30 on; before, no handlers).
+          const done = await acp.complete(id, { ...card('tok_sandbox_ok'), buyer: BUYER }, ctx());
+          if (done.kind !== 'succeeded') throw new Error(JSON.stringify(done));
+          expect(done.checkout.order?.checkout_session_id).toBe(id);
+          expect(await server.merchant.ordersFor(id)).toHaveLength(1);
+          expect(await acp.cancel(id, {}, ctx())).toMatchObject({ kind: 'failed', code: 'checkout_already_completed' });
+
+          const bare = await acp.create({ items: [{ id: 'sku_cap', quantity: 1 }], currency: 'usd' }, ctx());
+          if (bare.kind !== 'succeeded') throw new Error(JSON.stringify(bare));
+          // Issue 13 case 4: a session missing what it needs says so.
+          expect(bare.checkout.status).toBe('not_ready_for_payment');
+          expect(bare.checkout.messages.map((m) => m.type === 'error' && m.code)).toContain('missing');
+          expect(await acp.cancel(bare.checkout.id, { reason: 'Found it cheaper.' }, ctx())).toMatchObject({ kind: 'succeeded' });
+          expect(await acp.get('cs_missing')).toMatchObject({ kind: 'failed', code: 'checkout_not_found' });
+          const key = ctx();
+          await acp.create({ items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd' }, key);
+          // A key reused with another body: 422 since 2026-04-17, 409 request_not_idempotent before; the same to us.
+          expect(await acp.create({ items: [{ id: 'sku_cap', quantity: 1 }], currency: 'usd' }, key)).toMatchObject({ kind: 'failed', code: 'idempotency_conflict' });
+          const conflict = log.at(-1)!.reply;
+          expect(conflict.kind === 'reply' && (conflict.body as Json).type).toBe(version === '2026-04-17' ? 'invalid_request' : 'request_not_idempotent');
+        } finally {
+          await inner.close?.();
+        }
+        expect(conformsAll(version, log)).toBeGreaterThan(20);
+      });
+    }
+
+    it(`${version}: the official example requests are accepted over REST (ids mapped to the sandbox catalog)`, async () => {
+      const path = join(specDir, `examples/${version}/examples.agentic_checkout.json`);
+      const all = JSON.parse(readFileSync(path, 'utf8')) as Json;
+      // 2025-09-29's create buys 2.5 of an item: the sandbox sells coffee beans by the kg.
+      const ids: Record<string, string> = {
+        item_123: version === '2025-09-29' ? 'sku_coffee_kg' : 'sku_tshirt',
+        fulfillment_option_123: 'ship_standard',
+        fulfillment_option_456: 'ship_express',
+      };
+      const map = (value: unknown): unknown => {
+        if (typeof value === 'string') return ids[value] ?? (/^(spt|vt)_/.test(value) ? 'tok_sandbox_ok' : value);
+        if (Array.isArray(value)) return value.map(map);
+        if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, map(v)]));
+        return value;
+      };
+      let n = 0;
+      const post = async (path: string, body: unknown) => {
+        const response = await fetch(`${server.url}${path}`, {
+          method: 'POST',
+          headers: { Authorization: 'Bearer conformance', 'API-Version': version, 'Idempotency-Key': `ex-${version}-${++n}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, body: (await response.json()) as Json };
+      };
+      const requests = Object.entries(all).filter(([name]) => /_request/.test(name) && /^(create|update|complete|cancel)/.test(name));
+      expect(requests.length).toBeGreaterThanOrEqual(3);
+      const fresh = async () => (await post('/checkout_sessions', map(all.create_checkout_session_request))).body.id as string;
+      for (const [name, example] of requests) {
+        const kind = name.split('_')[0] as keyof typeof REQUEST_SCHEMA;
+        if (validators.get(version)![REQUEST_SCHEMA[kind]]) check(version, REQUEST_SCHEMA[kind], example, `example ${name}`);
+        const path = kind === 'create' ? '/checkout_sessions' : kind === 'update' ? `/checkout_sessions/${await fresh()}` : `/checkout_sessions/${await fresh()}/${kind}`;
+        const answer = await post(path, map(example));
+        expect(answer.status, `${name}: ${JSON.stringify(answer.body)}`).toBeLessThan(300);
+        check(version, answer.body.order ? 'CheckoutSessionWithOrder' : 'CheckoutSession', answer.body, `answer to ${name}`);
+        if (kind === 'complete') {
+          if ((example as Json).authentication_result?.outcome === 'denied') expect(answer.body.messages[0].code, name).toBe('payment_declined');
+          else expect(answer.body.order, name).toBeDefined();
+        }
+        if (kind === 'cancel') expect(answer.body.status).toBe('canceled');
+      }
+    });
+  }
+
+  it('examples.mcp.agentic_checkout.json: every official MCP call is accepted at /acp/mcp; results and -32000 errors conform', async () => {
+    const all = JSON.parse(readFileSync(join(specDir, 'examples/2026-04-17/examples.mcp.agentic_checkout.json'), 'utf8')) as Json;
+    const client = new Client({ name: 'conformance', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${server.url}/acp/mcp`), { requestInit: { headers: { Authorization: 'Bearer conformance' } } }));
+    try {
+      const ids: Record<string, string> = { item_123: 'sku_tshirt', fulfillment_option_123: 'ship_standard', fulfillment_option_456: 'ship_express' };
+      const map = (value: unknown): unknown => {
+        if (typeof value === 'string') return ids[value] ?? (/^(spt|vt|tok_visa)_/.test(value) ? 'tok_sandbox_ok' : value);
+        if (Array.isArray(value)) return value.map(map);
+        if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, map(v)]));
+        return value;
+      };
+      for (const [step, name] of ['create', 'get', 'update', 'complete', 'create', 'cancel'].entries()) {
+        const example = map(all[`${name}_checkout_session_request`]) as Json;
+        // The second create must be a new purchase, so it gets its own key (the example's would replay the first).
+        if (step === 4) example.params.arguments.meta.idempotency_key += '-second';
+        const result = (await client.request(example as never, ResultSchema)) as Json;
+        const session = result.structuredContent as Json;
+        check('2026-04-17', session.order ? 'CheckoutSessionWithOrder' : 'CheckoutSession', session, `MCP ${name}`);
+        expect(JSON.parse((result.content as Array<{ text: string }>)[0].text)).toEqual(session);
+        // The examples name one session; the sandbox made its own: later calls use that one.
+        if (name === 'create') ids.checkout_session_123 = session.id as string;
+        if (name === 'complete') expect(session.order).toBeDefined();
+        if (name === 'cancel') expect(session.status).toBe('canceled');
+      }
+      for (const error of [all.error_invalid_request, all.error_payment_declined] as Json[]) check('2026-04-17', 'Error', error.error.data, 'example error data');
+      const refused = await client
+        .request({ method: 'tools/call', params: { name: 'create_checkout_session', arguments: { meta: { api_version: '2026-04-17', idempotency_key: 'mcp-no-currency' }, payload: { line_items: [{ id: 'sku_mug' }] } } } }, ResultSchema)
+        .then(() => undefined, (e: unknown) => e as { code: number; data: Json });
+      expect(refused?.code).toBe(-32000);
+      check('2026-04-17', 'Error', refused?.data, 'MCP -32000 data');
+      expect(refused?.data).toMatchObject({ type: 'invalid_request', param: '$.currency' });
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('/.well-known/acp.json is a valid DiscoveryResponse listing every version and both transports', async () => {
+    const response = await fetch(`${server.url}/.well-known/acp.json`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Json;
+    check('2026-04-17', 'DiscoveryResponse', body, 'discovery');
+    expect(body.protocol.supported_versions).toEqual([...ACP_VERSIONS]);
+    expect(body.transports).toEqual(['rest', 'mcp']);
   });
 });

@@ -125,6 +125,10 @@ export async function answerToResult(
       code = `checkout_already_${settled.status}`;
       const said = isAcpError(body) ? ` (${quoteMerchant(body.message)})` : '';
       message = `The merchant refused the request with status ${status}: the checkout is already ${settled.status}${said}.`;
+    } else if (isAcpError(body) && body.code === 'payment_declined') {
+      // ACP's own code for a decline (the MCP binding's example sends it as an error): ours, in its words.
+      code = 'payment_declined';
+      message = quoteMerchant(body.message);
     } else if (isAcpError(body)) {
       // The merchant's own code, namespaced: `invalid_input` or `rate_limited` from a merchant is not ours.
       code = merchantCode(body.code);

@@ -47,6 +47,7 @@ export function statusOfAcpError(error: { type?: unknown; code: string }): numbe
   const code = error.code;
   if (code === 'idempotency_in_flight') return 409;
   if (code === 'idempotency_conflict' || code === 'request_not_idempotent' || error.type === 'request_not_idempotent') return 422;
+  if (code === 'payment_declined') return 402;
   if (error.type === 'service_unavailable') return 503;
   if (error.type === 'processing_error') return 500;
   if (code === 'checkout_not_found' || code === 'session_not_found' || code === 'not_found') return 404;

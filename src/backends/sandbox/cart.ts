@@ -123,7 +123,7 @@ function total(type: Total['type'], display_text: string, amount: number): Total
 function lineItems(state: SessionState): LineItem[] {
   return state.items.map((line, index) => {
     const item = catalogItems(state)[index];
-    const base = item.unit_amount * line.quantity;
+    const base = Math.round(item.unit_amount * line.quantity);
     const tax = taxOn(base);
     return {
       id: lineId(item.id),

@@ -9,6 +9,8 @@ export interface CatalogItem {
   /** Digital goods need no address and ship by download. */
   digital: boolean;
   availability: Availability;
+  /** Sold by weight (per kg): a quantity may be a decimal, as 2025-09-29 and 2026-04-17 allow. */
+  fractional?: boolean;
 }
 
 export const SANDBOX_CURRENCY = 'usd';
@@ -24,6 +26,7 @@ const items: CatalogItem[] = [
   { id: 'sku_tote', name: 'Canvas Tote', unit_amount: 1800, digital: false, availability: 'in_stock' },
   { id: 'sku_poster', name: 'Protocol Poster', unit_amount: 1500, digital: false, availability: 'in_stock' },
   { id: 'sku_ebook', name: 'Exactly-Once (e-book)', unit_amount: 900, digital: true, availability: 'in_stock' },
+  { id: 'sku_coffee_kg', name: 'Sandbox Coffee Beans (per kg)', unit_amount: 2400, digital: false, availability: 'in_stock', fractional: true },
   // Always out of stock, so business errors in messages[] (R12) can be exercised.
   { id: 'sku_sold_out', name: 'Limited Edition Jacket', unit_amount: 12000, digital: false, availability: 'out_of_stock' },
 ];

@@ -120,6 +120,7 @@ export function createAcpMcpEndpoint(merchant: SandboxMerchant): AcpMcpEndpoint 
         body: operation === 'get' ? undefined : (payload ?? {}),
         requestId: typeof meta.request_id === 'string' ? meta.request_id : undefined,
         apiVersion: typeof meta.api_version === 'string' ? meta.api_version : '',
+        keyOptional: true,
       });
       if (response.status >= 200 && response.status < 300) {
         const session = response.body as unknown as Json;

@@ -58,6 +58,8 @@ export interface MerchantRequest {
    * Absent only for in-process callers, who speak the newest version this merchant speaks.
    */
   apiVersion?: string;
+  /** True over ACP's MCP binding, where meta.idempotency_key is only recommended. */
+  keyOptional?: boolean;
 }
 
 export interface MerchantResponse {
@@ -139,7 +141,11 @@ function newId(prefix: string): string {
 
 function unknownItem(items: ItemRequest[]): Answer | undefined {
   const index = items.findIndex((item) => findItem(item.id) === undefined);
-  if (index < 0) return undefined;
+  if (index < 0) {
+    // Only goods sold by weight take a decimal quantity.
+    const partial = items.findIndex((item) => item.quantity !== undefined && !Number.isInteger(item.quantity) && !findItem(item.id)?.fractional);
+    return partial < 0 ? undefined : invalid('invalid_quantity', `'${items[partial].id}' is sold by the piece: its quantity must be a whole number.`, `$.line_items[${partial}].quantity`);
+  }
   // Same code and words as the ACP example error_400_invalid_item.
   return invalid(
     'invalid_item_id',
@@ -197,6 +203,8 @@ export class SandboxMerchant {
     if (this.ignoreKeys) return respond(out(await this.safely(() => this.perform(route, body))));
 
     const key = request.idempotencyKey;
+    // ACP's MCP binding calls the key recommended, not required: a call without one runs unkeyed there.
+    if ((key === undefined || key === '') && request.keyOptional) return respond(out(await this.safely(() => this.perform(route, body))));
     if (key === undefined || key === '') {
       return respond(invalid('idempotency_key_required', 'Idempotency-Key header is required'));
     }

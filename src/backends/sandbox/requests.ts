@@ -28,7 +28,7 @@ const fulfillmentDetails = z.object({
 });
 
 /** ACP 2026-04-17 items carry no quantity (an open upstream defect): we accept a `quantity` or repeated ids. */
-const item = z.object({ id: z.string().min(1), quantity: z.int().min(1).max(999).optional() });
+const item = z.object({ id: z.string().min(1), quantity: z.number().positive().max(999).optional() });
 
 const selectedOption = z.object({
   type: z.enum(['shipping', 'digital', 'pickup', 'local_delivery']),

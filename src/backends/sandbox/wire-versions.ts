@@ -14,36 +14,47 @@ function isObject(value: unknown): value is Json {
 
 export type RequestKind = 'create' | 'update' | 'complete' | 'cancel';
 
-/** An older version's body in today's words; unknown fields pass through and are ignored as they are today. */
+/** A selection in the nested shape of 2025-12-12 ({type, shipping: {option_id, item_ids}}) as a flat one. */
+function flatSelection(option: unknown): unknown {
+  if (!isObject(option) || typeof option.type !== 'string' || !isObject(option[option.type])) return option;
+  const inner = option[option.type] as Json;
+  return { type: option.type, option_id: inner.option_id, item_ids: inner.item_ids };
+}
+
+/**
+ * A body in today's words. Older versions are converted; and in every version the merchant reads leniently what
+ * the official examples themselves write outside the schema (a nested selection under 2026-04-17 in the MCP
+ * example, an instrument given as a bare `token`). Unknown fields pass through and are ignored.
+ */
 export function readRequest(version: AcpVersion, kind: RequestKind, body: unknown): unknown {
-  if (shapeOf(version) === 'handlers' || !isObject(body)) return body;
+  if (!isObject(body)) return body;
   const out: Json = { ...body };
-  if (Array.isArray(out.items)) {
-    out.line_items = out.items;
-    delete out.items;
+  if (shapeOf(version) !== 'handlers') {
+    if (Array.isArray(out.items)) {
+      out.line_items = out.items;
+      delete out.items;
+    }
+    if (kind === 'create' && out.currency === undefined) out.currency = 'usd';
+    if (out.fulfillment_address !== undefined) {
+      out.fulfillment_details = { address: out.fulfillment_address };
+      delete out.fulfillment_address;
+    }
+    if (typeof out.fulfillment_option_id === 'string') {
+      const id = out.fulfillment_option_id;
+      out.selected_fulfillment_options = [{ type: findShippingOption(id)?.type ?? 'shipping', option_id: id, item_ids: [] }];
+      delete out.fulfillment_option_id;
+    }
+    if (kind === 'complete' && isObject(out.payment_data) && typeof out.payment_data.token === 'string') {
+      // Before payment handlers: a bare token with its provider; it is a card token for the sandbox.
+      out.payment_data = { instrument: { type: 'card', credential: { type: 'spt', token: out.payment_data.token } } };
+    }
   }
-  if (kind === 'create' && out.currency === undefined) out.currency = 'usd';
-  if (out.fulfillment_address !== undefined) {
-    out.fulfillment_details = { address: out.fulfillment_address };
-    delete out.fulfillment_address;
+  if (Array.isArray(out.selected_fulfillment_options)) out.selected_fulfillment_options = out.selected_fulfillment_options.map(flatSelection);
+  const payment = out.payment_data;
+  if (kind === 'complete' && isObject(payment) && isObject(payment.instrument) && typeof payment.instrument.token === 'string' && payment.instrument.credential === undefined) {
+    const { token, ...instrument } = payment.instrument;
+    out.payment_data = { ...payment, instrument: { type: 'card', ...instrument, credential: { type: 'spt', token } } };
   }
-  if (typeof out.fulfillment_option_id === 'string') {
-    const id = out.fulfillment_option_id;
-    out.selected_fulfillment_options = [{ type: findShippingOption(id)?.type ?? 'shipping', option_id: id, item_ids: [] }];
-    delete out.fulfillment_option_id;
-  }
-  if (Array.isArray(out.selected_fulfillment_options)) {
-    out.selected_fulfillment_options = out.selected_fulfillment_options.map((o) => {
-      if (!isObject(o) || typeof o.type !== 'string' || !isObject(o[o.type])) return o;
-      const inner = o[o.type] as Json;
-      return { type: o.type, option_id: inner.option_id, item_ids: inner.item_ids };
-    });
-  }
-  if (kind === 'complete' && isObject(out.payment_data) && typeof out.payment_data.token === 'string') {
-    // Before payment handlers: a bare token with its provider; it is a card token for the sandbox.
-    out.payment_data = { instrument: { type: 'card', credential: { type: 'spt', token: out.payment_data.token } } };
-  }
-  if (isObject(out.buyer)) out.buyer = { ...out.buyer };
   return out;
 }
 
