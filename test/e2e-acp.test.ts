@@ -25,13 +25,16 @@ interface Rig {
   server: RunningServer;
 }
 
-async function rig(options: { ignoreIdempotencyKeys?: boolean } = {}): Promise<Rig> {
-  const merchant = await serveMerchant({ port: 0, store: openMemoryStore(), tokens: { [API_KEY]: 'agent' }, ...options });
+type Transport = 'rest' | 'mcp';
+
+async function rig(options: { ignoreIdempotencyKeys?: boolean; transport?: Transport } = {}): Promise<Rig> {
+  const { transport = 'rest', ...merchantOptions } = options;
+  const merchant = await serveMerchant({ port: 0, store: openMemoryStore(), tokens: { [API_KEY]: 'agent' }, ...merchantOptions });
   const proxy = await startFaultProxy({ target: merchant.url });
   const server = await startServer({
     ONCE_STORE: `sqlite://${join(tempDir('once-e2e-acp-'), 'ledger.db')}`,
     ONCE_BACKEND: 'acp',
-    ACP_BASE_URL: proxy.url,
+    ...(transport === 'mcp' ? { ACP_MCP_URL: `${proxy.url}/acp/mcp` } : { ACP_BASE_URL: proxy.url }),
     ACP_API_KEY: API_KEY,
     ACP_TIMEOUT: `${TIMEOUT_MS}ms`,
   });
@@ -62,6 +65,11 @@ const FAULTS: Array<{ fault: ProxyFault; label: string; rule?: Partial<ProxyRule
   { fault: 'in_flight_409', label: '409 in flight + Retry-After 1' },
   { fault: 'delay', label: 'slow past the timeout', rule: { delayMs: TIMEOUT_MS * 2 } },
   { fault: 'cut_body', label: 'body cut mid-way' },
+];
+/** Over the MCP binding: the same faults, a cut SSE body is a dropped stream, and -32000 stands beside 5xx. */
+const MCP_FAULTS: typeof FAULTS = [
+  ...FAULTS.map((f) => (f.fault === 'cut_body' ? { ...f, label: 'stream dropped mid-answer' } : f.fault === 'in_flight_409' ? { ...f, label: '-32000 idempotency_in_flight' } : f)),
+  { fault: 'rpc_error', label: '-32000 internal error (not forwarded)' },
 ];
 const OPERATIONS = ['create', 'update', 'complete'] as const;
 type Op = (typeof OPERATIONS)[number];
@@ -99,16 +107,16 @@ afterAll(() => {
   console.info(lines.join('\n'));
 });
 
-describe('ACP over HTTP with faults: exactly one session and one order per intent', () => {
+for (const transport of ['rest', 'mcp'] as const) describe(`ACP over ${transport === 'rest' ? 'REST' : "ACP's MCP binding"} with faults: exactly one session and one order per intent`, () => {
   let r: Rig;
   beforeAll(async () => {
-    r = await rig();
+    r = await rig({ transport });
   });
   afterAll(() => stop(r));
 
-  for (const { fault, label, rule } of FAULTS) {
+  for (const { fault, label, rule } of transport === 'rest' ? FAULTS : MCP_FAULTS) {
     for (const operation of OPERATIONS) {
-      it(`R6: ${operation} survives "${label}"`, async () => {
+      it(`R6: ${operation} over ${transport} survives "${label}"`, async () => {
         const { proxy, merchant, server } = r;
         const taskId = `${fault}-${operation}`;
         const sessionsBefore = (await merchant.merchant.stats()).sessions;
@@ -163,7 +171,7 @@ describe('ACP over HTTP with faults: exactly one session and one order per inten
           expect(wire(entries)).toBe(committed ? `POST(${fault}) → GET` : `POST(${fault}) → GET → POST`);
         }
         table.push({
-          fault: label,
+          fault: `${label} (${transport})`,
           operation,
           calls: answers.length,
           first: answers[0].error?.code ?? 'succeeded',
@@ -214,4 +222,42 @@ describe('a merchant that ignores Idempotency-Key still gets one order per check
       });
     });
   }
+});
+
+describe("ACP's MCP binding: a merchant restart that forgets the MCP session", () => {
+  it('R6 (issue 13): complete after the restart meets 404 on its MCP session → outcome_unknown; the retry opens a new session, reads, sends once with the same key', async () => {
+    const store = openMemoryStore();
+    const tokens = { [API_KEY]: 'agent' };
+    let merchant = await serveMerchant({ port: 0, store, tokens });
+    const proxy = await startFaultProxy({ target: merchant.url });
+    const server = await startServer({
+      ONCE_STORE: `sqlite://${join(tempDir('once-e2e-acp-mcp-'), 'ledger.db')}`,
+      ONCE_BACKEND: 'acp',
+      ACP_MCP_URL: `${proxy.url}/acp/mcp`,
+      ACP_API_KEY: API_KEY,
+      ACP_TIMEOUT: `${TIMEOUT_MS}ms`,
+    });
+    try {
+      const created = await agent(server, 'create_checkout', cart('restart'));
+      const id = created.at(-1)!.checkout!.id;
+      await merchant.close();
+      merchant = await serveMerchant({ port: merchant.port, store, tokens });
+      const start = proxy.log.length;
+      const answers = await agent(server, 'complete_checkout', { checkout_session_id: id, payment_data: PAY });
+      expect(answers[0].error).toMatchObject({ code: 'outcome_unknown', retryable: true });
+      expect(answers.at(-1)?.checkout?.status).toBe('completed');
+      expect(await merchant.merchant.ordersFor(id)).toHaveLength(1);
+      expect(await merchant.merchant.chargesFor(id)).toHaveLength(1);
+      expect((await merchant.merchant.stats()).sessions).toBe(1);
+      const calls = proxy.log.slice(start).filter((e) => e.method !== 'MCP');
+      expect(calls.map((e) => `${e.method} ${e.upstreamStatus ?? '-'}`)).toEqual(['POST 404', 'GET 200', 'POST 200']);
+      expect(calls[0].headers['idempotency-key']).toBe(calls[2].headers['idempotency-key']);
+      // The new MCP session was opened after the 404 (initialize), before the read.
+      expect(proxy.log.slice(start).some((e) => e.path.endsWith('#initialize'))).toBe(true);
+    } finally {
+      await server.close().catch(() => {});
+      await proxy.close();
+      await merchant.close();
+    }
+  });
 });

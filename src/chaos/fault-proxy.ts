@@ -3,11 +3,16 @@
 // idempotency_in_flight itself, or cuts the body in half. Deterministic: rules fire on counted occurrences.
 // Holds keep one request in the network until a later one arrives (a retry with other data, the next call on
 // the checkout), then let the stale one land first: the orderings an agent that moved on never expects.
+// ACP's MCP binding goes through it too: a tools/call of an ACP tool is seen (matched, logged) as the REST call
+// it stands for (create_checkout_session = POST /checkout_sessions, with meta.idempotency_key as its
+// Idempotency-Key), so one plan of faults serves both transports; other MCP traffic is method `MCP`.
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { MCP_TOOLS } from '../backends/acp/mcp-transport.js';
+import { restPath, type AcpOperationName } from '../backends/acp/transport.js';
 
-export const PROXY_FAULTS = ['drop_request', 'drop_response', 'delay', 'error_5xx', 'in_flight_409', 'cut_body'] as const;
+export const PROXY_FAULTS = ['drop_request', 'drop_response', 'delay', 'error_5xx', 'in_flight_409', 'cut_body', 'rpc_error'] as const;
 export type ProxyFault = (typeof PROXY_FAULTS)[number];
 
 /**
@@ -129,6 +134,71 @@ interface Hold {
   landed?: Promise<void>;
 }
 
+const OPERATION_OF_TOOL: Record<string, AcpOperationName> = Object.fromEntries(
+  Object.entries(MCP_TOOLS).map(([operation, tool]) => [tool, operation as AcpOperationName]),
+);
+
+const ACP_MCP_SUFFIX = '/acp/mcp';
+
+/** An MCP request as the proxy sees it: the REST call an ACP tool call stands for, or other MCP traffic. */
+interface McpView {
+  method: string;
+  path: string;
+  /** The JSON-RPC id, for answers the proxy makes itself. */
+  rpcId?: string | number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+function mcpView(req: IncomingMessage, path: string, body: unknown): McpView | undefined {
+  // Only ACP's binding: another protocol's MCP endpoint (UCP's /ucp/mcp) is matched on its own path and body.
+  if (!path.endsWith(ACP_MCP_SUFFIX)) return undefined;
+  const message = body as { jsonrpc?: unknown; id?: string | number; method?: unknown; params?: { name?: unknown; arguments?: Record<string, unknown> } } | undefined;
+  const isRpc = message?.jsonrpc === '2.0';
+  if (!isRpc) {
+    const accept = String(req.headers.accept ?? '');
+    if (req.method !== 'POST' && (req.headers['mcp-session-id'] !== undefined || accept.includes('text/event-stream'))) {
+      return { method: 'MCP', path: `${path}#${req.method}`, headers: {}, body };
+    }
+    return undefined;
+  }
+  const operation = message?.method === 'tools/call' && typeof message.params?.name === 'string' ? OPERATION_OF_TOOL[message.params.name] : undefined;
+  if (operation === undefined) return { method: 'MCP', path: `${path}#${String(message?.method)}`, rpcId: message?.id, headers: {}, body };
+  const args = message?.params?.arguments ?? {};
+  const meta = (args.meta ?? {}) as Record<string, unknown>;
+  const headers: Record<string, string> = {};
+  if (typeof meta.idempotency_key === 'string') headers['idempotency-key'] = meta.idempotency_key;
+  if (typeof meta.request_id === 'string') headers['request-id'] = meta.request_id;
+  if (typeof meta.api_version === 'string') headers['api-version'] = meta.api_version;
+  return {
+    method: operation === 'get' ? 'GET' : 'POST',
+    path: restPath({ operation, id: typeof args.id === 'string' ? args.id : undefined }),
+    rpcId: message?.id,
+    headers,
+    body: args.payload,
+  };
+}
+
+/** The JSON-RPC answer inside a JSON or SSE body, as the status and body the same REST answer would have. */
+function mcpAnswer(raw: Buffer): { status: number; body: Buffer } {
+  const text = raw.toString('utf8');
+  const candidates = text.trimStart().startsWith('{') ? [text] : text.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5));
+  for (const candidate of candidates) {
+    try {
+      const message = JSON.parse(candidate) as { result?: { structuredContent?: unknown }; error?: { data?: unknown } };
+      if (message.result) return { status: 200, body: Buffer.from(JSON.stringify(message.result.structuredContent ?? message.result)) };
+      if (message.error) return { status: 400, body: Buffer.from(JSON.stringify(message.error.data ?? message.error)) };
+    } catch {
+      // Not this line.
+    }
+  }
+  return { status: 502, body: raw };
+}
+
+function rpcError(res: ServerResponse, id: string | number | undefined, data: Record<string, unknown>): void {
+  json(res, 200, { jsonrpc: '2.0', id: id ?? null, error: { code: -32000, message: String(data.message), data } });
+}
+
 function matches(rule: RequestMatch, method: string, path: string, body: unknown): boolean {
   return (rule.method === undefined || rule.method.toUpperCase() === method) && rule.path.test(path) && (rule.body === undefined || rule.body(body));
 }
@@ -186,7 +256,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const counts: ProxyCounts = {
     requests: 0,
     forwarded: 0,
-    faults: { drop_request: 0, drop_response: 0, delay: 0, error_5xx: 0, in_flight_409: 0, cut_body: 0, partition: 0 },
+    faults: { drop_request: 0, drop_response: 0, delay: 0, error_5xx: 0, in_flight_409: 0, cut_body: 0, rpc_error: 0, partition: 0 },
     held: 0,
   };
   let holds: Hold[] = [];
@@ -213,7 +283,9 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     return new Promise((resolve, reject) => {
       const headers = { ...req.headers, host: target.host, connection: 'close' };
       const upstream = httpRequest(
-        { host: target.hostname, port: target.port, method: req.method, path: `${targetBase}${path}${search(req)}`, headers },
+        // A connection of its own (agent: false): with `Connection: close` sent, a pooled socket could carry the
+        // next request after the merchant closed it ("Data after Connection: close").
+        { host: target.hostname, port: target.port, method: req.method, path: `${targetBase}${path}${search(req)}`, headers, agent: false },
         (answer) => {
           readAll(answer).then(
             (raw) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers as Upstream['headers'], body: raw }),
@@ -254,11 +326,13 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase();
-    const path = new URL(req.url ?? '/', 'http://proxy').pathname;
+    const httpPath = new URL(req.url ?? '/', 'http://proxy').pathname;
     const raw = await readAll(req);
+    const mcp = mcpView(req, httpPath, parsed(raw));
+    const method = mcp?.method ?? (req.method ?? 'GET').toUpperCase();
+    const path = mcp?.path ?? httpPath;
     counts.requests += 1;
-    const entry: ProxyEntry = { seq: log.length + 1, method, path, headers: headersOf(req), body: parsed(raw), forwarded: false };
+    const entry: ProxyEntry = { seq: log.length + 1, method, path, headers: { ...headersOf(req), ...mcp?.headers }, body: mcp ? mcp.body : parsed(raw), forwarded: false };
     if (options.keepLog !== false) log.push(entry);
     if (partitioned) {
       entry.fault = 'partition';
@@ -278,11 +352,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       if (closed) return;
       let answer: Upstream | undefined;
       try {
-        answer = await forward(req, path, raw);
+        answer = await forward(req, httpPath, raw);
         entry.forwarded = true;
         entry.upstreamStatus = answer.status;
         counts.forwarded += 1;
-        options.onAnswer?.({ method, path, status: answer.status, body: answer.body, request: entry.body });
+        options.onAnswer?.({ method, path, ...(mcp ? mcpAnswer(answer.body) : { status: answer.status, body: answer.body }), request: entry.body });
       } catch {
         // The merchant is unreachable: the held request is lost.
       } finally {
@@ -307,7 +381,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
       case 'error_5xx':
         json(res, rule.status ?? 503, { type: 'service_unavailable', code: 'injected_fault', message: 'Injected fault: the proxy answered 5xx.' });
         return;
+      case 'rpc_error':
+        // ACP's MCP binding: a -32000 internal error before anything happened (over REST: a 500).
+        if (mcp) rpcError(res, mcp.rpcId, { type: 'processing_error', code: 'internal_error', message: 'Injected fault: internal error.' });
+        else json(res, 500, { type: 'processing_error', code: 'internal_error', message: 'Injected fault: internal error.' });
+        return;
       case 'in_flight_409':
+        if (mcp) {
+          rpcError(res, mcp.rpcId, { type: 'invalid_request', code: 'idempotency_in_flight', message: 'A request with this Idempotency-Key is currently being processed' });
+          return;
+        }
         json(
           res,
           409,
@@ -318,7 +401,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     }
     let upstream: Upstream;
     try {
-      upstream = await forward(req, path, raw);
+      upstream = await forward(req, httpPath, raw);
     } catch {
       // The merchant itself is unreachable: the client sees a reset, as it would without the proxy.
       req.socket.destroy();
@@ -327,7 +410,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     entry.forwarded = true;
     entry.upstreamStatus = upstream.status;
     counts.forwarded += 1;
-    options.onAnswer?.({ method, path, status: upstream.status, body: upstream.body, request: entry.body });
+    options.onAnswer?.({ method, path, ...(mcp ? mcpAnswer(upstream.body) : { status: upstream.status, body: upstream.body }), request: entry.body });
     switch (rule?.fault) {
       case 'drop_response':
         req.socket.destroy();
