@@ -1,4 +1,5 @@
 // `once-checkout merchant --port N`: the sandbox merchant as a standalone ACP merchant over HTTP.
+import { ACP_VERSIONS, isAcpVersion, type AcpVersion } from '../backends/acp/versions.js';
 import { faultsFromEnv } from '../backends/sandbox/faults.js';
 import { serveMerchant } from '../backends/sandbox/http.js';
 import { ConfigError } from '../config/config-error.js';
@@ -7,19 +8,35 @@ import { createLogger } from '../log.js';
 import { openStore } from '../store/open.js';
 import { parseArgs } from './args.js';
 
-export const MERCHANT_HELP = `once-checkout merchant: the sandbox merchant as an ACP 2026-04-17 merchant over HTTP
+export const MERCHANT_HELP = `once-checkout merchant: the sandbox merchant as an ACP merchant over HTTP, on one port:
+ACP REST (/checkout_sessions...), ACP's MCP binding (/acp/mcp) and /.well-known/acp.json, every released
+ACP version chosen per request (API-Version header, or meta.api_version over MCP).
 
 Usage: once-checkout merchant --port PORT [--host 127.0.0.1] [--store URL] [--tokens TOKEN=NAME,...]
-                              [--ignore-idempotency-keys]
+                              [--versions V1,V2,...] [--ignore-idempotency-keys]
+
+--versions limits the ACP versions it speaks (${ACP_VERSIONS.join(', ')}; default all), e.g. to act as a
+merchant that speaks only 2025-09-29.
 
 It keeps its sessions, orders and idempotency keys in the store (ONCE_STORE, default the SQLite file).
 ONCE_SANDBOX_FAULTS (and ONCE_SANDBOX_SEED) inject faults, e.g. error_5xx@complete:0.5,lose_response:0.2.
 Without --tokens any bearer token is accepted (each token is its own caller). Point the acp backend at it:
 ONCE_BACKEND=acp ACP_BASE_URL=http://127.0.0.1:PORT ACP_API_KEY=TOKEN once-checkout
+ONCE_BACKEND=acp ACP_MCP_URL=http://127.0.0.1:PORT/acp/mcp ACP_API_KEY=TOKEN once-checkout
 It is also a UCP 2026-04-08 business on the same port and store: /.well-known/ucp, REST under /ucp, MCP at
 /ucp/mcp (UCP-Agent required; the bearer token optional unless --tokens is given; complete_in_progress joins
 the faults). Point the ucp backend at it:
 ONCE_BACKEND=ucp UCP_BUSINESS_URL=http://127.0.0.1:PORT UCP_AGENT_PROFILE=https://you.example/profile once-checkout`;
+
+function parseVersions(text: string): AcpVersion[] {
+  const versions = text.split(',').map((v) => v.trim()).filter(Boolean);
+  const unknown = versions.find((v) => !isAcpVersion(v));
+  if (unknown !== undefined || versions.length === 0) {
+    throw new ConfigError('--versions', unknown === undefined ? 'is empty' : `"${unknown}" is not a released ACP version`, `Write --versions ${ACP_VERSIONS.join(',')} (or a part of it)`);
+  }
+  // Oldest first, as /.well-known/acp.json lists them.
+  return ACP_VERSIONS.filter((v) => versions.includes(v));
+}
 
 function parseTokens(text: string): Map<string, string> {
   const tokens = new Map<string, string>();
@@ -32,7 +49,7 @@ function parseTokens(text: string): Map<string, string> {
 }
 
 export async function merchant(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, { '--port': true, '--host': true, '--tokens': true, '--ignore-idempotency-keys': false });
+  const args = parseArgs(argv, { '--port': true, '--host': true, '--tokens': true, '--versions': true, '--ignore-idempotency-keys': false });
   const portText = args.options.get('--port');
   const port = Number(portText);
   if (typeof portText !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) {
@@ -42,17 +59,25 @@ export async function merchant(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store);
   const tokens = args.options.get('--tokens');
+  const versionsText = args.options.get('--versions');
+  const versions = typeof versionsText === 'string' ? parseVersions(versionsText) : undefined;
   const server = await serveMerchant({
     port,
     host: (args.options.get('--host') as string | undefined) ?? '127.0.0.1',
     store,
     tokens: typeof tokens === 'string' ? parseTokens(tokens) : undefined,
     ignoreIdempotencyKeys: args.options.has('--ignore-idempotency-keys'),
+    versions,
     ...faultsFromEnv(config.env),
     // A standalone merchant really dies after committing, as a crashed shop would.
     crash: () => process.kill(process.pid, 'SIGKILL'),
   });
-  logger.log('info', 'merchant_started', { url: server.url, store: store.description });
+  logger.log('info', 'merchant_started', {
+    url: server.url,
+    mcp_url: `${server.url}/acp/mcp`,
+    acp_versions: versions ?? ACP_VERSIONS,
+    store: store.description,
+  });
   // Tools and scripts read the address from stdout: this command is not an MCP server.
   process.stdout.write(`${server.url}\n`);
   const stop = () => void server.close().then(() => store.close()).then(() => process.exit(0));

@@ -80,6 +80,8 @@ export async function serve(argv: string[]): Promise<void> {
   const started = {
     version: VERSION,
     backend: app.backend.name,
+    // Which protocol and version the backend speaks (ACP: discovered when ACP_API_VERSION is auto).
+    protocol: (await app.backend.describeProtocol?.().catch((error: unknown) => `not known yet: ${error instanceof Error ? error.message : String(error)}`)) ?? null,
     store: app.store.description,
     ttl_ms: app.ledger.ttlMs,
     rate_limit_per_minute: rateLimiter?.perMinute ?? null,

@@ -109,6 +109,14 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   if (prepared) {
     const [status, detail] = await reach(prepared);
     add('reachable', status, detail);
+    // 6. The protocol version in use (ACP: what `auto` found at the merchant).
+    if (status === 'ok' && prepared.backend.describeProtocol) {
+      try {
+        add('protocol', 'ok', await withTimeout(prepared.backend.describeProtocol(), 'asking the merchant which ACP version it speaks'));
+      } catch (error) {
+        add('protocol', 'warn', messageOf(error));
+      }
+    }
     await prepared.backend.close?.().catch(() => {});
     // Stripe: which account the key belongs to (and whether STRIPE_ACCOUNT_ID agrees).
     if (config?.backend === 'stripe') {

@@ -26,6 +26,8 @@ export interface ServeMerchantOptions {
   tokens?: ReadonlyMap<string, string> | Record<string, string>;
   /** The ACP versions this merchant speaks (API-Version or meta.api_version), oldest first. Default all released. */
   versions?: readonly AcpVersion[];
+  /** Serve /.well-known/acp.json (default true); off, a client learns the versions from a refusal. */
+  discovery?: boolean;
   /** Where links and order permalinks point; default this server's own URL. */
   baseUrl?: string;
   now?: () => number;
@@ -237,7 +239,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   /** Handles discovery and the MCP binding; false when the request is for ACP REST. */
   function serveAcpExtras(req: IncomingMessage, res: ServerResponse): boolean {
     const path = new URL(req.url ?? '/', 'http://merchant').pathname;
-    if (path === '/.well-known/acp.json' && req.method === 'GET' && merchant) {
+    if (path === '/.well-known/acp.json' && req.method === 'GET' && merchant && options.discovery !== false) {
       // Public, no bearer token (rfcs/rfc.discovery.md).
       const text = JSON.stringify(merchant.discovery(ownUrl, ['rest', 'mcp']));
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600', 'Content-Length': Buffer.byteLength(text) });
