@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { answerToResult } from '../src/backends/acp/acp-answer.js';
+import { readResult, statusOfAcpError } from '../src/backends/acp/mcp-transport.js';
 import { AcpBackend, retryAfterMs } from '../src/backends/acp/acp-backend.js';
 import { merchantIdentity, readAcpConfig } from '../src/backends/acp/acp-config.js';
 import { lineItems } from '../src/backends/acp/requests.js';
@@ -316,12 +317,84 @@ describe('answers the sandbox cannot produce', () => {
     expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'failed', code: 'merchant:unauthorized' });
   });
 
+  it('issue 13 case 2: a non-conformant error body keeps the merchant\'s words (short excerpt, quoted), never "refused with status 422" alone', async () => {
+    const acp = backend(oddUrl);
+    next = { status: 422, body: JSON.stringify({ detail: [{ loc: ['body', 'items'], msg: 'field required', type: 'value_error.missing' }] }) };
+    const refused = await acp.create(CART, ctx());
+    expect(refused).toMatchObject({ kind: 'failed', code: 'http_422' });
+    expect(refused.kind === 'failed' && refused.message).toMatch(/status 422 \(the merchant says “\{'detail':\[\{'loc':\['body','items'\],'msg':'field required'/);
+    next = { status: 500, body: '<h1>Internal Server Error</h1>\n<p>boom</p>' };
+    expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'unknown', reason: expect.stringMatching(/status 500 \(the merchant says “<h1>Internal Server Error<\/h1> <p>boom<\/p>”\)/) });
+    next = { status: 400, body: 'x'.repeat(5_000) };
+    const long = await acp.create(CART, ctx());
+    expect(long.kind === 'failed' && long.message.length).toBeLessThan(300);
+  });
+
+  it('issue 13 case 2: the pre-2026-04-17 idempotency signal (409 request_not_idempotent) is a conflict; older session shapes read as today\'s', async () => {
+    const acp = new AcpBackend({ endpoint: { transport: 'rest', url: new URL(oddUrl) }, apiKey: API_KEY, apiVersion: '2025-12-12', timeoutMs: 2_000 });
+    next = { status: 409, body: JSON.stringify({ type: 'request_not_idempotent', code: 'request_conflict', message: 'key reused' }) };
+    expect(await acp.create(CART, ctx())).toMatchObject({ kind: 'failed', code: 'idempotency_conflict' });
+    const legacy = {
+      id: 'cs_old',
+      status: 'ready_for_payment',
+      currency: 'usd',
+      line_items: [{ id: 'li_1', item: { id: 'sku_mug', quantity: 2 }, base_amount: 2800, discount: 0, subtotal: 2800, tax: 245, total: 3045 }],
+      fulfillment_options: [{ type: 'shipping', id: 'ship_standard', title: 'Standard', subtitle: '4-6 days', subtotal: 500, tax: 0, total: 500 }],
+      fulfillment_address: ADDRESS,
+      fulfillment_option_id: 'ship_standard',
+      totals: [{ type: 'total', display_text: 'Total', amount: 3545 }],
+      messages: [],
+      links: [],
+    };
+    next = { status: 201, body: JSON.stringify(legacy) };
+    const read = ok(await acp.create(CART, ctx()));
+    expect(read.line_items[0]).toMatchObject({ item: { id: 'sku_mug' }, quantity: 2, totals: expect.arrayContaining([{ type: 'total', display_text: 'total', amount: 3045 }]) });
+    expect(read.fulfillment_details?.address).toEqual(ADDRESS);
+    expect(read.selected_fulfillment_options).toEqual([{ type: 'shipping', option_id: 'ship_standard', item_ids: ['li_1'] }]);
+    expect(read.fulfillment_options[0]).toMatchObject({ description: '4-6 days', totals: [{ type: 'total', amount: 500 }] });
+  });
+
+  it('issue 13 case 5: without handler_id and with two card handlers advertised, invalid_input lists them and nothing is sent', async () => {
+    const acp = backend(oddUrl);
+    const handlers = [
+      { id: 'card_a', name: 'dev.acp.tokenized.card' },
+      { id: 'card_b', name: 'dev.acp.tokenized.card' },
+      { id: 'wallet', name: 'dev.acp.wallet.apple_pay' },
+    ];
+    next = { status: 200, body: JSON.stringify({ id: 'cs_1', status: 'ready_for_payment', currency: 'usd', capabilities: { payment: { handlers } } }) };
+    const refused = await acp.complete('cs_1', { payment_data: { instrument: PAY().payment_data.instrument } }, ctx());
+    expect(refused).toMatchObject({ kind: 'failed', code: 'invalid_input' });
+    expect(refused.kind === 'failed' && refused.message).toMatch(/offers "card_a" \(dev\.acp\.tokenized\.card\), "card_b" \(dev\.acp\.tokenized\.card\), "wallet" \(dev\.acp\.wallet\.apple_pay\), and 2 of them fit the instrument type "card"/);
+  });
+
   it('a base URL with a path keeps it; complete_in_progress without an error is unknown', async () => {
     expect(merchantIdentity(new URL('https://shop.example/acp/'))).toBe('https://shop.example/acp');
     const inProgress = { id: 'cs_1', status: 'complete_in_progress', messages: [] };
     expect(await answerToResult('complete', { status: 200, body: inProgress }, async () => undefined)).toMatchObject({ kind: 'unknown' });
     expect(retryAfterMs('3')).toBe(3_000);
     expect(retryAfterMs(new Date(Date.now() + 5_000).toUTCString())).toBeGreaterThan(3_000);
+  });
+});
+
+describe("ACP's MCP binding: reading what a merchant's tool answers (issue 13 case 3)", () => {
+  const session = { id: 'cs_1', status: 'ready_for_payment', currency: 'usd' };
+  it('a result in structuredContent, as a bare JSON-RPC result, or as JSON text is the same answer', () => {
+    expect(readResult({ content: [], structuredContent: session })).toEqual({ kind: 'reply', status: 200, body: session });
+    expect(readResult({ ...session })).toEqual({ kind: 'reply', status: 200, body: session });
+    expect(readResult({ content: [{ type: 'text', text: JSON.stringify(session) }] })).toEqual({ kind: 'reply', status: 200, body: session });
+  });
+
+  it('an isError result carrying an ACP error is that error; the -32000 data maps to the status REST would have had', () => {
+    const inFlight = { type: 'invalid_request', code: 'idempotency_in_flight', message: 'busy' };
+    expect(readResult({ isError: true, content: [{ type: 'text', text: JSON.stringify(inFlight) }] })).toMatchObject({ status: 409, body: inFlight });
+    expect(readResult({ isError: true, content: [{ type: 'text', text: 'it broke' }] })).toMatchObject({ status: 400, text: 'it broke' });
+    expect(statusOfAcpError({ type: 'processing_error', code: 'internal_error' })).toBe(500);
+    expect(statusOfAcpError({ type: 'service_unavailable', code: 'x' })).toBe(503);
+    expect(statusOfAcpError({ type: 'invalid_request', code: 'idempotency_conflict' })).toBe(422);
+    expect(statusOfAcpError({ type: 'request_not_idempotent', code: 'whatever' })).toBe(422);
+    expect(statusOfAcpError({ type: 'invalid_request', code: 'session_not_found' })).toBe(404);
+    expect(statusOfAcpError({ type: 'invalid_request', code: 'checkout_already_completed' })).toBe(405);
+    expect(statusOfAcpError({ type: 'processing_error', code: 'payment_declined' })).toBe(402);
   });
 });
 
