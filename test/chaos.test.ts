@@ -59,6 +59,15 @@ describe('chaos', () => {
     for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
   }, CHAOS_TIMEOUT_MS);
 
+  it("issue 13: chaos --transport mcp, 100 tasks through ACP's MCP binding (dropped streams, -32000 too), zero duplicates, zero lost successes", () => {
+    const { status, summary } = chaos(['--tasks', '100', '--seed', '21', '--transport', 'mcp']);
+    expect(status, why(summary)).toBe(0);
+    expect(summary.protocol).toBe('acp-mcp');
+    expectClean(summary, 100);
+    const { store_outage: _notForAFile, ...kinds } = summary.faults;
+    for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
+  }, CHAOS_TIMEOUT_MS);
+
   it.runIf(pgUp)('R7, R13 under chaos on PostgreSQL: 2 server processes sharing the store, store outages and cuts at settle too, zero duplicates', async () => {
     const url = await freshPostgresDatabase('once_chaos');
     const { status, summary } = chaos(['--tasks', '150', '--seed', '12', '--processes', '2', '--store', url]);

@@ -4,7 +4,7 @@
 import type { ProxyAnswer, ProxyFault, RequestMatch } from './fault-proxy.js';
 import { PROXY_FAULTS } from './fault-proxy.js';
 
-export const CHAOS_PROTOCOLS = ['acp', 'ucp', 'ucp-mcp'] as const;
+export const CHAOS_PROTOCOLS = ['acp', 'acp-mcp', 'ucp', 'ucp-mcp'] as const;
 export type ChaosProtocol = (typeof CHAOS_PROTOCOLS)[number];
 
 export interface ProtocolWire {
@@ -43,10 +43,13 @@ function toolCall(body: unknown): { name?: string; id?: string } {
   return { name: params?.name, id: params?.arguments?.id };
 }
 
+/** A -32000 internal error is the MCP binding's own fault; over REST the 5xx are already in the mix. */
+const REST_FAULTS = PROXY_FAULTS.filter((fault) => fault !== 'rpc_error');
+
 const acp: ProtocolWire = {
   protocol: 'acp',
   serverEnv: (proxyUrl, token) => ({ ONCE_BACKEND: 'acp', ACP_BASE_URL: proxyUrl, ACP_API_KEY: token, ACP_TIMEOUT: '1s' }),
-  faults: PROXY_FAULTS,
+  faults: REST_FAULTS,
   complete: (id) => ({ method: 'POST', path: new RegExp(`^/checkout_sessions/${escape(encodeURIComponent(id))}/complete$`) }),
   update: (id) => ({ method: 'POST', path: new RegExp(`^/checkout_sessions/${escape(encodeURIComponent(id))}$`) }),
   completedBy({ method, path, status, body }) {
@@ -56,7 +59,18 @@ const acp: ProtocolWire = {
   inProgress: () => false,
 };
 
-const UCP_FAULTS = PROXY_FAULTS.filter((fault) => fault !== 'in_flight_409');
+/**
+ * ACP over its MCP binding: the proxy sees each ACP tool call as the REST call it stands for (fault-proxy.ts), so
+ * the holds and the settle cut match as over REST; a cut body is a dropped stream, 409 in flight a -32000.
+ */
+const acpMcp: ProtocolWire = {
+  ...acp,
+  protocol: 'acp-mcp',
+  serverEnv: (proxyUrl, token) => ({ ONCE_BACKEND: 'acp', ACP_MCP_URL: `${proxyUrl}/acp/mcp`, ACP_API_KEY: token, ACP_TIMEOUT: '1s' }),
+  faults: PROXY_FAULTS,
+};
+
+const UCP_FAULTS = REST_FAULTS.filter((fault) => fault !== 'in_flight_409');
 /** 1 complete in 10 answers complete_in_progress and charges 1.5 s later, read back by the server. */
 const UCP_MERCHANT_FAULTS = 'complete_in_progress@complete:0.1';
 
@@ -91,5 +105,5 @@ const ucpMcp: ProtocolWire = {
 };
 
 export function protocolWire(protocol: ChaosProtocol): ProtocolWire {
-  return { acp, ucp: ucpRest, 'ucp-mcp': ucpMcp }[protocol];
+  return { acp, 'acp-mcp': acpMcp, ucp: ucpRest, 'ucp-mcp': ucpMcp }[protocol];
 }

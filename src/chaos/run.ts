@@ -111,6 +111,12 @@ function planTask(runId: string, index: number, random: () => number, twists: ()
   return plan;
 }
 
+/** The proxy's fault counts; the MCP binding's -32000 internal error only where the protocol meets it. */
+function faultCounts(counted: Record<ProxyFault | 'partition', number>, kinds: readonly ProxyFault[]): Partial<Record<ProxyFault | 'partition', number>> {
+  const { rpc_error: rpcErrors, ...rest } = counted;
+  return kinds.includes('rpc_error') ? { ...rest, rpc_error: rpcErrors } : rest;
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const started = performance.now();
   const random = mulberry32(options.seed);
@@ -150,7 +156,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       settleCuts.push(storeCut.outage(long ? SETTLE_CUT_MS.long : SETTLE_CUT_MS.short));
     },
     decide(method) {
-      if (!storm) return undefined;
+      // MCP's own plumbing on ACP's binding (initialize, notifications) is not an ACP operation: faults are for those.
+      if (!storm || method === 'MCP') return undefined;
       // Reads (reconciliation) meet faults less often, so a storm still lets the truth through now and then.
       const rate = method === 'GET' ? options.faultRate / 2 : options.faultRate;
       if (faultRandom() >= rate) return undefined;
@@ -259,7 +266,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       processes: options.processes,
       store: parseStoreUrl(ledgerUrl).kind,
       seed: options.seed,
-      faults: { ...proxy.counts.faults, partition: counts.partition, server_sigkill: counts.server_sigkill, store_outage: counts.store_outage },
+      faults: { ...(faultCounts(proxy.counts.faults, wire.faults) as Record<ProxyFault, number>), partition: counts.partition, server_sigkill: counts.server_sigkill, store_outage: counts.store_outage },
       completeInProgress,
       reinvocations: outcomes.reduce((sum, o) => sum + o.reinvocations, 0),
       parallelDuplicates: outcomes.reduce((sum, o) => sum + o.parallelDuplicates, 0),

@@ -11,12 +11,15 @@ import { parseArgs } from './args.js';
 export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under partitions, crashes and concurrency
 
 Usage: once-checkout chaos [--tasks 1000] [--processes 1] [--store URL] [--seed N] [--concurrency 16]
-                           [--fault-rate 0.15] [--max-order-amount N] [--protocol acp|ucp|ucp-mcp] [--json] [--bin PATH]
+                           [--fault-rate 0.15] [--max-order-amount N] [--protocol acp|ucp]
+                           [--transport rest|mcp] [--json] [--bin PATH]
 
 Runs N agent tasks (create → update → complete) through real MCP server processes on stdio, against the sandbox
 merchant behind a fault proxy, spoken to over ACP (default), UCP's REST binding (--protocol ucp) or UCP's MCP
 binding (--protocol ucp-mcp; UCP runs add the merchant's complete_in_progress and leave out ACP's 409 in
-flight, which UCP reads as a key conflict): lost requests and responses, 5xx, 409 in flight, latency past the timeout,
+flight, which UCP reads as a key conflict). --transport mcp takes the protocol's MCP binding (acp-mcp: ACP's own
+binding at /acp/mcp, where a cut body is a dropped stream, 409 in flight a -32000, and -32000 internal errors
+join the faults): lost requests and responses, 5xx, 409 in flight, latency past the timeout,
 cut bodies, network partitions, servers SIGKILLed mid-call and restarted, and (PostgreSQL) store outages.
 Agents move on while calls are still in flight: 1 in 10 pays again with other payment data while its first
 complete is held in the network, 1 in 10 sends update A (9 of each), then update B (1 of each) while A is held
@@ -37,9 +40,13 @@ function positiveInt(name: string, value: string | true | undefined, fallback: n
 
 export async function chaos(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    '--tasks': true, '--processes': true, '--seed': true, '--concurrency': true, '--fault-rate': true, '--json': false, '--bin': true, '--protocol': true,
+    '--tasks': true, '--processes': true, '--seed': true, '--concurrency': true, '--fault-rate': true, '--json': false, '--bin': true, '--protocol': true, '--transport': true,
   });
-  const protocol = (args.options.get('--protocol') ?? 'acp') as ChaosProtocol;
+  const transport = args.options.get('--transport') ?? 'rest';
+  if (transport !== 'rest' && transport !== 'mcp') throw new ConfigError('--transport', `"${String(transport)}" is not rest or mcp`, 'Write --transport mcp (or rest, the default)');
+  const named = (args.options.get('--protocol') ?? 'acp') as string;
+  // --transport mcp picks the protocol's MCP binding: acp → acp-mcp, ucp → ucp-mcp.
+  const protocol = (transport === 'mcp' && !named.endsWith('-mcp') ? `${named}-mcp` : named) as ChaosProtocol;
   if (!CHAOS_PROTOCOLS.includes(protocol)) throw new ConfigError('--protocol', `"${String(protocol)}" is not a protocol`, `Use one of ${CHAOS_PROTOCOLS.join(', ')}`);
   const store = args.env.ONCE_STORE === process.env.ONCE_STORE ? undefined : args.env.ONCE_STORE;
   if (store !== undefined) parseStoreUrl(store);
