@@ -5,6 +5,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveMerchant } from '../src/backends/sandbox/http.js';
+import { openMemoryStore } from '../src/store/memory.js';
 import { createClient } from '@keyv/redis';
 import { judgePersistence } from '../src/operator/redis-persistence.js';
 import { runCli } from './support/cli-process.js';
@@ -50,10 +52,12 @@ describe('doctor', () => {
   it('a good sandbox setup: every check ok, one line each, exit 0', async () => {
     const { text, status, detail } = await doctor({ ONCE_STORE: sqlite() });
     expect(text.status).toBe(0);
-    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok' });
+    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok', protocol: 'ok' });
     expect(detail.store).toMatch(/\(table keyv\): 0 ledger record\(s\)/);
     expect(detail.retention).toMatch(/record TTL 23h \(default\) is below the provider's 24h/);
-    expect(text.stdout.trim().split('\n')).toHaveLength(8);
+    // Issue 13: doctor says which protocol version the backend speaks.
+    expect(detail.protocol).toBe('ACP 2026-04-17 in process (the sandbox merchant)');
+    expect(text.stdout.trim().split('\n')).toHaveLength(9);
     expect(text.stdout).toMatch(/^ok {4}reachable {2}sandbox merchant answers/m);
     expect(text.stdout.trim().split('\n').at(-1)).toBe('All checks passed.');
   });
@@ -63,6 +67,17 @@ describe('doctor', () => {
     expect(status.reachable).toBe('ok');
     expect(text.status).toBe(0);
     expect(text.stdout).not.toContain('test-key');
+  });
+
+  it('issue 13: against a merchant speaking only 2026-01-30, doctor names the version auto chose and how', async () => {
+    const merchant = await serveMerchant({ port: 0, store: openMemoryStore(), versions: ['2026-01-30'] });
+    try {
+      const { status, detail } = await doctor({ ONCE_STORE: sqlite(), ONCE_BACKEND: 'acp', ACP_MCP_URL: `${merchant.url}/acp/mcp`, ACP_API_KEY: 'test-key' });
+      expect(status.protocol).toBe('ok');
+      expect(detail.protocol).toMatch(/^ACP 2026-01-30 over MCP http:\/\/127\.0\.0\.1:\d+\/acp\/mcp \(auto: \/\.well-known\/acp\.json lists 2026-01-30; newest we both speak\)$/);
+    } finally {
+      await merchant.close();
+    }
   });
 
   it('R9: an unreachable store fails with the fix', async () => {
