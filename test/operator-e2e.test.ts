@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SANDBOX_IDENTITY } from '../src/backends/sandbox/backend.js';
+import { SANDBOX_IDENTITY } from '../src/backends/sandbox/in-process-transport.js';
 import { SandboxMerchant } from '../src/backends/sandbox/merchant.js';
 import type { LedgerRecord } from '../src/ledger/record.js';
 import { openSqliteStore } from '../src/store/sqlite.js';

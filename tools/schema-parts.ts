@@ -61,7 +61,9 @@ export const selectedFulfillmentOption = z.strictObject({
 
 export const paymentData = z
   .strictObject({
-    handler_id: text(128).optional(),
+    handler_id: text(128)
+      .optional()
+      .describe("The merchant's payment handler id (capabilities.payment.handlers[].id); leave it out when the merchant offers one handler for this instrument."),
     instrument: z.strictObject({
       type: text(64).describe('Instrument type, e.g. "card".'),
       credential: z.strictObject({

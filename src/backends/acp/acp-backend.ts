@@ -2,13 +2,11 @@
 // ACP's own MCP binding (ACP_MCP_URL). The protocol is AcpClient's; this file only picks the transport.
 import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../../commerce/inputs.js';
 import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
-import { AcpClient, DEFAULT_IN_FLIGHT, retryAfterMs, type InFlightPolicy } from './acp-client.js';
+import { AcpClient, type InFlightPolicy } from './acp-client.js';
 import { merchantIdentity, readAcpConfig, type AcpConfig } from './acp-config.js';
 import { McpTransport } from './mcp-transport.js';
 import { RestTransport } from './rest-transport.js';
 import type { AcpTransport } from './transport.js';
-
-export { DEFAULT_IN_FLIGHT, retryAfterMs, type InFlightPolicy };
 
 export interface AcpBackendOptions extends AcpConfig {
   inFlight?: InFlightPolicy;

@@ -11,7 +11,6 @@ import { NO_FAULTS, parseFaults, type FaultPlan, type Random } from './faults.js
 import { InProcessTransport } from './in-process-transport.js';
 import { SandboxMerchant, type SandboxMerchantOptions } from './merchant.js';
 
-export { SANDBOX_IDENTITY } from './in-process-transport.js';
 
 export interface SandboxBackendOptions {
   store: Store;

@@ -64,7 +64,7 @@ export interface MerchantRequest {
 
 export interface MerchantResponse {
   status: number;
-  /** A session or an Error, in the version asked for. */
+  /** A session or an Error, written in the version asked for (wire-versions.ts); typed as today's shapes. */
   body: SandboxSession | AcpError;
   headers: Record<string, string>;
   /** True when this is a stored answer replayed for a repeated Idempotency-Key. */
