@@ -74,7 +74,8 @@ export const SANDBOX_HANDLERS: PaymentHandler[] = [
     psp: 'sandbox',
     config_schema: 'https://acp.dev/schemas/handlers/tokenized.card/config.json',
     instrument_schemas: ['https://acp.dev/schemas/handlers/tokenized.card/instrument.json'],
-    config: { accepted_tokens: ['tok_sandbox_ok', 'tok_sandbox_decline'] },
+    // Nothing that looks like a payment token: tokens are secrets wherever they appear (R10).
+    config: { environment: 'sandbox' },
   },
 ];
 
