@@ -6,7 +6,7 @@ import type { Config } from './config/config.js';
 import { effectiveTtl } from './config/retention.js';
 import { Ledger } from './ledger/ledger.js';
 import { createLogger, type Logger } from './log.js';
-import { openStore } from './store/open.js';
+import { openStore, type OpenOptions } from './store/open.js';
 import type { Store } from './store/store.js';
 
 export interface App {
@@ -19,8 +19,9 @@ export interface App {
   close(): Promise<void>;
 }
 
-export async function openApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<App> {
-  const store = await openStore(config.store);
+/** `mustExist` for operator commands: they work on the server's ledger and never create one. */
+export async function openApp(config: Config, logger: Logger = createLogger(config.logLevel), options: OpenOptions = {}): Promise<App> {
+  const store = await openStore(config.store, options);
   if (config.store.kind === 'memory') logger.log('warn', 'memory_store', { message: 'ONCE_STORE=memory:// keeps nothing after exit; use it for tests only' });
   try {
     const backend = await openBackend(config, store);

@@ -107,6 +107,10 @@ export const errorOutput = z.strictObject({
     .string()
     .optional()
     .describe("The merchant's own error code, when the merchant refused (code is then merchant_error); data, never one of our codes."),
+  cause: z
+    .string()
+    .optional()
+    .describe('store_unavailable only: why the ledger store failed (unreachable, timeout, busy: retry soon; authentication, missing_database, permission, bad_path, …: retrying cannot help).'),
 });
 
 /** Success `{checkout, idempotency}` or failure `{error}`: clients validate both against the one schema. */

@@ -10,7 +10,7 @@ import { digest, secretFingerprint } from '../ledger/keys.js';
 import { SettleFailedError, type AttemptInfo, type Ledger, type RunResult, type RunSpec, type StepResult } from '../ledger/ledger.js';
 import { isSettled, recordStoreKey, type LedgerRecord } from '../ledger/record.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { describeFailure, failure, notFound, type Failure } from './failure.js';
+import { describeFailure, failure, notFound, storeUnavailable, type Failure } from './failure.js';
 import { cartFingerprint, CheckoutHeads, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
@@ -555,23 +555,9 @@ export class Checkouts {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof SettleFailedError) {
-        return {
-          ok: false,
-          failure: failure(
-            'service_unavailable',
-            'store_unavailable',
-            `The ledger store failed after the request reached the merchant, so the merchant may have acted; call ${tool} again with the same arguments in a few seconds: it checks with the merchant first and never acts twice.`,
-            true,
-          ),
-        };
-      }
-      if (error instanceof StoreUnavailableError) {
-        return {
-          ok: false,
-          failure: failure('service_unavailable', 'store_unavailable', `The ledger store cannot be reached, so this call sent nothing to the merchant; call ${tool} again in a few seconds.`, true),
-        };
-      }
+      // The store's fault class decides whether calling again can help (issue 16).
+      if (error instanceof SettleFailedError) return { ok: false, failure: storeUnavailable(tool, error.fault, true) };
+      if (error instanceof StoreUnavailableError) return { ok: false, failure: storeUnavailable(tool, error.fault) };
       if (error instanceof LedgerError && error.code === 'intent_conflict') {
         const existing = error.details.anchor ? ` (checkout ${error.details.anchor})` : '';
         return {

@@ -1,5 +1,6 @@
 // The one error shape every tool returns: a code the agent can branch on and one sentence saying what next.
 import { cleanText, quoteMerchant, rawMerchantCode, safeCode } from '../commerce/merchant-text.js';
+import type { StoreFault } from '../store/store-fault.js';
 
 export type FailureType = 'invalid_request' | 'payment_error' | 'merchant_error' | 'service_unavailable';
 
@@ -8,6 +9,8 @@ export interface Failure {
   code: string;
   message: string;
   retryable: boolean;
+  /** store_unavailable only: the class of the store's fault (unreachable, authentication, …). */
+  cause?: string;
   /** When the merchant refused with its own code: that code (sanitized). `code` is then `merchant_error`. */
   merchant_code?: string;
 }
@@ -23,6 +26,20 @@ export function notFound(id: string): Failure {
     'checkout_not_found',
     `No checkout "${id}" is known to this server for you; use the checkout_session_id that create_checkout returned.`,
   );
+}
+
+/**
+ * The ledger store failed (R9: nothing was sent). A transient fault is worth a retry in a few seconds; a
+ * permanent one is the operator's to fix, and the agent must not loop on it.
+ */
+export function storeUnavailable(tool: string, fault: StoreFault, afterSend = false): Failure {
+  const what = afterSend
+    ? 'The ledger store failed after the request reached the merchant, so the merchant may have acted'
+    : `The ledger store cannot be used (${fault.words}), so this call sent nothing to the merchant`;
+  const next = fault.transient
+    ? `call ${tool} again with the same arguments in a few seconds${afterSend ? ': it checks with the merchant first and never acts twice' : ''}.`
+    : `this is a setup fault (${fault.words}) that calling again cannot fix: stop, and tell the person that the once-checkout operator must fix ONCE_STORE (once-checkout doctor shows how).`;
+  return { ...failure('service_unavailable', 'store_unavailable', `${what}; ${next}`, fault.transient), cause: fault.cause };
 }
 
 /**

@@ -47,3 +47,15 @@ export function parseArgs(argv: string[], own: Record<string, boolean>, env: Nod
   }
   return out;
 }
+
+/**
+ * `text` in the words the person typed: a value given as a flag is named by that flag, not by the variable
+ * it overrides (`--store mysql://x` is reported as `--store: …`, not `ONCE_STORE: …`).
+ */
+export function namedAsGiven(text: string, argv: readonly string[]): string {
+  let out = text;
+  for (const [flag, variable] of Object.entries(FLAG_TO_VARIABLE)) {
+    if (argv.some((arg) => arg === flag || arg.startsWith(`${flag}=`))) out = out.replace(new RegExp(`\\b${variable}\\b`, 'g'), flag);
+  }
+  return out;
+}

@@ -2,6 +2,7 @@
 import { ConfigError } from '../config/config-error.js';
 import { printable } from '../operator/printable.js';
 import { VERSION } from '../version.js';
+import { namedAsGiven } from './args.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { doctor, DOCTOR_HELP } from './doctor.js';
 import { ledger, LEDGER_HELP } from './ledger.js';
@@ -24,6 +25,9 @@ Usage:
   once-checkout --help | --version
 
 Run 'once-checkout COMMAND --help' for a command's flags. Configuration: README.md.`;
+
+/** Every configuration mistake, whichever variable or flag (sysexits.h EX_CONFIG). */
+export const EX_CONFIG = 78;
 
 /** A one-shot command resolves to its exit code; a server resolves to nothing and keeps running. */
 type Command = { run(argv: string[]): Promise<void | number>; help: string };
@@ -66,8 +70,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command.run(args);
     return code ?? -1; // a server is still running
   } catch (error) {
-    const line = error instanceof ConfigError ? error.message : error instanceof Error ? error.message : String(error);
+    const line = error instanceof ConfigError ? namedAsGiven(error.message, args) : error instanceof Error ? error.message : String(error);
     process.stderr.write(`once-checkout: ${printable(line)}\n`); // an error may quote a merchant's words
-    return error instanceof ConfigError ? 78 : 1;
+    return error instanceof ConfigError ? EX_CONFIG : 1;
   }
 }

@@ -11,6 +11,7 @@ import { VERSION } from '../version.js';
 import { reconcileSweep } from '../operator/reconcile-sweep.js';
 import { scrubStoreSecrets } from '../store/store.js';
 import { parseArgs } from './args.js';
+import { checkStoreAtStart } from './store-at-start.js';
 
 export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
 
@@ -43,6 +44,12 @@ export async function serve(argv: string[]): Promise<void> {
     throw new ConfigError('ONCE_HTTP_TOKENS', 'is not set, and HTTP mode never serves without authentication', 'Set ONCE_HTTP_TOKENS=token=principal,… or @/path/file (tokens of 16+ random characters)');
   }
   const app = await openApp(config);
+  try {
+    await checkStoreAtStart(app.store, config.store, app.logger);
+  } catch (error) {
+    await app.close().catch(() => {});
+    throw error;
+  }
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
   const scrub = (message: string) =>
     config.store.kind === 'postgres' || config.store.kind === 'redis' ? scrubStoreSecrets(message, config.store.url) : message;

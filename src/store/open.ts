@@ -1,8 +1,11 @@
 // ONCE_STORE selects the store by URL.
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { ConfigError } from '../config/config-error.js';
 import type { Store } from './store.js';
+import { classifyStoreError } from './store-fault.js';
+import { NoLedgerError, storeRefusal } from './store-refusal.js';
 
 export type StoreUrl =
   | { kind: 'sqlite'; path: string }
@@ -57,15 +60,33 @@ export function parseStoreUrl(value: string | undefined, env: NodeJS.ProcessEnv 
   );
 }
 
-export async function openStore(url: StoreUrl): Promise<Store> {
-  switch (url.kind) {
-    case 'sqlite':
-      return (await import('./sqlite.js')).openSqliteStore(url.path);
-    case 'postgres':
-      return (await import('./postgres.js')).openPostgresStore(url.url);
-    case 'redis':
-      return (await import('./redis.js')).openRedisStore(url.url);
-    case 'memory':
-      return (await import('./memory.js')).openMemoryStore();
+export interface OpenOptions {
+  /**
+   * For commands that only read (ledger, doctor, reconcile): never create a file, directory or table; a
+   * ledger that is not there is a NoLedgerError ("no ledger at …").
+   */
+  mustExist?: boolean;
+}
+
+/** Opens the store; a fault no retry can fix (a path that cannot hold the file) is one ONCE_STORE line. */
+export async function openStore(url: StoreUrl, options: OpenOptions = {}): Promise<Store> {
+  const mustExist = options.mustExist ?? false;
+  try {
+    switch (url.kind) {
+      case 'sqlite':
+        if (mustExist && !existsSync(url.path)) throw new NoLedgerError(url, 'no such file');
+        return await (await import('./sqlite.js')).openSqliteStore(url.path);
+      case 'postgres':
+        return await (await import('./postgres.js')).openPostgresStore(url.url, { create: !mustExist });
+      case 'redis':
+        return await (await import('./redis.js')).openRedisStore(url.url);
+      case 'memory':
+        if (mustExist) throw new NoLedgerError(url, 'a memory store lives only inside the process that made it');
+        return (await import('./memory.js')).openMemoryStore();
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    const fault = classifyStoreError(error);
+    throw fault.transient ? error : storeRefusal(url, error, fault);
   }
 }

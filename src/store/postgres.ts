@@ -6,6 +6,7 @@ import KeyvPostgres from '@keyv/postgres';
 import pg from 'pg';
 import { KeyvStore, keyvJson, likePrefix, type NativeSteps } from './keyv-store.js';
 import { redact } from './store.js';
+import { NoLedgerError } from './store-refusal.js';
 
 type Query = (sql: string, values?: unknown[]) => Promise<Array<Record<string, string>>>;
 
@@ -19,10 +20,14 @@ class OwnPoolPostgres extends KeyvPostgres {
   declare pool: pg.Pool;
 
   override async connect() {
-    const opts = this.opts as { uri: string };
+    const opts = this.opts as { uri: string; readOnly?: boolean };
     this.pool = new pg.Pool({ connectionString: opts.uri, connectionTimeoutMillis: 3_000, max: 10 });
     this.pool.on('error', () => {}); // an idle client lost its server; the next query reconnects or fails closed
-    return async (sql: string, values?: unknown) => (await this.pool.query(sql, values as unknown[])).rows;
+    return async (sql: string, values?: unknown) => {
+      // A reader never creates the table (the adapter's constructor would, unasked).
+      if (opts.readOnly && /^\s*CREATE\b/i.test(sql)) return [];
+      return (await this.pool.query(sql, values as unknown[])).rows;
+    };
   }
 
   override async disconnect() {
@@ -30,13 +35,24 @@ class OwnPoolPostgres extends KeyvPostgres {
   }
 }
 
-export async function openPostgresStore(url: string): Promise<KeyvStore> {
+/** `create: false` (commands that only read): the table must exist already, and nothing is created. */
+export async function openPostgresStore(url: string, options: { create?: boolean } = {}): Promise<KeyvStore> {
+  const create = options.create ?? true;
   // Fail fast when the server is down (connectionTimeoutMillis), so the ledger answers store_unavailable (R9).
-  const adapter = new OwnPoolPostgres({ uri: url, table: TABLE });
+  const adapter = new OwnPoolPostgres({ uri: url, table: TABLE, readOnly: !create } as ConstructorParameters<typeof KeyvPostgres>[0]);
   const keyv = new Keyv({ store: adapter, ...keyvJson });
   keyv.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
   const query = adapter.query.bind(adapter) as unknown as Query;
-  let schemaReady = false;
+  let schemaReady = !create;
+  if (!create) {
+    try {
+      const rows = await query(`SELECT to_regclass('public.${TABLE}') IS NOT NULL AS present`);
+      if (String(rows[0]?.present) !== 'true') throw new NoLedgerError({ kind: 'postgres', url }, `no ${TABLE} table in that database`);
+    } catch (error) {
+      await adapter.disconnect().catch(() => {});
+      throw error;
+    }
+  }
   // The adapter creates its table once at start and gives up if the server was down then; we retry.
   const ensureSchema = async () => {
     if (schemaReady) return;

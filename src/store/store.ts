@@ -1,5 +1,6 @@
 // The store contract: a key-value table (on Keyv) plus the two atomic steps the ledger needs, which each
 // engine does natively. Values are JSON; `raw` is the stored text and is what compare-and-swap compares.
+import { classifyStoreError, type StoreFault } from './store-fault.js';
 
 export interface Stored<T> {
   value: T;
@@ -35,9 +36,12 @@ export interface Store {
 
 export class StoreUnavailableError extends Error {
   readonly code = 'store_unavailable';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Transient (retry soon) or permanent (the operator must fix ONCE_STORE), from the driver's error. */
+  readonly fault: StoreFault;
+  constructor(message: string, options?: { cause?: unknown; fault?: StoreFault }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.fault = options?.fault ?? classifyStoreError(options?.cause);
   }
 }
 
