@@ -1,7 +1,7 @@
 // `once-checkout doctor`: one line per check, a fix for each failure, non-zero exit on any failure.
 import { runDoctor, type Check } from '../operator/doctor.js';
 import { printable, terminalJson } from '../operator/printable.js';
-import { parseArgs } from './args.js';
+import { namedAsGiven, parseArgs } from './args.js';
 
 export const DOCTOR_HELP = `once-checkout doctor: check the configuration, the store, retention (R8) and the backend
 
@@ -14,7 +14,7 @@ const MARK: Record<Check['status'], string> = { ok: 'ok  ', warn: 'warn', fail: 
 
 export async function doctor(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { '--json': false });
-  const checks = await runDoctor(args.env);
+  const checks = (await runDoctor(args.env)).map((c) => ({ ...c, detail: namedAsGiven(c.detail, argv) }));
   const failed = checks.filter((c) => c.status === 'fail').length;
   if (args.options.has('--json')) {
     process.stdout.write(`${terminalJson({ ok: failed === 0, checks })}\n`);

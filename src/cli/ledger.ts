@@ -24,11 +24,15 @@ const STATUSES: Status[] = ['pending', 'succeeded', 'failed', 'unknown'];
 export async function ledger(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { '--status': true, '--since': true, '--json': false });
   const [sub, id, ...extra] = args.positional;
-  if (sub !== 'list' && sub !== 'show') throw new ConfigError('ledger', `"${sub ?? ''}" is not a ledger command`, 'Use "ledger list" or "ledger show ID"');
+  if (sub === undefined) {
+    process.stderr.write(`${LEDGER_HELP}\n`); // `once-checkout ledger` alone: how to use it
+    return 2;
+  }
+  if (sub !== 'list' && sub !== 'show') throw new ConfigError('ledger', `"${sub}" is not a ledger command`, 'Use "ledger list" or "ledger show ID"');
   if (extra.length > 0 || (sub === 'list' && id !== undefined)) throw new ConfigError('ledger', `unexpected argument "${extra[0] ?? id}"`, 'Run ledger --help');
   const json = args.options.has('--json');
   const config = loadConfig(args.env);
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, { mustExist: true }); // a reader never creates a ledger
   // Read-only use: the TTL only matters for records this ledger would create, and it creates none.
   const reader = new Ledger({ store, ttlMs: config.ttlMs ?? 3_600_000 });
   try {

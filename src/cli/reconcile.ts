@@ -16,7 +16,7 @@ which resends the same key. The server runs the same sweep periodically.`;
 export async function reconcile(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { '--json': false });
   const config = loadConfig(args.env);
-  const app = await openApp(config);
+  const app = await openApp(config, undefined, { mustExist: true });
   try {
     const entries = await reconcileSweep(app.ledger, app.backend);
     if (args.options.has('--json')) process.stdout.write(`${terminalJson(entries)}\n`);

@@ -1,6 +1,10 @@
 // `doctor`: the start-up path of the server taken one step at a time (configuration, store, backend
 // settings, retention R8, reachability), so every problem is reported with its fix, not just the first.
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Backend } from '../backends/backend.js';
+import { ConfigError } from '../config/config-error.js';
+import { NoLedgerError } from '../store/store-refusal.js';
 import { prepareBackend, type PreparedBackend } from '../backends/open.js';
 import { assertReachable } from '../backends/reachability.js';
 import { DEFAULT_HTTP_RATE_LIMIT, loadConfig, type Config } from '../config/config.js';
@@ -47,14 +51,17 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   let store: Store | undefined;
   if (url) {
     try {
-      store = await withTimeout(openStore(url), 'opening the store');
+      // Doctor only reads: a ledger that is not there yet is reported, never created.
+      store = await withTimeout(openStore(url, { mustExist: true }), 'opening the store');
       const counts = await withTimeout(countEntries(store), 'reading the store');
       const open = (counts.byStatus.unknown ?? 0) + (counts.byStatus.pending ?? 0);
       const statuses = Object.entries(counts.byStatus).map(([s, n]) => `${n} ${s}`).join(', ');
       const detail = `${store.description} (${tableOf(url)}): ${counts.records} ledger record(s)${statuses ? ` (${statuses})` : ''}, ${counts.anchors} checkout(s), ${counts.other} other entr${counts.other === 1 ? 'y' : 'ies'}`;
       add('store', open > 0 ? 'warn' : 'ok', open > 0 ? `${detail}; ${open} open (unknown or pending) record(s): see once-checkout reconcile` : detail);
     } catch (error) {
-      add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
+      if (error instanceof NoLedgerError) add('store', ...notCreatedYet(url, error));
+      else if (error instanceof ConfigError) add('store', 'fail', error.message); // a permanent fault, with its fix
+      else add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
       await store?.close().catch(() => {});
       store = undefined;
     }
@@ -136,6 +143,27 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   await store?.close().catch(() => {});
   await scratch?.close().catch(() => {});
   return checks;
+}
+
+/** No ledger yet is fine before the first start, as long as the server will be able to create it. */
+function notCreatedYet(url: StoreUrl, error: NoLedgerError): [Check['status'], string] {
+  if (url.kind === 'memory') return ['ok', 'memory:// (tests only): each server keeps its ledger in its own memory, and nothing is left after exit'];
+  const yet = `${error.message.replace(/^ONCE_STORE: /, '').replace(/ \(.*$/, '')} yet: the server creates it when it first starts`;
+  if (url.kind !== 'sqlite') return ['ok', yet];
+  const dir = nearestExisting(dirname(url.path));
+  try {
+    if (!statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+    accessSync(dir, constants.W_OK);
+    return ['ok', `${yet} (${dir} is writable)`];
+  } catch (problem) {
+    return ['fail', `sqlite://${url.path} cannot be created (${messageOf(problem)}). ${storeFix(url)}`];
+  }
+}
+
+function nearestExisting(path: string): string {
+  let at = path;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  return at;
 }
 
 async function reach({ backend, endpoint }: PreparedBackend): Promise<[Check['status'], string]> {
