@@ -302,7 +302,8 @@ export class Checkouts {
       execute: async (attempt) => {
         const answer = redactDeep(await call.send(context(attempt)), call.secrets);
         const step = toStep(answer, call.operation);
-        return call.operation === 'complete' ? this.readBack(call, step) : step;
+        if (call.operation === 'complete') return this.readBack(call, step);
+        return call.operation === 'cancel' ? this.alreadyCanceled(call, step) : step;
       },
       reconcile: async () => reconcileAnchored(this.backend, call.operation, call.id, call.operation === 'complete' ? live : undefined),
       // R13: before attempt n+1, a superseding attempt or a new generation, the checkout is read.
@@ -482,9 +483,28 @@ export class Checkouts {
         return { kind: 'succeeded', value: checkout, anchor: call.id, providerRequestId: step.providerRequestId };
       case 'awaiting_payer':
         return { ...payerActionRequired(checkout), providerRequestId: step.providerRequestId };
+      case 'closed':
+        // Canceled or expired: one code whatever the provider said, so the agent is told plainly (failure.ts).
+        return { ...step, code: `checkout_already_${checkout.status}`, value: checkout };
       default:
         return { ...step, value: checkout };
     }
+  }
+
+  /**
+   * Issue 16: a cancel refused because the checkout is already canceled has the state it asked for, so it is
+   * answered with that checkout, not an error (a cancel repeated with other arguments, such as no reason).
+   */
+  private async alreadyCanceled(call: AnchoredCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
+    if (step.kind !== 'failed') return step;
+    let checkout = step.value;
+    if (checkout === undefined) {
+      const seen = await this.backend.get(call.id);
+      if (seen.kind !== 'succeeded') return step;
+      checkout = seen.checkout;
+    }
+    if (checkout.status !== 'canceled') return step;
+    return { kind: 'succeeded', value: checkout, anchor: call.id, providerRequestId: step.providerRequestId };
   }
 
   /** What one operation's outcome changes on the head. */

@@ -42,6 +42,19 @@ export function storeUnavailable(tool: string, fault: StoreFault, afterSend = fa
   return { ...failure('service_unavailable', 'store_unavailable', `${what}; ${next}`, fault.transient), cause: fault.cause };
 }
 
+/** A checkout that was canceled or expired: it can never be paid or changed again; a new one can. */
+function closedCheckout(status: 'canceled' | 'expired', code: string, tool: string): Failure {
+  const what =
+    tool === 'complete_checkout'
+      ? `This checkout is ${status}, so it cannot be paid, and nothing was charged.`
+      : `This checkout is ${status}, so it can no longer change.`;
+  return failure(
+    'invalid_request',
+    code,
+    `${what} Do not call ${tool} on it again. If the person still wants these items, call create_checkout with a new task_id (the same cart without one returns this ${status} checkout).`,
+  );
+}
+
 /**
  * A provider failure code and message → what the agent is told. Only codes our own code produced (a
  * backend's mapping, the engine) keep their meaning here. A merchant's raw code arrives as `merchant:<code>`
@@ -63,6 +76,20 @@ export function describeFailure(code: string, message: string, tool: string): Fa
   // Our backends' messages may still carry a provider's words (quoted by the backend); one line, bounded.
   const words = cleanText(message, 600).replace(/\.?$/, '.');
   switch (code) {
+    case 'checkout_already_canceled':
+    case 'checkout_canceled':
+      return closedCheckout('canceled', code, tool);
+    case 'checkout_already_expired':
+    case 'checkout_expired':
+      return closedCheckout('expired', code, tool);
+    case 'checkout_already_completed':
+    case 'checkout_completed':
+      if (tool === 'complete_checkout') return ourCode(code, words); // the engine answers a completed one with its order (R5)
+      return failure(
+        'invalid_request',
+        code,
+        `This checkout is already completed (paid), so ${tool === 'cancel_checkout' ? 'it cannot be canceled here' : 'it can no longer change'}. Call get_checkout to show the person the order; a refund or change is between them and the merchant.`,
+      );
     case 'payment_declined':
       return failure('payment_error', 'payment_declined', `The payment was declined: ${words} Ask the buyer for another payment method, then call ${tool} again.`);
     case 'checkout_not_found':
@@ -76,10 +103,13 @@ export function describeFailure(code: string, message: string, tool: string): Fa
       return failure('invalid_request', 'invalid_input', `${words} Fix the arguments and call ${tool} again.`);
     case 'merchant_invalid_answer':
       return failure('merchant_error', 'merchant_invalid_answer', `${words} The merchant is at fault, not your arguments: tell the person; calling ${tool} again with the same arguments returns this same result.`);
-    default: {
-      // Our backends' own codes (out of stock, not_cancelable, …); kept code-shaped even from an old record.
-      const ours = safeCode(code);
-      return failure('merchant_error', ours, `The merchant refused (${ours}): ${words} Tell the person, and change the checkout before trying again.`);
-    }
+    default:
+      return ourCode(code, words);
   }
+}
+
+/** Our backends' own codes (out of stock, not_cancelable, …); kept code-shaped even from an old record. */
+function ourCode(code: string, words: string): Failure {
+  const ours = safeCode(code);
+  return failure('merchant_error', ours, `The merchant refused (${ours}): ${words} Tell the person, and change the checkout before trying again.`);
 }
