@@ -9,6 +9,7 @@ import { serveMerchant } from '../src/backends/sandbox/http.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { createClient } from '@keyv/redis';
 import { judgePersistence } from '../src/operator/redis-persistence.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
 import { runCli } from './support/cli-process.js';
 import { tempDir } from './support/server-process.js';
 import { freshRedisDatabase, REDIS_URL, redisAvailable } from './support/services.js';
@@ -50,7 +51,9 @@ afterAll(() => new Promise<void>((resolve) => acpMerchant.close(() => resolve())
 
 describe('doctor', () => {
   it('a good sandbox setup: every check ok, one line each, exit 0', async () => {
-    const { text, status, detail } = await doctor({ ONCE_STORE: sqlite() });
+    const path = join(tempDir('once-doctor-'), 'ledger.db');
+    await (await openSqliteStore(path)).close(); // the ledger a server made (doctor itself creates none, issue 16)
+    const { text, status, detail } = await doctor({ ONCE_STORE: `sqlite://${path}` });
     expect(text.status).toBe(0);
     expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok', protocol: 'ok' });
     expect(detail.store).toMatch(/\(table keyv\): 0 ledger record\(s\)/);
