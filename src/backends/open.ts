@@ -1,5 +1,6 @@
 // ONCE_BACKEND selects the backend; each reads its own settings and refuses bad ones in one line.
 import type { Config } from '../config/config.js';
+import { asConfigError, ConfigError } from '../config/config-error.js';
 import type { Store } from '../store/store.js';
 import type { Backend } from './backend.js';
 import { assertReachable } from './reachability.js';
@@ -25,6 +26,14 @@ export async function openBackend(config: Config, store: Store): Promise<Backend
 
 /** Step one of openBackend, on its own so `doctor` can check settings, retention and reachability apart. */
 export async function prepareBackend(config: Config, store: Store): Promise<PreparedBackend> {
+  try {
+    return await fromSettings(config, store);
+  } catch (error) {
+    throw asConfigError(error); // every settings mistake exits as a configuration error (78)
+  }
+}
+
+async function fromSettings(config: Config, store: Store): Promise<PreparedBackend> {
   switch (config.backend) {
     case 'sandbox': {
       const { createSandboxBackend } = await import('./sandbox/backend.js');
@@ -55,7 +64,6 @@ export async function prepareBackend(config: Config, store: Store): Promise<Prep
       return { backend: createPaypalBackend(options), endpoint: { variable: 'PAYPAL_API_BASE', url: options.apiBase } };
     }
     default: {
-      const { ConfigError } = await import('../config/config-error.js');
       throw new ConfigError('ONCE_BACKEND', `the ${config.backend} backend is not available in this build`, 'Use ONCE_BACKEND=sandbox');
     }
   }

@@ -135,4 +135,10 @@ export async function serve(argv: string[]): Promise<void> {
     await app.close();
   });
   app.logger.log('info', 'started', { ...started, transport: 'stdio', principal: config.principal });
+  if (process.stdin.isTTY) process.stderr.write(`${WAITING_FOR_CLIENT}\n`);
 }
+
+/** Run by hand in a terminal, the server would look hung: say what it is waiting for and how to connect it. */
+export const WAITING_FOR_CLIENT = `once-checkout is an MCP server: it now waits for an MCP client on stdin/stdout, so there is nothing to type here (Ctrl-C quits).
+Register it with your client instead, for example:  claude mcp add once-checkout -- once-checkout
+or copy mcp.json into your client's configuration (README.md, "Use it from an MCP client").`;

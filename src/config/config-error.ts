@@ -9,3 +9,16 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/**
+ * A settings check that words its own line (a backend's settings, the catalog, the sandbox's faults) becomes a
+ * ConfigError with that line kept, so every configuration mistake exits the same way (78, EX_CONFIG).
+ */
+export function asConfigError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof ConfigError) return error;
+  const variable = /^[A-Z][A-Z0-9_]{2,}/.exec(error.message)?.[0];
+  if (variable === undefined) return error; // not a settings line: a defect, reported as one
+  const config = new ConfigError(variable, '', '');
+  config.message = error.message;
+  return config;
+}
