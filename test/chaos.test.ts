@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { faultTotal } from '../src/chaos/report.js';
 import type { ChaosSummary } from '../src/chaos/run.js';
 import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
 import { BIN } from './support/server-process.js';
@@ -52,9 +53,12 @@ function expectClean(summary: ChaosSummary, tasks: number) {
 
 describe('chaos', () => {
   it('R1–R14 under chaos on SQLite: 200 tasks through every network fault, SIGKILLs and interleavings, zero duplicates, zero lost successes', () => {
-    const { status, summary } = chaos(['--tasks', '200', '--seed', '11']);
+    const { status, summary, stderr } = chaos(['--tasks', '200', '--seed', '11']);
     expect(status, why(summary)).toBe(0);
     expectClean(summary, 200);
+    // Issue 16 case 8: the last progress line counts the faults the summary lists.
+    const progress = stderr.split('\n').filter((line) => line.startsWith('[')).pop();
+    expect(progress).toContain(`200/200 tasks, ${faultTotal(summary.faults)} faults`);
     const { store_outage: _notForAFile, ...kinds } = summary.faults;
     for (const [kind, n] of Object.entries(kinds)) expect(n, kind).toBeGreaterThan(0);
   }, CHAOS_TIMEOUT_MS);

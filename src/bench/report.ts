@@ -72,15 +72,7 @@ export function renderReport(r: BenchReport): string {
   }
   out.push(table(['', 'executions', 'all answered ms', 'answers'], contentionRows));
 
-  if (r.crash.length) {
-    out.push('', 'Crash mid-call: what the next caller of the same operation gets');
-    out.push(
-      table(
-        ['', 'scenario', 'reruns', 'reconciled', 'blocked ms', 'answer'],
-        r.crash.map((c) => [c.library, c.scenario, c.reExecutions, c.reconciled ? 'yes' : 'no', c.blockedMs, c.answer]),
-      ),
-    );
-  }
+  if (r.crash.length) out.push('', ...renderCrash(r.crash));
 
   const scaled = r.stores.filter((s) => s.scale.length);
   if (scaled.length) {
@@ -112,4 +104,36 @@ export function renderReport(r: BenchReport): string {
   out.push(table(['target', 'measured', 'verdict'], r.targets.map((t) => [t.target, t.measured, t.met === null ? 'not measured' : t.met ? 'MET' : 'NOT MET'])));
   out.push('', ...r.notes.map((n) => `note: ${n}`), `total ${Math.round(r.durationMs / 1000)} s`, '');
   return out.join('\n');
+}
+
+/** The report fits a terminal of this many columns. */
+export const REPORT_COLUMNS = 100;
+
+/**
+ * Crash mid-call: a narrow table, then each row's answer on lines of its own (an answer is a sentence and a
+ * JSON value, far wider than a column).
+ */
+export function renderCrash(crash: BenchReport['crash']): string[] {
+  const lines = ['Crash mid-call: what the next caller of the same operation gets'];
+  const rows = crash.map((c, i) => [`${i + 1}. ${c.library}`, c.scenario, c.reExecutions, c.reconciled ? 'yes' : 'no', c.blockedMs]);
+  lines.push(...table(['', 'scenario', 'reruns', 'reconciled', 'blocked ms'], rows).split('\n'));
+  crash.forEach((c, i) => lines.push(...wrap(`${i + 1}. answer: ${c.answer}`, REPORT_COLUMNS, '     ')));
+  return lines;
+}
+
+/** `text` cut into lines of at most `width` characters, the later ones indented. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let rest = text;
+  let prefix = '';
+  while (prefix.length + rest.length > width) {
+    const room = width - prefix.length;
+    const space = rest.lastIndexOf(' ', room);
+    const cut = space > room / 2 ? space : room;
+    lines.push(`${prefix}${rest.slice(0, cut).trimEnd()}`);
+    rest = rest.slice(cut).trimStart();
+    prefix = indent;
+  }
+  lines.push(`${prefix}${rest}`);
+  return lines;
 }

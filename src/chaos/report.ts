@@ -8,6 +8,7 @@ export function formatSummary(s: ChaosSummary): string {
     ['protocol to the merchant', s.protocol],
     ['server processes / store', `${s.processes} / ${s.store}`],
     ['seed', s.seed],
+    ['faults injected, all kinds (the progress line counts the same)', faultTotal(s.faults)],
     ...Object.entries(s.faults).map(([kind, n]) => [`  fault: ${kind}`, n] as [string, number]),
     ...(s.protocol === 'acp' ? [] : [['  merchant: complete_in_progress (read back)', s.completeInProgress] as [string, number]]),
     ...Object.entries(s.interleavings).map(([kind, n]) => [`  interleaving: ${kind}`, n] as [string, number]),
@@ -29,12 +30,22 @@ export function formatSummary(s: ChaosSummary): string {
     [s.cap === null ? 'charges above the cap (no cap)' : `WRONG: charges above the cap of ${s.cap} (must be 0)`, s.aboveCap ?? '–'],
     ['genuine failures re-executed (attempt ≥ 2)', s.genuineReexecutions],
     ['wall time', `${s.wallSeconds} s`],
-    ['tool latency p50 / p99', `${s.toolLatencyMs.p50} ms / ${s.toolLatencyMs.p99} ms (${s.toolLatencyMs.calls} calls)`],
+    ['tool latency p50 / p99', `${wholeMs(s.toolLatencyMs.p50)} / ${wholeMs(s.toolLatencyMs.p99)} (${s.toolLatencyMs.calls} calls)`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
   const verdict = isClean(s) ? 'PASS: no duplicate, no lost success, every checkout charged as shown' : 'FAIL: see the findings below';
   return [`once-checkout chaos`, '', ...lines, '', verdict].join('\n');
+}
+
+/** Every injected fault of every kind, as the summary lists them; the progress line counts the same. */
+export function faultTotal(faults: Record<string, number>): number {
+  return Object.values(faults).reduce((sum, n) => sum + n, 0);
+}
+
+/** Latencies in one unit and one precision: whole milliseconds. */
+function wholeMs(ms: number): string {
+  return `${Math.round(ms)} ms`;
 }
 
 export function isClean(s: ChaosSummary): boolean {

@@ -12,6 +12,7 @@ import { runTask, type Interleaving, type TaskOutcome, type TaskPlan } from './a
 import { startFaultProxy, type HoldRule, type ProxyFault } from './fault-proxy.js';
 import { protocolWire, type ChaosProtocol } from './protocols.js';
 import { ServerPool } from './server-pool.js';
+import { faultTotal } from './report.js';
 import { startStoreCut, type StoreCut } from './store-cut.js';
 import { judge, type Verdict } from './verdict.js';
 
@@ -185,6 +186,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     mulberry32(options.seed ^ 0xbeef),
   );
   const counts = { partition: 0, server_sigkill: 0, store_outage: 0 };
+  // One count for the progress line and the summary: a partition is one fault, however many requests it refused.
+  const allFaults = (): Record<FaultKind, number> => ({ ...(faultCounts(proxy.counts.faults, wire.faults) as Record<ProxyFault, number>), ...counts });
   const held = { released: 0, expired: 0 };
   const latencies: number[] = [];
   const outcomes: TaskOutcome[] = [];
@@ -223,9 +226,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         const index = next++;
         disrupt(index);
         outcomes[index] = await runTask(plans[index], agent);
-        const faults = Object.values(proxy.counts.faults).reduce((a, b) => a + b, 0) + counts.server_sigkill + counts.store_outage;
         options.onProgress?.(outcomes.filter(Boolean).length, plans.length, {
-          faults,
+          faults: faultTotal(allFaults()),
           reinvocations: outcomes.reduce((sum, o) => sum + (o?.reinvocations ?? 0), 0),
         });
       }
@@ -266,7 +268,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       processes: options.processes,
       store: parseStoreUrl(ledgerUrl).kind,
       seed: options.seed,
-      faults: { ...(faultCounts(proxy.counts.faults, wire.faults) as Record<ProxyFault, number>), partition: counts.partition, server_sigkill: counts.server_sigkill, store_outage: counts.store_outage },
+      faults: allFaults(),
       completeInProgress,
       reinvocations: outcomes.reduce((sum, o) => sum + o.reinvocations, 0),
       parallelDuplicates: outcomes.reduce((sum, o) => sum + o.parallelDuplicates, 0),

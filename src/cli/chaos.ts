@@ -1,7 +1,7 @@
 // `once-checkout chaos`: many agent checkouts through injected faults, judged by the merchant's own records.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatFinding, formatSummary, isClean } from '../chaos/report.js';
+import { faultTotal, formatFinding, formatSummary, isClean } from '../chaos/report.js';
 import { CHAOS_PROTOCOLS, type ChaosProtocol } from '../chaos/protocols.js';
 import { runChaos } from '../chaos/run.js';
 import { ConfigError } from '../config/config-error.js';
@@ -58,6 +58,12 @@ export async function chaos(argv: string[]): Promise<number> {
   const tasks = positiveInt('--tasks', args.options.get('--tasks'), 1_000);
   const bin = (args.options.get('--bin') as string | undefined) ?? resolve(fileURLToPath(import.meta.url), '..', '..', 'index.js');
   let lastDraw = 0;
+  const draw = (done: number, total: number, s: { faults: number; reinvocations: number }) => {
+    const width = 30;
+    const filled = Math.round((done / total) * width);
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} tasks, ${s.faults} faults, ${s.reinvocations} re-invocations`;
+    process.stderr.write(process.stderr.isTTY ? `\r${bar}` : `${bar}\n`);
+  };
   const summary = await runChaos({
     tasks,
     processes: positiveInt('--processes', args.options.get('--processes'), 1),
@@ -72,12 +78,11 @@ export async function chaos(argv: string[]): Promise<number> {
       const now = Date.now();
       if (now - lastDraw < 200 && done < total) return;
       lastDraw = now;
-      const width = 30;
-      const filled = Math.round((done / total) * width);
-      const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} tasks, ${s.faults} faults, ${s.reinvocations} re-invocations`;
-      process.stderr.write(process.stderr.isTTY ? `\r${bar}` : `${bar}\n`);
+      draw(done, total, s);
     },
   });
+  // The last progress line is the summary's own count (faults met while the storm passed are in it too).
+  draw(summary.tasks, summary.tasks, { faults: faultTotal(summary.faults), reinvocations: summary.reinvocations });
   if (process.stderr.isTTY) process.stderr.write('\n');
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   else process.stdout.write(`${formatSummary(summary)}\n`);
