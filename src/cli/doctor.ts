@@ -3,7 +3,7 @@ import { runDoctor, type Check } from '../operator/doctor.js';
 import { printable, terminalJson } from '../operator/printable.js';
 import { namedAsGiven, parseArgs } from './args.js';
 
-export const DOCTOR_HELP = `once-checkout doctor: check the configuration, the store, retention (R8) and the backend
+export const DOCTOR_HELP = `once-checkout doctor: check the configuration, the store, retention (R8 in docs/guarantees.md) and the backend
 
 Usage: once-checkout doctor [--json] [--store URL] [--backend NAME] [--ttl 23h] …
 

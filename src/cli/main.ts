@@ -24,7 +24,8 @@ Usage:
   once-checkout bench              what exactly-once costs per store, beside AWS Powertools idempotency
   once-checkout --help | --version
 
-Run 'once-checkout COMMAND --help' for a command's flags. Configuration: README.md.`;
+Run 'once-checkout COMMAND --help' for a command's flags. Configuration: README.md.
+What it guarantees (the rules R1-R15 cited in messages): docs/guarantees.md.`;
 
 /** Every configuration mistake, whichever variable or flag (sysexits.h EX_CONFIG). */
 export const EX_CONFIG = 78;

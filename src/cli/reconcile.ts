@@ -9,7 +9,7 @@ export const RECONCILE_HELP = `once-checkout reconcile: settle unknown and aband
 
 Usage: once-checkout reconcile [--json] [--store URL] [--backend NAME]
 
-Reads each open record's checkout at the provider (R6) and records what it shows. It never runs a new
+Reads each open record's checkout at the provider (R6 in docs/guarantees.md) and records what it shows. It never runs a new
 attempt: a create whose answer was lost (no checkout id yet) is listed as needing the agent's retry,
 which resends the same key. The server runs the same sweep periodically.`;
 

@@ -88,7 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const ttlMs = duration(env, 'ONCE_TTL');
   const windowMs = duration(env, 'ONCE_DEDUP_WINDOW') ?? HOUR;
   if (ttlMs !== undefined && windowMs > ttlMs) {
-    throw new ConfigError('ONCE_DEDUP_WINDOW', `the window is longer than ONCE_TTL`, 'Make the dedup window at most the record TTL (R3)');
+    throw new ConfigError('ONCE_DEDUP_WINDOW', `the window is longer than ONCE_TTL`, 'Make the dedup window at most the record TTL (R3 in docs/guarantees.md)');
   }
 
   let maxOrderAmount: number | undefined;

@@ -13,7 +13,7 @@ export function effectiveTtl(configured: number | undefined, retention: Retentio
     );
   }
   if (windowMs > ttl) {
-    throw new ConfigError('ONCE_DEDUP_WINDOW', `${formatDuration(windowMs)} is longer than the record TTL ${formatDuration(ttl)}`, 'Make the dedup window at most the TTL (R3)');
+    throw new ConfigError('ONCE_DEDUP_WINDOW', `${formatDuration(windowMs)} is longer than the record TTL ${formatDuration(ttl)}`, 'Make the dedup window at most the TTL (R3 in docs/guarantees.md)');
   }
   return ttl;
 }
