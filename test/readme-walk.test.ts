@@ -89,6 +89,7 @@ describe('issue 16: the README set-up walked as written on a fresh clone', () =>
         npm_config_prefer_offline: 'true',
         npm_config_audit: 'false',
         npm_config_fund: 'false',
+        npm_config_update_notifier: 'false',
       };
       offerPrebuiltSqlite(work);
       const commands = setUpCommands(readFileSync(join(clone, 'README.md'), 'utf8'));
