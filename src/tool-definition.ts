@@ -1,7 +1,7 @@
 // What a tool is: plain data (name, schemas, words, annotations) and a thin handler over the checkout engine.
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { z } from 'zod';
-import type { CallHooks, CheckoutResult, Checkouts } from '../checkout/checkouts.js';
+import type { CallHooks, CheckoutResult, Checkouts } from './checkout/checkouts.js';
 
 export interface ToolContext {
   principal: string;
