@@ -14,7 +14,7 @@ import { openMemoryStore } from '../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../src/store/store.js';
 import { ADDRESS } from './support/server-process.js';
 import { toCallToolResult } from '../src/server/server.js';
-import { resultOutput } from '../tools/schema-parts.js';
+import { resultOutput } from '../src/server/output-schema.js';
 
 const HOUR = 3_600_000;
 

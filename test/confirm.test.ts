@@ -13,6 +13,7 @@ import { Ledger } from '../src/ledger/ledger.js';
 import { silentLogger } from '../src/log.js';
 import { confirmMessage, formatAmount } from '../src/server/confirm.js';
 import { createServer } from '../src/server/server.js';
+import { tools } from '../tools/index.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { ADDRESS, BIN, structured, tempDir } from './support/server-process.js';
@@ -27,7 +28,7 @@ async function inProcess(capabilities: Record<string, unknown>, answer?: Answer)
   const store = openMemoryStore();
   const backend = createSandboxBackend({ store });
   const checkouts = new Checkouts({ ledger: new Ledger({ store, ttlMs: 23 * HOUR }), backend, windowMs: HOUR });
-  const server = createServer({ checkouts, principal: 'alice', logger: silentLogger, version: 'test' });
+  const server = createServer({ checkouts, principal: 'alice', logger: silentLogger, version: 'test', tools });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: 'confirm', version: '1' }, { capabilities });

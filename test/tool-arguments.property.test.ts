@@ -29,7 +29,7 @@ beforeAll(async () => {
   store = openMemoryStore();
   const backend = createSandboxBackend({ store });
   const checkouts = new Checkouts({ ledger: new Ledger({ store, ttlMs: 23 * HOUR }), backend, windowMs: HOUR });
-  const server = createServer({ checkouts, principal: 'prop', logger: silentLogger, version: 'test' });
+  const server = createServer({ checkouts, principal: 'prop', logger: silentLogger, version: 'test', tools });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   client = new Client({ name: 'property', version: '1' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool } from '../src/tool-definition.js';
 import { buyer, checkoutSessionId, paymentData, SAFE_TO_REPEAT } from './schema-parts.js';
 
 export const completeCheckout = defineTool({

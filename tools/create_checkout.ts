@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool } from '../src/tool-definition.js';
 import { buyer, currency, fulfillmentDetails, items, SAFE_TO_REPEAT, text } from './schema-parts.js';
 
 export const createCheckout = defineTool({

@@ -1,4 +1,4 @@
-// Schema pieces the five tools share: what an agent may send, and the result shape every tool returns.
+// Schema pieces the five tools share: what an agent may send.
 import { z } from 'zod';
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency').map((c) => c.toLowerCase()));
@@ -73,52 +73,6 @@ export const paymentData = z
     }),
   })
   .describe('How to pay: a token from the buyer\'s wallet or PSP, never raw card data.');
-
-// What the tools answer. Loose objects: merchants add fields, and a client must not reject them.
-const total = z.looseObject({ type: z.string(), display_text: z.string(), amount: z.number().int() });
-
-export const checkoutOutput = z.looseObject({
-  id: z.string(),
-  status: z.string(),
-  currency: z.string(),
-  line_items: z.array(z.looseObject({ id: z.string(), quantity: z.number().int() })),
-  totals: z.array(total),
-  fulfillment_options: z.array(z.looseObject({ id: z.string(), type: z.string() })),
-  messages: z.array(z.looseObject({ type: z.string() })),
-  links: z.array(z.looseObject({ type: z.string(), url: z.string() })),
-  order: z.looseObject({ id: z.string(), checkout_session_id: z.string(), permalink_url: z.string() }).optional(),
-});
-
-export const idempotencyOutput = z.strictObject({
-  key: z.string().describe('The ledger record key (see `once-checkout ledger show KEY`).'),
-  outbound_key: z.string().describe('The Idempotency-Key the merchant saw for this attempt.'),
-  outcome: z.enum(['succeeded', 'failed', 'pending', 'unknown']),
-  replayed: z.boolean().describe('True when this is the recorded outcome of an earlier call, not a new action.'),
-  attempt: z.number().int(),
-  first_seen_at: z.string().describe('When the first call for this intent arrived (ISO 8601).'),
-});
-
-export const errorOutput = z.strictObject({
-  type: z.enum(['invalid_request', 'payment_error', 'merchant_error', 'service_unavailable']),
-  code: z.string(),
-  message: z.string(),
-  retryable: z.boolean(),
-  merchant_code: z
-    .string()
-    .optional()
-    .describe("The merchant's own error code, when the merchant refused (code is then merchant_error); data, never one of our codes."),
-  cause: z
-    .string()
-    .optional()
-    .describe('store_unavailable only: why the ledger store failed (unreachable, timeout, busy: retry soon; authentication, missing_database, permission, bad_path, …: retrying cannot help).'),
-});
-
-/** Success `{checkout, idempotency}` or failure `{error}`: clients validate both against the one schema. */
-export const resultOutput = z.strictObject({
-  checkout: checkoutOutput.optional(),
-  idempotency: idempotencyOutput.optional(),
-  error: errorOutput.optional(),
-});
 
 export const SAFE_TO_REPEAT =
   'Calling this again with the same arguments is safe: it returns the same checkout or order and never acts twice (the result says replayed: true). Never invent idempotency keys; once-checkout derives them.';

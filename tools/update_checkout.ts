@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { defineTool } from '../src/server/tool.js';
+import { defineTool } from '../src/tool-definition.js';
 import { buyer, checkoutSessionId, fulfillmentDetails, items, SAFE_TO_REPEAT, selectedFulfillmentOption, text } from './schema-parts.js';
 
 export const updateCheckout = defineTool({

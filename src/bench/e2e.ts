@@ -20,7 +20,8 @@ export interface EndToEnd {
   noopBytes: number;
 }
 
-const BIN = fileURLToPath(new URL('../index.js', import.meta.url));
+/** The product's stdio server with the no-op tool added (see cli/bench-server.ts). */
+const BIN = fileURLToPath(new URL('../cli/bench-server.js', import.meta.url));
 const CART = { items: [{ id: 'sku_tshirt', quantity: 2 }, { id: 'sku_mug', quantity: 1 }], currency: 'usd' };
 
 export async function endToEnd(samples: number): Promise<EndToEnd> {
@@ -34,7 +35,6 @@ export async function endToEnd(samples: number): Promise<EndToEnd> {
       ONCE_STORE: `sqlite://${join(dir, 'ledger.db')}`,
       ONCE_BACKEND: 'sandbox',
       ONCE_LOG: 'warn',
-      ONCE_BENCH_NOOP_TOOL: '1',
     },
     stderr: 'ignore',
   });

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import type { CheckoutResult } from '../checkout/checkouts.js';
 import type { CheckoutSession } from '../commerce/session.js';
-import { defineTool } from '../server/tool.js';
+import { defineTool } from '../tool-definition.js';
 
 const total = (type: 'items_base_amount' | 'subtotal' | 'tax' | 'total', amount: number) => ({
   type,
@@ -46,7 +46,7 @@ const RESULT: CheckoutResult = {
 export const benchNoopTool = defineTool({
   name: 'bench_noop',
   title: 'Benchmark no-op',
-  description: 'Benchmark only (ONCE_BENCH_NOOP_TOOL=1): does nothing and answers a fixed checkout.',
+  description: 'Benchmark only (served by `once-checkout bench`): does nothing and answers a fixed checkout.',
   input: z.looseObject({}),
   annotations: { title: 'Benchmark no-op', readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   handle: async () => RESULT,

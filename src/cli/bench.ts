@@ -20,7 +20,7 @@ Usage: once-checkout bench [--stores sqlite,postgres,redis,memory] [--postgres U
   --quick     tiny sizes: a smoke test, not a measurement
   --json      the report as JSON on stdout (progress stays on stderr)
 
-SQLite runs on a temp file. The end-to-end row spawns this server over stdio with ONCE_BENCH_NOOP_TOOL=1.`;
+SQLite runs on a temp file. The end-to-end row spawns this server over stdio with a no-op tool added.`;
 
 const SECTIONS: Section[] = ['scale', 'e2e', 'crash', 'powertools'];
 

@@ -7,6 +7,8 @@ import { createServer } from '../server/server.js';
 import { parseHttpTokens } from '../transports/bearer-tokens.js';
 import { describeHttpLimits, parseListenAddress, serveHttp, type HttpServer } from '../transports/http.js';
 import { serveStdio } from '../transports/stdio.js';
+import type { ToolDefinition } from '../tool-definition.js';
+import { tools as productTools } from '../../tools/index.js';
 import { VERSION } from '../version.js';
 import { reconcileSweep } from '../operator/reconcile-sweep.js';
 import { scrubStoreSecrets } from '../store/store.js';
@@ -34,7 +36,8 @@ const RECONCILE_EVERY_MS = 5 * 60_000;
 /** The periodic pass takes only records idle this long: fresher ones are still in an agent's hands. */
 const RECONCILE_IDLE_MS = 60_000;
 
-export async function serve(argv: string[]): Promise<void> {
+/** `tools` is what the server offers: the product's five, unless the benchmark adds its floor. */
+export async function serve(argv: string[], tools: ToolDefinition[] = productTools): Promise<void> {
   const args = parseArgs(argv, { '--http': true });
   const http = args.options.get('--http');
   const listen = typeof http === 'string' ? parseListenAddress(http) : undefined;
@@ -63,6 +66,7 @@ export async function serve(argv: string[]): Promise<void> {
       version: VERSION,
       rateLimiter,
       resources: { ledger: app.ledger, backend: app.backend.name },
+      tools,
     });
   // The sweep purges expired settled records; it never touches pending or unknown ones (R8).
   const sweeper = setInterval(() => {

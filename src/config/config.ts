@@ -2,7 +2,8 @@
 // malformed stops start-up with one line naming the variable and the fix.
 import type { BackendName } from '../backends/backend.js';
 import type { LogLevel } from '../log.js';
-import { parseStoreUrl, type StoreUrl } from '../store/open.js';
+import type { StoreUrl } from '../store/open.js';
+import { parseStoreUrl } from './store-url.js';
 import { ConfigError } from './config-error.js';
 import { parseDuration } from './duration.js';
 
@@ -49,8 +50,6 @@ export const KNOWN_VARIABLES = [
   'ONCE_RATE_LIMIT',
   'ONCE_SANDBOX_FAULTS',
   'ONCE_SANDBOX_SEED',
-  /** Benchmark only: `once-checkout bench` sets it to add a no-op tool, the end-to-end floor. */
-  'ONCE_BENCH_NOOP_TOOL',
 ] as const;
 
 const BACKENDS: BackendName[] = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'];

@@ -1,6 +1,7 @@
 // The one result schema every tool answers with: what MCP clients validate `structuredContent` against.
 import { z } from 'zod';
 
+// Loose objects: merchants add fields, and a client must not reject them.
 const total = z.looseObject({ type: z.string(), display_text: z.string(), amount: z.number().int() });
 
 export const checkoutOutput = z.looseObject({
@@ -33,6 +34,10 @@ export const errorOutput = z.strictObject({
     .string()
     .optional()
     .describe("The merchant's own error code, when the merchant refused (code is then merchant_error); data, never one of our codes."),
+  cause: z
+    .string()
+    .optional()
+    .describe('store_unavailable only: why the ledger store failed (unreachable, timeout, busy: retry soon; authentication, missing_database, permission, bad_path, …: retrying cannot help).'),
 });
 
 /** Success `{checkout, idempotency}` or failure `{error}`: clients validate both against the one schema. */

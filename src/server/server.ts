@@ -1,5 +1,5 @@
-// createServer(deps): an MCP server whose tools are the plain objects in tools/. It validates arguments
-// itself so that bad input gets a structured `invalid_input` naming the field, and nothing is stored or sent.
+// createServer(deps): an MCP server whose tools are the plain objects its caller passes (tools/ for the product).
+// It validates arguments itself so that bad input gets a structured `invalid_input` naming the field, and nothing is stored or sent.
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   CallToolRequestSchema,
@@ -10,8 +10,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { tools as allTools } from '../../tools/index.js';
-import { resultOutput } from '../../tools/schema-parts.js';
+import { resultOutput } from './output-schema.js';
 import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
 import { failure, type Failure } from '../checkout/failure.js';
 import { cleanText, safeCode } from '../commerce/merchant-text.js';
@@ -21,7 +20,7 @@ import { elicitationConfirm } from './confirm.js';
 import { describeResult } from './describe.js';
 import { checkoutLink, registerCheckoutResources, type CheckoutResourceDeps } from './resources.js';
 import type { RateLimiter } from './rate-limit.js';
-import type { ToolDefinition } from './tool.js';
+import type { ToolDefinition } from '../tool-definition.js';
 
 export interface ServerDeps {
   checkouts: Checkouts;
@@ -29,7 +28,8 @@ export interface ServerDeps {
   principal: string;
   logger: Logger;
   version: string;
-  tools?: ToolDefinition[];
+  /** What the server offers, in the order clients list them. */
+  tools: ToolDefinition[];
   /** Serves `checkout://{id}` (the checkout and its ledger timeline) when given. */
   resources?: CheckoutResourceDeps;
   /** Per-principal limit on mutating calls, shared by every session of this process; none when absent. */
@@ -48,7 +48,7 @@ const OUTPUT_SCHEMA = {
 } as Tool['outputSchema'];
 
 export function createServer(deps: ServerDeps): Server {
-  const tools = deps.tools ?? allTools;
+  const tools = deps.tools;
   const server = new Server(
     { name: 'once-checkout', title: 'once-checkout: exactly-once checkout for agents', version: deps.version },
     {
