@@ -9,7 +9,7 @@ import { SANDBOX_IDENTITY } from '../src/backends/sandbox/in-process-transport.j
 import { SandboxMerchant } from '../src/backends/sandbox/merchant.js';
 import type { LedgerRecord } from '../src/ledger/record.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import type { RecordSummary, TimelineRow } from '../src/operator/timeline-view.js';
+import type { RecordSummary, TimelineRow } from '../src/checkout/history.js';
 import type { SweepEntry } from '../src/operator/reconcile-sweep.js';
 import { runCli } from './support/cli-process.js';
 import { ADDRESS, startServer, structured, tempDir, type RunningServer } from './support/server-process.js';

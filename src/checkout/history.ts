@@ -1,9 +1,11 @@
 // What the ledger knows about one checkout: its anchor head, the create record that produced it, and every
-// record hung off its anchor (R5), so any charge can be explained from the ledger alone (R10).
+// record hung off its anchor (R5), so any charge can be explained from the ledger alone (R10); and its JSON
+// form, which `ledger show --json` and the checkout:// resource both print.
 import type { BackendName } from '../backends/backend.js';
-import { headStoreKey, headsWithId, type AnchorHead } from '../checkout/heads.js';
+import type { Json } from '../ledger/canonical.js';
+import { headStoreKey, headsWithId, type AnchorHead, type CheckoutHeads } from './heads.js';
 import type { Ledger } from '../ledger/ledger.js';
-import type { LedgerRecord } from '../ledger/record.js';
+import type { LedgerRecord, TimelineEvent } from '../ledger/record.js';
 
 export const BACKEND_NAMES: BackendName[] = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'];
 
@@ -38,6 +40,15 @@ export async function checkoutHistory(
   return { head, records: create ? [create, ...anchored] : anchored };
 }
 
+/** The principal's checkouts at this backend and merchant, most recently updated first, at most `limit`. */
+export async function recentCheckouts(heads: CheckoutHeads, principal: string, limit: number): Promise<AnchorHead[]> {
+  const found: AnchorHead[] = [];
+  for await (const head of heads.all()) {
+    if (head.principal === principal) found.push(head);
+  }
+  return found.sort((a, b) => b.updated_at - a.updated_at).slice(0, limit);
+}
+
 /** A record by its full key, or by a unique prefix of it (at least 8 characters, as `ledger list` prints). */
 export async function findRecord(ledger: Ledger, key: string): Promise<LedgerRecord | undefined> {
   const exact = await ledger.read(key);
@@ -49,4 +60,108 @@ export async function findRecord(ledger: Ledger, key: string): Promise<LedgerRec
     found = record;
   }
   return found;
+}
+
+export interface RecordSummary {
+  key: string;
+  operation: string;
+  status: LedgerRecord['state']['status'];
+  principal: string;
+  backend: string;
+  anchor: string | null;
+  attempt: number;
+  outbound_key: string;
+  /** The checkout the record settled with (status, order), or the failure code, or why it is unknown. */
+  result: string;
+  first_seen_at: string;
+  updated_at: string;
+  expires_at: string;
+}
+
+export interface TimelineRow {
+  at: string;
+  operation: string;
+  record: string;
+  attempt: number;
+  event: TimelineEvent['event'];
+  outbound_key: string | null;
+  provider_request_id: string | null;
+  code: string | null;
+  detail: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export function summarize(record: LedgerRecord): RecordSummary {
+  return {
+    key: record.key,
+    operation: record.operation,
+    status: record.state.status,
+    principal: record.principal,
+    backend: record.backend,
+    anchor: record.anchor ?? null,
+    attempt: record.attempt,
+    outbound_key: record.outbound_key,
+    result: resultOf(record),
+    first_seen_at: iso(record.first_seen_at),
+    updated_at: iso(record.updated_at),
+    expires_at: iso(record.expires_at),
+  };
+}
+
+function resultOf(record: LedgerRecord): string {
+  const state = record.state;
+  switch (state.status) {
+    case 'succeeded':
+      return describeValue(state.result) ?? 'succeeded';
+    case 'failed':
+      return `${state.code}: ${state.message}`;
+    case 'unknown':
+      return state.reason;
+    case 'pending':
+      return `running under ${state.owner} until ${iso(state.lease_until)}`;
+  }
+}
+
+/** A checkout value in a few words: its id, status and order. */
+function describeValue(value: Json | undefined): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const order = value.order && typeof value.order === 'object' && !Array.isArray(value.order) ? value.order.id : undefined;
+  const parts = [value.id, value.status, order ? `order ${String(order)}` : undefined].filter((p) => p !== undefined);
+  return parts.length > 0 ? parts.map(String).join(' ') : undefined;
+}
+
+/** Every event of these records on one time line, oldest first. */
+export function timelineRows(records: LedgerRecord[]): TimelineRow[] {
+  const rows = records.flatMap((record) =>
+    record.timeline.map((event) => ({
+      at: event.at,
+      row: {
+        at: iso(event.at),
+        operation: record.operation,
+        record: record.key,
+        attempt: event.attempt,
+        event: event.event,
+        outbound_key: event.outbound_key ?? null,
+        provider_request_id: event.provider_request_id ?? null,
+        code: event.code ?? null,
+        // A first claim's detail is only its claim id: noise to an operator.
+        detail: event.event === 'claimed' ? null : (event.detail ?? null),
+      },
+    })),
+  );
+  return rows.sort((a, b) => a.at - b.at).map((r) => r.row);
+}
+
+/** The JSON form of a checkout's history (`ledger show --json`, the checkout:// resource). */
+export function historyJson(history: CheckoutHistory) {
+  return {
+    checkout: history.head.checkout,
+    principal: history.head.principal,
+    backend: history.head.backend,
+    first_seen_at: iso(history.head.first_seen_at),
+    updated_at: iso(history.head.updated_at),
+    records: history.records.map(summarize),
+    timeline: timelineRows(history.records),
+  };
 }

@@ -3,10 +3,10 @@ import { loadConfig } from '../config/config.js';
 import { ConfigError } from '../config/config-error.js';
 import { parseDuration } from '../config/duration.js';
 import { Ledger } from '../ledger/ledger.js';
+import { checkoutHistory, findRecord, historyJson, summarize, timelineRows } from '../checkout/history.js';
 import type { LedgerRecord, Status } from '../ledger/record.js';
-import { checkoutHistory, findRecord } from '../operator/checkout-history.js';
 import { printable, terminalJson } from '../operator/printable.js';
-import { formatHistory, formatRecord, formatRecordTable, historyJson, summarize, timelineRows } from '../operator/timeline-view.js';
+import { formatHistory, formatRecord, formatRecordTable } from '../operator/timeline-view.js';
 import { openStore } from '../store/open.js';
 import { parseArgs } from './args.js';
 

@@ -11,12 +11,10 @@ import {
   type ResourceLink,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendName } from '../backends/backend.js';
-import type { AnchorHead } from '../checkout/heads.js';
 import type { Checkouts } from '../checkout/checkouts.js';
+import { checkoutHistory, historyJson, recentCheckouts } from '../checkout/history.js';
 import { totalAmount } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
-import { checkoutHistory } from '../operator/checkout-history.js';
-import { historyJson } from '../operator/timeline-view.js';
 
 export const CHECKOUT_SCHEME = 'checkout://';
 const MIME = 'application/json';
@@ -60,12 +58,8 @@ export function registerCheckoutResources(server: Server, deps: CheckoutResource
   }));
 
   server.setRequestHandler(ListResourcesRequestSchema, async () => {
-    const heads: AnchorHead[] = [];
-    for await (const head of checkouts.heads.all()) {
-      if (head.principal === principal) heads.push(head);
-    }
-    heads.sort((a, b) => b.updated_at - a.updated_at);
-    const resources: Resource[] = heads.slice(0, LISTED_AT_MOST).map((head) => {
+    const heads = await recentCheckouts(checkouts.heads, principal, LISTED_AT_MOST);
+    const resources: Resource[] = heads.map((head) => {
       const total = totalAmount(head.checkout);
       return {
         uri: checkoutUri(head.anchor),
