@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { serveMerchant } from '../src/backends/sandbox/http.js';
 import { SandboxMerchant } from '../src/backends/sandbox/merchant.js';
 import { openMemoryStore } from '../src/store/memory.js';
-import { openStore, parseStoreUrl } from '../src/store/open.js';
+import { parseStoreUrl } from '../src/config/store-url.js';
+import { openStore } from '../src/store/open.js';
 import {
   connectHttp,
   newToken,

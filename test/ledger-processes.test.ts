@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { Ledger } from '../src/ledger/ledger.js';
-import { openStore, parseStoreUrl } from '../src/store/open.js';
+import { parseStoreUrl } from '../src/config/store-url.js';
+import { openStore } from '../src/store/open.js';
 import { freshPostgresDatabase, freshRedisDatabase, postgresAvailable, redisAvailable } from './support/services.js';
 import { tempDir } from './support/server-process.js';
 

@@ -8,7 +8,7 @@ import { openMemoryStore } from '../src/store/memory.js';
 import { openPostgresStore } from '../src/store/postgres.js';
 import { openRedisStore } from '../src/store/redis.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-import { parseStoreUrl } from '../src/store/open.js';
+import { parseStoreUrl } from '../src/config/store-url.js';
 import type { Store } from '../src/store/store.js';
 import { freshPostgresDatabase, freshRedisDatabase, postgresAvailable, redisAvailable } from './support/services.js';
 

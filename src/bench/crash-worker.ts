@@ -1,7 +1,8 @@
 // A separate process for the crash row: claims one run, prints "holding" once the backend call has
 // started, and never finishes; the benchmark SIGKILLs it there.
 // argv: storeUrl payloadJson
-import { openStore, parseStoreUrl } from '../store/open.js';
+import { parseStoreUrl } from '../config/store-url.js';
+import { openStore } from '../store/open.js';
 import { OurRunner, type Payload } from './ours.js';
 
 const [storeUrl, payloadJson] = process.argv.slice(2);

@@ -5,7 +5,7 @@ import { faultTotal, formatFinding, formatSummary, isClean } from '../chaos/repo
 import { CHAOS_PROTOCOLS, type ChaosProtocol } from '../chaos/protocols.js';
 import { runChaos } from '../chaos/run.js';
 import { ConfigError } from '../config/config-error.js';
-import { parseStoreUrl } from '../store/open.js';
+import { parseStoreUrl } from '../config/store-url.js';
 import { parseArgs } from './args.js';
 
 export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under partitions, crashes and concurrency
