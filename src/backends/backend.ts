@@ -48,3 +48,9 @@ export interface Backend {
 }
 
 export const HOUR = 3_600_000;
+
+/** A backend built from its settings (nothing contacted yet), and the address that must answer before use. */
+export interface PreparedBackend {
+  backend: Backend;
+  endpoint?: { variable: string; url: string };
+}

@@ -2,14 +2,8 @@
 import type { Config } from '../config/config.js';
 import { asConfigError, ConfigError } from '../config/config-error.js';
 import type { Store } from '../store/store.js';
-import type { Backend } from './backend.js';
+import type { Backend, PreparedBackend } from './backend.js';
 import { assertReachable } from './reachability.js';
-
-/** A backend built from its settings (nothing contacted yet), and the address that must answer before use. */
-export interface PreparedBackend {
-  backend: Backend;
-  endpoint?: { variable: string; url: string };
-}
 
 export async function openBackend(config: Config, store: Store): Promise<Backend> {
   const { backend, endpoint } = await prepareBackend(config, store);

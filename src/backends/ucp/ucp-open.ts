@@ -1,7 +1,7 @@
 // ONCE_BACKEND=ucp from the environment: the settings (one line on any mistake), the endpoint (read from
 // /.well-known/ucp for UCP_BUSINESS_URL), and the address that must answer before an agent buys.
 import type { Store } from '../../store/store.js';
-import type { PreparedBackend } from '../open.js';
+import type { PreparedBackend } from '../backend.js';
 import { UcpBackend } from './ucp-backend.js';
 import { readUcpConfig } from './ucp-config.js';
 import { resolveEndpoint } from './ucp-discovery.js';
