@@ -1,15 +1,9 @@
-// The command line: one small file per command.
+// The command line: one small file per command, imported only when it runs, so that serving on stdio loads
+// neither the benchmark, the chaos rig, nor a store driver it does not use.
 import { ConfigError } from '../config/config-error.js';
 import { printable } from '../operator/printable.js';
 import { VERSION } from '../version.js';
 import { namedAsGiven } from './args.js';
-import { bench, BENCH_HELP } from './bench.js';
-import { doctor, DOCTOR_HELP } from './doctor.js';
-import { ledger, LEDGER_HELP } from './ledger.js';
-import { chaos, CHAOS_HELP } from './chaos.js';
-import { merchant, MERCHANT_HELP } from './merchant.js';
-import { reconcile, RECONCILE_HELP } from './reconcile.js';
-import { serve, SERVE_HELP } from './serve.js';
 
 const USAGE = `once-checkout ${VERSION}: exactly-once checkout for AI agents (an MCP server)
 
@@ -33,17 +27,15 @@ export const EX_CONFIG = 78;
 /** A one-shot command resolves to its exit code; a server resolves to nothing and keeps running. */
 type Command = { run(argv: string[]): Promise<void | number>; help: string };
 
-function commands(): Record<string, Command> {
-  return {
-    serve: { run: serve, help: SERVE_HELP },
-    merchant: { run: merchant, help: MERCHANT_HELP },
-    ledger: { run: ledger, help: LEDGER_HELP },
-    reconcile: { run: reconcile, help: RECONCILE_HELP },
-    doctor: { run: doctor, help: DOCTOR_HELP },
-    chaos: { run: chaos, help: CHAOS_HELP },
-    bench: { run: bench, help: BENCH_HELP },
-  };
-}
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => import('./serve.js').then((m) => ({ run: (argv) => m.serve(argv), help: m.SERVE_HELP })),
+  merchant: async () => import('./merchant.js').then((m) => ({ run: m.merchant, help: m.MERCHANT_HELP })),
+  ledger: async () => import('./ledger.js').then((m) => ({ run: m.ledger, help: m.LEDGER_HELP })),
+  reconcile: async () => import('./reconcile.js').then((m) => ({ run: m.reconcile, help: m.RECONCILE_HELP })),
+  doctor: async () => import('./doctor.js').then((m) => ({ run: m.doctor, help: m.DOCTOR_HELP })),
+  chaos: async () => import('./chaos.js').then((m) => ({ run: m.chaos, help: m.CHAOS_HELP })),
+  bench: async () => import('./bench.js').then((m) => ({ run: m.bench, help: m.BENCH_HELP })),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
@@ -55,14 +47,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const table = commands();
   const name = first === undefined || first.startsWith('--') ? 'serve' : first;
   const args = first === undefined || first.startsWith('--') ? argv : rest;
-  const command = table[name];
-  if (!command) {
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     process.stderr.write(`once-checkout: unknown command "${name}".\n${USAGE}\n`);
     return 2;
   }
+  const command = await load();
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(`${command.help}\n`);
     return 0;
