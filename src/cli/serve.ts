@@ -10,7 +10,8 @@ import { serveStdio } from '../transports/stdio.js';
 import type { ToolDefinition } from '../tool-definition.js';
 import { tools as productTools } from '../../tools/index.js';
 import { VERSION } from '../version.js';
-import { reconcileSweep } from '../operator/reconcile-sweep.js';
+import { startSweepTimer } from '../ledger/sweep-timer.js';
+import { startReconcileTimer } from '../operator/reconcile-sweep.js';
 import { scrubStoreSecrets } from '../store/store.js';
 import { parseArgs } from './args.js';
 import { checkStoreAtStart } from './store-at-start.js';
@@ -30,11 +31,6 @@ and the whole request within 30 s.
 
 Every flag overrides the environment variable of the same meaning (ONCE_STORE, ONCE_BACKEND, …).
 Logs go to stderr; on stdio, stdout is the MCP channel.`;
-
-const SWEEP_EVERY_MS = 15 * 60_000;
-const RECONCILE_EVERY_MS = 5 * 60_000;
-/** The periodic pass takes only records idle this long: fresher ones are still in an agent's hands. */
-const RECONCILE_IDLE_MS = 60_000;
 
 /** `tools` is what the server offers: the product's five, unless the benchmark adds its floor. */
 export async function serve(argv: string[], tools: ToolDefinition[] = productTools): Promise<void> {
@@ -68,26 +64,8 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       resources: { ledger: app.ledger, backend: app.backend.name },
       tools,
     });
-  // The sweep purges expired settled records; it never touches pending or unknown ones (R8).
-  const sweeper = setInterval(() => {
-    app.ledger.sweep().then(
-      (swept) => app.logger.log('debug', 'sweep', swept),
-      (error: Error) => app.logger.log('warn', 'sweep_failed', { message: scrub(error.message) }),
-    );
-  }, SWEEP_EVERY_MS);
-  sweeper.unref();
-  // The reconcile pass settles unknown and abandoned pending records from the backend; it never sends (R6).
-  const reconcilePass = () =>
-    void reconcileSweep(app.ledger, app.backend, { minIdleMs: RECONCILE_IDLE_MS }).then(
-      (entries) => {
-        for (const entry of entries) app.logger.log(entry.verdict === 'settled' ? 'info' : 'debug', 'reconcile', { ...entry });
-      },
-      (error: Error) => app.logger.log('warn', 'reconcile_failed', { message: scrub(error.message) }),
-    );
-  const reconciler = setInterval(reconcilePass, RECONCILE_EVERY_MS);
-  reconciler.unref();
-  // Once at start too: a restart after a crash finds the crashed attempts right away.
-  setTimeout(reconcilePass, 0).unref();
+  const stopTimers = [startSweepTimer(app.ledger, app.logger, scrub), startReconcileTimer(app.ledger, app.backend, app.logger, scrub)];
+  const stopAll = () => stopTimers.forEach((stop) => stop());
   const started = {
     version: VERSION,
     backend: app.backend.name,
@@ -112,8 +90,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
         sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
       });
     } catch (error) {
-      clearInterval(sweeper);
-      clearInterval(reconciler);
+      stopAll();
       await app.close();
       throw error;
     }
@@ -134,8 +111,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
   }
 
   await serveStdio(serverFor(config.principal), async () => {
-    clearInterval(sweeper);
-    clearInterval(reconciler);
+    stopAll();
     await app.close();
   });
   app.logger.log('info', 'started', { ...started, transport: 'stdio', principal: config.principal });

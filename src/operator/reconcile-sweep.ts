@@ -7,6 +7,7 @@ import type { CheckoutSession } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { ownerIsGone } from '../ledger/owner.js';
 import type { LedgerRecord, Status } from '../ledger/record.js';
+import type { Logger } from '../log.js';
 
 export type SweepVerdict =
   /** The provider showed the outcome; the record now says succeeded or failed. */
@@ -118,4 +119,30 @@ export function sweepSummary(entries: SweepEntry[]): string {
   const count = (verdict: SweepVerdict) => entries.filter((e) => e.verdict === verdict).length;
   if (entries.length === 0) return 'Nothing to reconcile: no unknown or abandoned pending records.';
   return `Reconciled ${entries.length} open record(s): ${count('settled')} settled, ${count('unknown')} still unknown, ${count('needs_retry')} need the agent's retry, ${count('left')} left alone.`;
+}
+
+const RECONCILE_EVERY_MS = 5 * 60_000;
+/** The periodic pass takes only records idle this long: fresher ones are still in an agent's hands. */
+const RECONCILE_IDLE_MS = 60_000;
+
+/**
+ * The reconcile sweep on a timer, once at start too (a restart after a crash finds the crashed attempts right
+ * away) and every 5 minutes; it never keeps the process alive. The returned function stops it.
+ */
+export function startReconcileTimer(ledger: Ledger, backend: Backend, logger: Logger, scrub: (message: string) => string): () => void {
+  const pass = () =>
+    void reconcileSweep(ledger, backend, { minIdleMs: RECONCILE_IDLE_MS }).then(
+      (entries) => {
+        for (const entry of entries) logger.log(entry.verdict === 'settled' ? 'info' : 'debug', 'reconcile', { ...entry });
+      },
+      (error: Error) => logger.log('warn', 'reconcile_failed', { message: scrub(error.message) }),
+    );
+  const timer = setInterval(pass, RECONCILE_EVERY_MS);
+  timer.unref();
+  const first = setTimeout(pass, 0);
+  first.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
+  };
 }
