@@ -1,8 +1,8 @@
 // ONCE_BACKEND=acp: any ACP merchant, of any released version (or `auto`), over REST (ACP_BASE_URL) or over
 // ACP's own MCP binding (ACP_MCP_URL). The protocol is AcpClient's; this file only picks the transport.
-import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../../commerce/inputs.js';
-import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { HOUR, type Backend, type Retention } from '../backend.js';
 import { AcpClient, type InFlightPolicy } from './acp-client.js';
+import { AcpClientBackend } from './acp-client-backend.js';
 import { merchantIdentity, readAcpConfig, type AcpConfig } from './acp-config.js';
 import { McpTransport } from './mcp-transport.js';
 import { RestTransport } from './rest-transport.js';
@@ -20,7 +20,7 @@ export function transportFor(config: Pick<AcpConfig, 'endpoint' | 'apiKey' | 'ti
     : new RestTransport({ baseUrl: endpoint.url, apiKey, timeoutMs });
 }
 
-export class AcpBackend implements Backend {
+export class AcpBackend extends AcpClientBackend implements Backend {
   readonly name = 'acp' as const;
   readonly merchant: string;
   readonly retention: Retention = {
@@ -31,6 +31,7 @@ export class AcpBackend implements Backend {
   readonly client: AcpClient;
 
   constructor(options: AcpBackendOptions) {
+    super();
     this.merchant = `acp:${merchantIdentity(options.endpoint.url)}`;
     this.client = new AcpClient({
       transport: transportFor(options),
@@ -41,25 +42,6 @@ export class AcpBackend implements Backend {
     });
   }
 
-  create(input: CreateInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.create(input, ctx);
-  }
-
-  update(id: string, input: UpdateInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.update(id, input, ctx);
-  }
-
-  complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.complete(id, input, ctx);
-  }
-
-  cancel(id: string, input: CancelInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.cancel(id, input, ctx);
-  }
-
-  get(id: string): Promise<BackendResult> {
-    return this.client.get(id);
-  }
 
   /** The protocol in use, for the start-up log and doctor: `ACP 2026-01-30 over MCP http://… (auto: …)`. */
   async describeProtocol(): Promise<string> {

@@ -1,11 +1,11 @@
 // The sandbox as a Backend: the ACP protocol path (AcpClient) over the in-process merchant, with the faults of
 // ONCE_SANDBOX_FAULTS injected between "the merchant acted" and "the client heard". It keeps no ACP bodies of
 // its own: what it sends and how it reads the answers is the acp backend's.
-import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../../commerce/inputs.js';
 import type { Store } from '../../store/store.js';
 import { AcpClient } from '../acp/acp-client.js';
+import { AcpClientBackend } from '../acp/acp-client-backend.js';
 import { LATEST_ACP_VERSION } from '../acp/versions.js';
-import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { HOUR, type Backend, type Retention } from '../backend.js';
 import { FaultTransport } from './fault-transport.js';
 import { NO_FAULTS, parseFaults, type FaultPlan, type Random } from './faults.js';
 import { InProcessTransport } from './in-process-transport.js';
@@ -31,7 +31,7 @@ const hardCrash = () => {
   process.kill(process.pid, 'SIGKILL');
 };
 
-export class SandboxBackend implements Backend {
+export class SandboxBackend extends AcpClientBackend implements Backend {
   readonly name = 'sandbox' as const;
   readonly merchant = 'sandbox';
   readonly retention: Retention = {
@@ -40,9 +40,10 @@ export class SandboxBackend implements Backend {
     description: 'the sandbox merchant keeps Idempotency-Key answers for 24 h (as ACP merchants must)',
   };
   readonly sandbox: SandboxMerchant;
-  private readonly client: AcpClient;
+  protected readonly client: AcpClient;
 
   constructor(options: SandboxBackendOptions) {
+    super();
     this.sandbox = new SandboxMerchant({ ...options.merchant, store: options.store, now: options.now });
     const faults = typeof options.faults === 'string' ? parseFaults(options.faults) : (options.faults ?? NO_FAULTS);
     const transport = new FaultTransport(new InProcessTransport(this.sandbox), {
@@ -55,25 +56,6 @@ export class SandboxBackend implements Backend {
     this.client = new AcpClient({ transport, version: LATEST_ACP_VERSION, secrets: [] });
   }
 
-  create(input: CreateInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.create(input, ctx);
-  }
-
-  update(id: string, input: UpdateInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.update(id, input, ctx);
-  }
-
-  complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.complete(id, input, ctx);
-  }
-
-  cancel(id: string, input: CancelInput, ctx: CallContext): Promise<BackendResult> {
-    return this.client.cancel(id, input, ctx);
-  }
-
-  get(id: string): Promise<BackendResult> {
-    return this.client.get(id);
-  }
 
   async describeProtocol(): Promise<string> {
     return `ACP ${LATEST_ACP_VERSION} in process (the sandbox merchant)`;
