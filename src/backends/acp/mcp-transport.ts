@@ -9,7 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../../version.js';
-import { describeError } from './rest-transport.js';
+import { describeError } from '../http-reply.js';
 import { isMutating, type AcpCall, type AcpOperationName, type AcpReply, type AcpTransport } from './transport.js';
 
 export interface McpTransportOptions {

@@ -1,6 +1,7 @@
 // ACP over REST (fetch): one request, one reply or "no reply". Every POST carries the ledger's Idempotency-Key;
 // GET carries none. The bearer token goes only into the Authorization header, never into a reason.
 import { VERSION } from '../../version.js';
+import { fetchReply } from '../http-reply.js';
 import { isMutating, restPath, type AcpCall, type AcpReply, type AcpTransport } from './transport.js';
 
 export interface RestTransportOptions {
@@ -8,9 +9,6 @@ export interface RestTransportOptions {
   apiKey: string;
   timeoutMs: number;
 }
-
-/** What we keep of a body that is not JSON, for an excerpt in our message. */
-const TEXT_KEPT = 2_000;
 
 export class RestTransport implements AcpTransport {
   readonly description: string;
@@ -51,43 +49,7 @@ export class RestTransport implements AcpTransport {
     return reply.kind === 'reply' && reply.status === 200 ? reply.body : undefined;
   }
 
-  private async fetchJson(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<AcpReply> {
-    const timeoutMs = this.options.timeoutMs;
-    // One signal for the whole exchange, so a body that trickles in past the timeout also counts as no reply.
-    const signal = AbortSignal.timeout(timeoutMs);
-    let response: Response;
-    try {
-      response = await fetch(url, { ...init, signal, redirect: 'manual' });
-    } catch (error) {
-      return { kind: 'no_reply', reason: describeError(error, timeoutMs) };
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      return { kind: 'no_reply', reason: `the reply was cut off (${describeError(error, timeoutMs)})` };
-    }
-    const requestId = response.headers.get('request-id') ?? undefined;
-    const retryAfter = response.headers.get('retry-after') ?? undefined;
-    let body: unknown;
-    try {
-      body = text.trim() === '' ? undefined : JSON.parse(text);
-    } catch {
-      if (response.status >= 200 && response.status < 300) {
-        return { kind: 'no_reply', reason: `the merchant answered ${response.status} with a body that is not JSON` };
-      }
-      return { kind: 'reply', status: response.status, body: undefined, requestId, retryAfter, text: text.slice(0, TEXT_KEPT) };
-    }
-    return { kind: 'reply', status: response.status, body, requestId, retryAfter };
+  private fetchJson(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<AcpReply> {
+    return fetchReply(url, { ...init, timeoutMs: this.options.timeoutMs, party: 'the merchant' });
   }
-}
-
-export function describeError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `no answer within ${timeoutMs} ms`;
-  }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const words = cause?.message ?? (error instanceof Error ? error.message : String(error));
-  return code ? `${code}: ${words}` : words;
 }

@@ -7,7 +7,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { VERSION } from '../../version.js';
-import { describeError, type UcpCall, type UcpReply, type UcpTransport } from './ucp-wire.js';
+import { describeError } from '../http-reply.js';
+import type { UcpCall, UcpReply, UcpTransport } from './ucp-wire.js';
 
 export interface McpOptions {
   endpoint: URL;

@@ -2,7 +2,8 @@
 // POST …/complete and …/cancel below the endpoint. Every request carries UCP-Agent and a Request-Id; every
 // state change the ledger's Idempotency-Key. The bearer token goes only into Authorization.
 import { VERSION } from '../../version.js';
-import { describeError, type UcpCall, type UcpReply, type UcpTransport } from './ucp-wire.js';
+import { fetchReply } from '../http-reply.js';
+import type { UcpCall, UcpReply, UcpTransport } from './ucp-wire.js';
 
 export interface RestOptions {
   endpoint: URL;
@@ -40,35 +41,12 @@ export class UcpRestClient implements UcpTransport {
       headers['Idempotency-Key'] = call.idempotencyKey;
       headers['Content-Type'] = 'application/json';
     }
-    // One signal for the whole exchange, so a body that trickles in past the timeout also counts as no reply.
-    const signal = AbortSignal.timeout(this.options.timeoutMs);
-    let response: Response;
-    try {
-      response = await fetch(`${this.base}${restPath(call)}`, {
-        method,
-        headers,
-        body: method === 'GET' ? undefined : JSON.stringify(call.checkout ?? {}),
-        signal,
-        redirect: 'manual',
-      });
-    } catch (error) {
-      return { kind: 'no_reply', reason: describeError(error, this.options.timeoutMs) };
-    }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      return { kind: 'no_reply', reason: `the answer was cut off (${describeError(error, this.options.timeoutMs)})` };
-    }
-    const requestId = response.headers.get('request-id') ?? undefined;
-    const retryAfter = response.headers.get('retry-after') ?? undefined;
-    let body: unknown;
-    try {
-      body = text.trim() === '' ? undefined : JSON.parse(text);
-    } catch {
-      if (response.status >= 200 && response.status < 300) return { kind: 'no_reply', reason: `the business answered ${response.status} with a body that is not JSON` };
-      body = undefined;
-    }
-    return { kind: 'reply', status: response.status, body, retryAfter, requestId };
+    return fetchReply(`${this.base}${restPath(call)}`, {
+      method,
+      headers,
+      body: method === 'GET' ? undefined : JSON.stringify(call.checkout ?? {}),
+      timeoutMs: this.options.timeoutMs,
+      party: 'the business',
+    });
   }
 }

@@ -27,11 +27,3 @@ export interface UcpTransport {
   close?(): Promise<void>;
 }
 
-/** Why a request got no answer, in words: a timeout, or the error's code and message. */
-export function describeError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-  const words = cause?.message ?? (error instanceof Error ? error.message : String(error));
-  return code ? `${code}: ${words}` : words;
-}
