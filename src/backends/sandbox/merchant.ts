@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Message, Order } from '../../commerce/session.js';
 import { StoreUnavailableError, type Store } from '../../store/store.js';
+import { writeDecision } from './cas.js';
 import { SANDBOX_CURRENCY, findItem } from './catalog.js';
 import { ACP_VERSIONS, LATEST_ACP_VERSION, conflictIsLegacy, isAcpVersion, type AcpVersion } from '../acp/versions.js';
 import {
@@ -372,13 +373,8 @@ export class SandboxMerchant {
     for (let round = 0; round < 10; round += 1) {
       const stored = await this.store.get<SessionState>(this.sessionKey(id));
       if (!stored) return notFound(id);
-      const decision = decide(stored.value);
-      if (decision.next) {
-        const written = await this.store.replace(this.sessionKey(id), stored, decision.next);
-        if (!written) continue;
-      }
-      for (const [key, value] of decision.records ?? []) await this.store.put(key, value);
-      return decision.answer;
+      const answer = await writeDecision(this.store, this.sessionKey(id), stored, decide(stored.value));
+      if (answer !== undefined) return answer;
     }
     return acpError(503, 'service_unavailable', 'contention', 'The session is changing too fast; retry shortly.');
   }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Order } from '../../commerce/session.js';
 import { StoreUnavailableError, type Store, type Stored } from '../../store/store.js';
+import { writeDecision } from './cas.js';
 import { findItem, SANDBOX_CURRENCY } from './catalog.js';
 import { isReady, mergeItems, totalOf, type SessionState } from './cart.js';
 import { IdempotencyKeys, KEY_RETENTION_MS } from './idempotency.js';
@@ -220,13 +221,8 @@ export class UcpMerchant {
         for (const [key, value] of due.records) await this.store.put(key, value);
         stored = written;
       }
-      const decision = decide(stored.value);
-      if (decision.next) {
-        const written = await this.store.replace(this.sessionKey(id), stored, decision.next);
-        if (!written) continue;
-      }
-      for (const [key, value] of decision.records ?? []) await this.store.put(key, value);
-      return decision.answer;
+      const answer = await writeDecision(this.store, this.sessionKey(id), stored, decide(stored.value));
+      if (answer !== undefined) return answer;
     }
     return protocolError(503, 'contention', 'The session is changing too fast; retry shortly.', 1);
   }
