@@ -2,6 +2,7 @@
 import { ConfigError } from '../../config/config-error.js';
 import { parseDuration } from '../../config/duration.js';
 import { ACP_VERSIONS, isAcpVersion, type AcpVersion } from './versions.js';
+import { endpointUrl } from '../endpoint-url.js';
 
 export const DEFAULT_ACP_TIMEOUT_MS = 15_000;
 
@@ -21,20 +22,7 @@ export interface AcpConfig {
 type Env = Readonly<Record<string, string | undefined>>;
 
 function readUrl(variable: string, text: string, example: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(variable, `"${text}" is not a URL`, `Write it like ${example}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigError(variable, `must be http or https, not ${url.protocol}`, `Write it like ${example}`);
-  }
-  if (url.username || url.password || url.search || url.hash) {
-    // Credentials in the URL would end up in logs and merchant ids; the key goes in ACP_API_KEY.
-    throw new ConfigError(variable, 'must not carry credentials, a query or a fragment', 'Give only scheme, host and path; put the key in ACP_API_KEY');
-  }
-  return url;
+  return endpointUrl(variable, text, example, 'put the key in ACP_API_KEY');
 }
 
 function readEndpoint(env: Env): AcpEndpoint {

@@ -76,13 +76,20 @@ export function createBody(input: CreateInput, version: AcpVersion): Built {
         { line_items: lineItems(input.items), currency: input.currency, capabilities: {} }
       : // Before 2026-01-30 the merchant chooses the currency; the one it answers is checked against ours.
         { items: quantityItems(input.items) };
-  if (input.buyer !== undefined) {
+  const refused = addBuyerAndFulfillment(body, input, version);
+  if (refused) return refused;
+  return { ok: true, body };
+}
+
+/** The buyer and fulfillment fields of a create or update body, as this version spells them; a refusal if any. */
+function addBuyerAndFulfillment(body: Record<string, unknown>, input: CreateInput | UpdateInput, version: AcpVersion): Built | undefined {
+  if (input.buyer !== undefined && input.buyer !== null) {
     const buyer = buyerFor(input.buyer, version);
     if (!buyer.ok) return buyer;
     body.buyer = buyer.value;
   }
-  if (input.fulfillment_details !== undefined) Object.assign(body, fulfillmentFields(input.fulfillment_details, version));
-  return { ok: true, body };
+  if (input.fulfillment_details !== undefined && input.fulfillment_details !== null) Object.assign(body, fulfillmentFields(input.fulfillment_details, version));
+  return undefined;
 }
 
 export function updateBody(input: UpdateInput, version: AcpVersion): Built {
@@ -97,12 +104,8 @@ export function updateBody(input: UpdateInput, version: AcpVersion): Built {
     if (shape === 'handlers') body.line_items = lineItems(input.items);
     else body.items = quantityItems(input.items);
   }
-  if (input.buyer !== undefined) {
-    const buyer = buyerFor(input.buyer, version);
-    if (!buyer.ok) return buyer;
-    body.buyer = buyer.value;
-  }
-  if (input.fulfillment_details !== undefined) Object.assign(body, fulfillmentFields(input.fulfillment_details, version));
+  const refused = addBuyerAndFulfillment(body, input, version);
+  if (refused) return refused;
   if (input.selected_fulfillment_options !== undefined) {
     if (input.selected_fulfillment_options === null && shape === 'items') {
       return { ok: false, message: `ACP ${version} cannot clear the selected fulfillment option; select another one instead.` };

@@ -3,6 +3,7 @@
 // /.well-known/ucp); UCP_AGENT_PROFILE is required; UCP_API_KEY is an optional bearer token.
 import { ConfigError } from '../../config/config-error.js';
 import { parseDuration } from '../../config/duration.js';
+import { endpointUrl as httpEndpoint } from '../endpoint-url.js';
 
 export const UCP_VERSION = '2026-04-08';
 export const DEFAULT_UCP_TIMEOUT_MS = 15_000;
@@ -35,18 +36,7 @@ const EXACTLY_ONE =
 
 /** An http(s) URL without credentials, query or fragment, or a ConfigError naming `variable`. */
 export function endpointUrl(variable: string, text: string, example: string): URL {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigError(variable, `"${text}" is not a URL`, `Write it like ${example}`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(variable, `must be http or https, not ${url.protocol}`, `Write it like ${example}`);
-  if (url.username || url.password || url.search || url.hash) {
-    // Credentials in the URL would end up in logs and merchant ids; the key goes in UCP_API_KEY.
-    throw new ConfigError(variable, 'must not carry credentials, a query or a fragment', 'Give only scheme, host and path; put a bearer token in UCP_API_KEY');
-  }
-  return url;
+  return httpEndpoint(variable, text, example, 'put a bearer token in UCP_API_KEY');
 }
 
 function duration(env: Env, name: string, fallback: number, example: string): number {
