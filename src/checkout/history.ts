@@ -7,8 +7,6 @@ import { headStoreKey, headsWithId, type AnchorHead, type CheckoutHeads } from '
 import type { Ledger } from '../ledger/ledger.js';
 import type { LedgerRecord, TimelineEvent } from '../ledger/record.js';
 
-export const BACKEND_NAMES: BackendName[] = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'];
-
 export interface CheckoutHistory {
   head: AnchorHead;
   /** The create record first, then the anchored records by first use. */

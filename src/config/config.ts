@@ -1,6 +1,6 @@
 // The configuration, read once from the environment (flags are folded in first). Anything unknown or
 // malformed stops start-up with one line naming the variable and the fix.
-import type { BackendName } from '../backends/backend.js';
+import { BACKEND_NAMES, type BackendName } from '../backends/backend.js';
 import type { LogLevel } from '../log.js';
 import type { StoreUrl } from '../store/open.js';
 import { parseStoreUrl } from './store-url.js';
@@ -52,7 +52,6 @@ export const KNOWN_VARIABLES = [
   'ONCE_SANDBOX_SEED',
 ] as const;
 
-const BACKENDS: BackendName[] = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'];
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn'];
 const HOUR = 3_600_000;
 
@@ -72,8 +71,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const backend = (env.ONCE_BACKEND?.trim() || 'sandbox') as BackendName;
-  if (!BACKENDS.includes(backend)) {
-    throw new ConfigError('ONCE_BACKEND', `"${env.ONCE_BACKEND}" is not a backend`, `Use one of ${BACKENDS.join(', ')}`);
+  if (!(BACKEND_NAMES as readonly string[]).includes(backend)) {
+    throw new ConfigError('ONCE_BACKEND', `"${env.ONCE_BACKEND}" is not a backend`, `Use one of ${BACKEND_NAMES.join(', ')}`);
   }
 
   const logLevel = (env.ONCE_LOG?.trim() || 'info') as LogLevel;
