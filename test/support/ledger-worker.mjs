@@ -3,7 +3,8 @@
 //   race: run `concurrency` identical calls at once; the call sleeps 50 ms; print {executions, outcomes}
 //   hold: claim and never finish; print "holding" and wait to be killed
 import { Ledger } from '../../dist/src/ledger/ledger.js';
-import { openStore, parseStoreUrl } from '../../dist/src/store/open.js';
+import { parseStoreUrl } from '../../dist/src/config/store-url.js';
+import { openStore } from '../../dist/src/store/open.js';
 
 const [storeUrl, mode, key, concurrency = '25'] = process.argv.slice(2);
 const store = await openStore(parseStoreUrl(storeUrl));
