@@ -4,8 +4,7 @@
 // store_unavailable (retryable) until the store is back (R9).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { checkRedisPersistence } from '../operator/redis-persistence.js';
-import type { StoreUrl } from '../store/open.js';
+import type { StoreUrl } from '../store/store.js';
 import { classifyStoreError, storeFault } from '../store/store-fault.js';
 import { storeRefusal, storeWhere } from '../store/store-refusal.js';
 import type { Store } from '../store/store.js';
@@ -33,6 +32,8 @@ export async function checkStoreAtStart(store: Store, url: StoreUrl, logger: Log
   }
   // A Redis that keeps nothing across its own restart loses the ledger without a single error.
   if (url.kind === 'redis') {
+    // Imported here: the Redis client loads only when the store is Redis.
+    const { checkRedisPersistence } = await import('../operator/redis-persistence.js');
     const verdict = await checkRedisPersistence(url.url);
     if (verdict.status === 'fail') {
       const fault = storeFault('no_persistence');

@@ -2,7 +2,7 @@
 // malformed stops start-up with one line naming the variable and the fix.
 import { BACKEND_NAMES, type BackendName } from '../backends/backend.js';
 import type { LogLevel } from '../log.js';
-import type { StoreUrl } from '../store/open.js';
+import type { StoreUrl } from '../store/store.js';
 import { parseStoreUrl } from './store-url.js';
 import { ConfigError } from './config-error.js';
 import { parseDuration } from './duration.js';

@@ -1,7 +1,7 @@
 // ONCE_STORE selects the store by URL: parsed here, with the configuration's errors; opened by store/open.ts.
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { StoreUrl } from '../store/open.js';
+import type { StoreUrl } from '../store/store.js';
 import { ConfigError } from './config-error.js';
 
 const EXAMPLES = 'Use sqlite:///absolute/path.db, postgres://user@host:5432/db, redis://host:6379/0, or memory:// (tests only)';

@@ -16,7 +16,8 @@ import { effectiveTtl } from '../config/retention.js';
 import { RECORD_PREFIX, type LedgerRecord, type Status } from '../ledger/record.js';
 import { ANCHOR_PREFIX } from '../checkout/heads.js';
 import { parseStoreUrl } from '../config/store-url.js';
-import { openStore, type StoreUrl } from '../store/open.js';
+import { openStore } from '../store/open.js';
+import type { StoreUrl } from '../store/store.js';
 import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
 

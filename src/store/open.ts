@@ -1,14 +1,8 @@
 // Opens the store a parsed ONCE_STORE names (config/store-url.ts parses it), loading only that store's driver.
 import { existsSync } from 'node:fs';
-import type { Store } from './store.js';
+import type { Store, StoreUrl } from './store.js';
 import { classifyStoreError } from './store-fault.js';
 import { NoLedgerError, storeRefusal } from './store-refusal.js';
-
-export type StoreUrl =
-  | { kind: 'sqlite'; path: string }
-  | { kind: 'postgres'; url: string }
-  | { kind: 'redis'; url: string }
-  | { kind: 'memory' };
 
 export interface OpenOptions {
   /**

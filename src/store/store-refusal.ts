@@ -1,9 +1,8 @@
 // A store that can never work as configured stops start-up with one line naming ONCE_STORE and the fix; a
 // store that only is not there yet (an operator command reading a ledger no server made) says so.
 import { ConfigError } from '../config/config-error.js';
-import type { StoreUrl } from './open.js';
 import { classifyStoreError, type StoreFault } from './store-fault.js';
-import { redact, scrubStoreSecrets } from './store.js';
+import { redact, scrubStoreSecrets, type StoreUrl } from './store.js';
 
 /** Where the ledger is, as people write it, without credentials. */
 export function storeWhere(url: StoreUrl): string {

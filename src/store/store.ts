@@ -121,3 +121,10 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** Which store ONCE_STORE names (config/store-url.ts parses it; store/open.ts opens it). */
+export type StoreUrl =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string }
+  | { kind: 'redis'; url: string }
+  | { kind: 'memory' };
