@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { faultTotal } from '../src/chaos/report.js';
+import { faultTotal } from '../src/chaos/run.js';
 import type { ChaosSummary } from '../src/chaos/run.js';
 import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
 import { BIN } from './support/server-process.js';

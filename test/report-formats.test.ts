@@ -1,6 +1,7 @@
 // Issue 16, case 8: what chaos and bench print agrees with itself and fits a terminal.
 import { describe, expect, it } from 'vitest';
-import { faultTotal, formatSummary } from '../src/chaos/report.js';
+import { formatSummary } from '../src/chaos/report.js';
+import { faultTotal } from '../src/chaos/run.js';
 import type { ChaosSummary } from '../src/chaos/run.js';
 import { renderCrash, REPORT_COLUMNS } from '../src/bench/report.js';
 import type { CrashRow } from '../src/bench/crash.js';

@@ -1,5 +1,5 @@
 // The chaos table a person reads, and the story of each finding, from the ledger.
-import type { ChaosSummary } from './run.js';
+import { faultTotal, type ChaosSummary } from './run.js';
 import type { Finding } from './verdict.js';
 
 export function formatSummary(s: ChaosSummary): string {
@@ -39,10 +39,6 @@ export function formatSummary(s: ChaosSummary): string {
 }
 
 /** Every injected fault of every kind, as the summary lists them; the progress line counts the same. */
-export function faultTotal(faults: Record<string, number>): number {
-  return Object.values(faults).reduce((sum, n) => sum + n, 0);
-}
-
 /** Latencies in one unit and one precision: whole milliseconds. */
 function wholeMs(ms: number): string {
   return `${Math.round(ms)} ms`;

@@ -13,7 +13,6 @@ import { runTask, type Interleaving, type TaskOutcome, type TaskPlan } from './a
 import { startFaultProxy, type HoldRule, type ProxyFault } from './fault-proxy.js';
 import { protocolWire, type ChaosProtocol } from './protocols.js';
 import { ServerPool } from './server-pool.js';
-import { faultTotal } from './report.js';
 import { startStoreCut, type StoreCut } from './store-cut.js';
 import { judge, type Verdict } from './verdict.js';
 
@@ -117,6 +116,11 @@ function planTask(runId: string, index: number, random: () => number, twists: ()
 function faultCounts(counted: Record<ProxyFault | 'partition', number>, kinds: readonly ProxyFault[]): Partial<Record<ProxyFault | 'partition', number>> {
   const { rpc_error: rpcErrors, ...rest } = counted;
   return kinds.includes('rpc_error') ? { ...rest, rpc_error: rpcErrors } : rest;
+}
+
+/** Every fault injected, whatever its kind. */
+export function faultTotal(faults: Record<string, number>): number {
+  return Object.values(faults).reduce((sum, n) => sum + n, 0);
 }
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {

@@ -1,9 +1,9 @@
 // `once-checkout chaos`: many agent checkouts through injected faults, judged by the merchant's own records.
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { faultTotal, formatFinding, formatSummary, isClean } from '../chaos/report.js';
+import { formatFinding, formatSummary, isClean } from '../chaos/report.js';
 import { CHAOS_PROTOCOLS, type ChaosProtocol } from '../chaos/protocols.js';
-import { runChaos } from '../chaos/run.js';
+import { faultTotal, runChaos } from '../chaos/run.js';
 import { ConfigError } from '../config/config-error.js';
 import { parseStoreUrl } from '../config/store-url.js';
 import { parseArgs } from './args.js';
