@@ -54,7 +54,7 @@ describe('issue 16 case 5: reading a ledger that does not exist', () => {
     const url = await freshPostgresDatabase('once_reads_empty');
     const list = await runCli(['ledger', 'list', '--store', url], {});
     expect(list.status).toBe(78);
-    expect(list.stderr).toMatch(/no ledger at postgres:\/\/.*once_reads_empty \(no once_checkout table in that database\)/);
+    expect(list.stderr).toMatch(/no ledger at postgres:\/\/.*once_reads_empty_\d+ \(no once_checkout table in that database\)/);
     const reconcile = await runCli(['reconcile', '--store', url], {});
     expect(reconcile.status).toBe(78);
     const doctor = await runCli(['doctor', '--json', '--store', url], {});

@@ -146,7 +146,7 @@ describe.runIf(pgUp)('issue 16 case 4: a store that is down only for now (R9)', 
     expect(ok.isError).toBeFalsy();
     const admin = new pg.Client({ connectionString: POSTGRES_URL });
     await admin.connect();
-    await admin.query('DROP DATABASE once_store_dropped WITH (FORCE)');
+    await admin.query(`DROP DATABASE ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
     await admin.end();
     const refused = await server.call('create_checkout', { ...CART, task_id: 'second' });
     expect(structured(refused).error).toMatchObject({ code: 'store_unavailable', retryable: false, cause: 'missing_database' });

@@ -93,15 +93,32 @@ export function ucpSpecAvailable(): boolean {
 
 /** A fresh PostgreSQL database for one test file, so files can run in parallel. */
 export async function freshPostgresDatabase(name: string): Promise<string> {
+  // Suffixed with this process's pid: two suite runs on one server (two checkouts of the repository) must not
+  // drop each other's databases mid-test. Leftovers of runs whose process is gone are dropped here.
+  const unique = `${name}_${process.pid}`;
   const admin = new pg.Client({ connectionString: POSTGRES_URL });
   await admin.connect();
   try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${name}\\_%`]);
+    for (const { datname } of rows) {
+      const pid = Number(datname.slice(name.length + 1));
+      if (datname !== unique && Number.isInteger(pid) && !processAlive(pid)) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    }
+    await admin.query(`DROP DATABASE IF EXISTS ${unique} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${unique}`);
   } finally {
     await admin.end();
   }
   const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
+  url.pathname = `/${unique}`;
   return url.toString();
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
