@@ -23,12 +23,26 @@ describe('once-checkout bench (smoke)', () => {
       expect(s.fresh).toMatchObject({ n: expect.any(Number), p50: expect.any(Number), p99: expect.any(Number), roundTrips: expect.any(Number) });
       expect(s.replay.roundTrips).toBe(1);
       expect(s.throughput.map((t: { concurrency: number }) => t.concurrency)).toEqual([1, 8, 64]);
+      for (const t of s.throughput) expect(t.windows).toHaveLength(report.sizes.windows);
       expect(s.contention).toMatchObject({ duplicates: 100, executions: 1 });
       expect(s.scale.map((row: { records: number }) => row.records)).toEqual([100, 200]);
     }
     expect(report.e2e).toMatchObject({ replay: { p50: expect.any(Number) }, noop: { p50: expect.any(Number) }, ratioP50: expect.any(Number) });
     expect(report.targets.length).toBeGreaterThan(0);
     if (redisUp) {
+      // The ratios themselves travel in the JSON, with which way is better, pair by pair.
+      expect(report.powertools.comparison.map((c: { metric: string }) => c.metric)).toEqual([
+        'fresh p50',
+        'replay p50',
+        'fresh ops/s c=1',
+        'fresh ops/s c=8',
+        'fresh ops/s c=64',
+      ]);
+      for (const c of report.powertools.comparison) {
+        expect(c).toMatchObject({ better: expect.stringMatching(/^(higher|lower)$/), pairs: 3, ahead: expect.stringMatching(/^(ours|theirs|unclear)$/) });
+        expect(c.advantages).toHaveLength(3);
+        expect(c.advantage.median).toBeGreaterThan(0);
+      }
       expect(report.powertools.contention.executions).toBe(1);
       expect(report.powertools.contention.answers.IdempotencyAlreadyInProgressError).toBe(99);
       expect(report.crash.map((c: { library: string }) => c.library)).toEqual(['once-checkout', 'once-checkout', 'powertools']);

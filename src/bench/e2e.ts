@@ -6,15 +6,19 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { latency, timed, type Latency } from './measure.js';
+import { blocks, latency, median, spread, timed, type Latency, type Spread } from './measure.js';
 
 export interface EndToEnd {
   store: string;
   samples: number;
   replay: Latency;
   noop: Latency;
-  /** replay p50 / no-op p50. */
+  /** The median over blocks of samples (taken alternately) of replay p50 / no-op p50. */
   ratioP50: number;
+  /** The spread of those per-block ratios. */
+  ratio: Spread;
+  ratios: number[];
+  /** Over all samples: replay p99 / no-op p99. */
   ratioP99: number;
   replayBytes: number;
   noopBytes: number;
@@ -24,7 +28,7 @@ export interface EndToEnd {
 const BIN = fileURLToPath(new URL('../cli/bench-server.js', import.meta.url));
 const CART = { items: [{ id: 'sku_tshirt', quantity: 2 }, { id: 'sku_mug', quantity: 1 }], currency: 'usd' };
 
-export async function endToEnd(samples: number): Promise<EndToEnd> {
+export async function endToEnd(samples: number, windows: number): Promise<EndToEnd> {
   const dir = mkdtempSync(join(tmpdir(), 'once-bench-e2e-'));
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -62,12 +66,16 @@ export async function endToEnd(samples: number): Promise<EndToEnd> {
     }
     const replay = latency(replaySamples);
     const floor = latency(noopSamples);
+    const noopBlocks = blocks(noopSamples, windows);
+    const ratios = blocks(replaySamples, windows).map((b, i) => Math.round((latency(b).p50 / latency(noopBlocks[i]).p50) * 1000) / 1000);
     return {
       store: 'sqlite (temp file), sandbox backend',
       samples,
       replay,
       noop: floor,
-      ratioP50: Math.round((replay.p50 / floor.p50) * 100) / 100,
+      ratioP50: Math.round(median(ratios) * 1000) / 1000,
+      ratio: spread(ratios),
+      ratios,
       ratioP99: Math.round((replay.p99 / floor.p99) * 100) / 100,
       replayBytes: JSON.stringify(replayed).length,
       noopBytes: JSON.stringify(noop).length,

@@ -21,7 +21,9 @@ export function renderReport(r: BenchReport): string {
   out.push(
     `once-checkout bench: ${r.machine.cpus} x ${r.machine.cpuModel}, node ${r.machine.node}, ${r.machine.platform}, load ${r.machine.loadBefore.toFixed(1)} -> ${r.machine.loadAfter.toFixed(1)}`,
   );
-  out.push(`sizes: ${r.sizes.latencySamples} latency samples, ${r.sizes.throughputMs} ms per throughput point, ${r.sizes.duplicates} duplicates (backend call ${r.sizes.callMs} ms)`);
+  out.push(
+    `sizes: ${r.sizes.latencySamples} latency samples in ${r.sizes.latencyWindows} blocks, throughput as ${r.sizes.windows} windows of ${r.sizes.windowMs} ms per side, ${r.sizes.duplicates} duplicates (backend call ${r.sizes.callMs} ms)`,
+  );
   for (const s of r.skipped) out.push(`SKIPPED ${s.what}: ${s.why}`);
 
   out.push('', 'Per run (claim + no-op backend + settle), latency in ms p50 / p99, round trips per run');
@@ -43,20 +45,37 @@ export function renderReport(r: BenchReport): string {
   const pt = r.powertools;
   const redis = r.stores.find((s) => s.store === 'redis');
   if (pt && redis) {
-    out.push('', 'Same Redis, same process, alternating: once-checkout vs Powertools idempotency (ratio = ours / theirs)');
-    const rows: Array<Array<string | number>> = [
-      ['fresh p50 ms', redis.fresh.p50, pt.fresh.p50, ratio(redis.fresh.p50, pt.fresh.p50)],
-      ['fresh p99 ms', redis.fresh.p99, pt.fresh.p99, ratio(redis.fresh.p99, pt.fresh.p99)],
-      ['fresh round trips', redis.fresh.roundTrips, pt.fresh.roundTrips, ratio(redis.fresh.roundTrips, pt.fresh.roundTrips)],
-      ['replay p50 ms', redis.replay.p50, pt.replay.p50, ratio(redis.replay.p50, pt.replay.p50)],
-      ['replay p99 ms', redis.replay.p99, pt.replay.p99, ratio(redis.replay.p99, pt.replay.p99)],
-      ['replay round trips', redis.replay.roundTrips, pt.replay.roundTrips, ratio(redis.replay.roundTrips, pt.replay.roundTrips)],
-    ];
-    for (const t of redis.throughput) {
-      const theirs = pt.throughput.find((x) => x.concurrency === t.concurrency)?.opsPerSec ?? 0;
-      rows.push([`fresh ops/s c=${t.concurrency}`, t.opsPerSec, theirs, ratio(t.opsPerSec, theirs)]);
-    }
-    out.push(table(['', 'once-checkout', 'powertools', 'ours/theirs'], rows));
+    out.push(
+      '',
+      'Same Redis, same process: once-checkout vs Powertools idempotency in paired windows (ABAB…, order swapped each pair).',
+      'advantage = how many times better ours is in one pair (ours/theirs for ops/s, theirs/ours for ms); > 1: ours ahead',
+    );
+    out.push(
+      table(
+        ['', 'once-checkout', 'powertools', 'advantage median', 'IQR', 'min - max', 'pairs', 'ahead'],
+        pt.comparison.map((c) => [
+          `${c.metric}${c.unit === 'ms' ? ' ms' : ''}`,
+          c.ours,
+          c.theirs,
+          `x${c.advantage.median.toFixed(2)}`,
+          `${c.advantage.q1.toFixed(2)} - ${c.advantage.q3.toFixed(2)}`,
+          `${c.advantage.min.toFixed(2)} - ${c.advantage.max.toFixed(2)}`,
+          c.pairs,
+          c.ahead,
+        ]),
+      ),
+    );
+    out.push(
+      table(
+        ['over all samples', 'once-checkout', 'powertools', 'ours/theirs'],
+        [
+          ['fresh p99 ms', redis.fresh.p99, pt.fresh.p99, ratio(redis.fresh.p99, pt.fresh.p99)],
+          ['replay p99 ms', redis.replay.p99, pt.replay.p99, ratio(redis.replay.p99, pt.replay.p99)],
+          ['fresh round trips', redis.fresh.roundTrips, pt.fresh.roundTrips, ratio(redis.fresh.roundTrips, pt.fresh.roundTrips)],
+          ['replay round trips', redis.replay.roundTrips, pt.replay.roundTrips, ratio(redis.replay.roundTrips, pt.replay.roundTrips)],
+        ],
+      ),
+    );
   }
 
   out.push('', `Contention: ${r.sizes.duplicates} concurrent duplicates of one key`);
@@ -94,7 +113,7 @@ export function renderReport(r: BenchReport): string {
         [
           ['create_checkout replay', e.replay.p50, e.replay.p99, e.replayBytes],
           ['no-op tool (floor)', e.noop.p50, e.noop.p99, e.noopBytes],
-          ['ratio', `x${e.ratioP50}`, `x${e.ratioP99}`, ''],
+          ['ratio', `x${e.ratioP50} (median of ${e.ratios.length} blocks, IQR ${e.ratio.q1}-${e.ratio.q3})`, `x${e.ratioP99}`, ''],
         ],
       ),
     );
