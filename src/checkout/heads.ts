@@ -3,6 +3,7 @@
 // across processes (R13). Every reader and writer of heads goes through this class.
 import { createHash, randomUUID } from 'node:crypto';
 import type { BackendName } from '../backends/backend.js';
+import { leaseTicker, type Renewal } from '../ledger/lease-ticker.js';
 import { ownerIsGone, PROCESS_OWNER } from '../ledger/owner.js';
 import type { Clock } from '../ledger/clock.js';
 import type { Store, Stored } from '../store/store.js';
@@ -170,7 +171,7 @@ export class CheckoutHeads {
 
 /** A checkout-level claim this call holds: renewed while it runs, released with the head's news. */
 export class HeldLock {
-  private timer: NodeJS.Timeout;
+  private readonly renewal: Renewal;
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
@@ -180,10 +181,9 @@ export class HeldLock {
     /** The key this claim marked open, to unmark if the operation never ran. */
     readonly markedOpen?: string,
   ) {
-    this.timer = setInterval(() => {
+    this.renewal = leaseTicker.hold(Math.max(Math.floor(heads.leaseMs / 3), 1_000), () => {
       void this.change((head) => ({ ...head, lock: head.lock && { ...head.lock, lease_until: this.heads.leaseUntil() } })).catch(() => {});
-    }, Math.max(Math.floor(heads.leaseMs / 3), 1_000));
-    this.timer.unref();
+    });
   }
 
   get head(): AnchorHead {
@@ -199,7 +199,7 @@ export class HeldLock {
 
   /** Writes the last news and lets the next operation run. The store being down: the lease will lapse. */
   async release(edit: (head: AnchorHead) => AnchorHead = (head) => head): Promise<void> {
-    clearInterval(this.timer);
+    leaseTicker.release(this.renewal);
     const run = this.chain.then(() => this.apply(edit, true));
     this.chain = run.catch(() => {});
     try {

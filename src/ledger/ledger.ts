@@ -5,6 +5,7 @@ import type { Json } from './canonical.js';
 import { systemClock, type Clock } from './clock.js';
 import { LedgerError } from './errors.js';
 import { outboundKey, type KeyShape } from './keys.js';
+import { leaseTicker, type Renewal } from './lease-ticker.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
 import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
@@ -292,7 +293,8 @@ export class Ledger {
       } catch (error) {
         seen = { kind: 'unknown', reason: error instanceof Error ? error.message : String(error) };
       } finally {
-        await lease.stop();
+        const renewing = lease.stop();
+        if (renewing) await renewing;
       }
 
       const at = this.clock.now();
@@ -415,7 +417,8 @@ export class Ledger {
     try {
       result = await this.execute(spec, info, mode, events, record);
     } finally {
-      await lease.stop();
+      const renewing = lease.stop();
+      if (renewing) await renewing;
     }
 
     const next = this.settledRecord(lease.current.value, info, result, events, this.clock.now(), spec.anchorKey);
@@ -571,9 +574,9 @@ function fenceId<T>(record: LedgerRecord<T>): string {
 /** Keeps an attempt's lease alive while the call runs, so a slow but live owner is not taken over (R7). */
 class Lease<T> {
   current: Stored<LedgerRecord<T>>;
-  private timer: NodeJS.Timeout;
-  private renewing: Promise<void> = Promise.resolve();
+  private renewing: Promise<void> | undefined;
   private lost = false;
+  private readonly renewal: Renewal;
 
   constructor(
     private readonly ledger: Ledger,
@@ -581,10 +584,12 @@ class Lease<T> {
     claimed: Stored<LedgerRecord<T>>,
   ) {
     this.current = claimed;
-    this.timer = setInterval(() => {
-      this.renewing = this.renewing.then(() => this.renew());
-    }, Math.max(Math.floor(ledger.leaseMs / 3), 1));
-    this.timer.unref();
+    // One renewal at a time: a tick while one is still being written skips.
+    this.renewal = leaseTicker.hold(Math.max(Math.floor(ledger.leaseMs / 3), 1), () => {
+      this.renewing ??= this.renew().finally(() => {
+        this.renewing = undefined;
+      });
+    });
   }
 
   private async renew(): Promise<void> {
@@ -601,8 +606,9 @@ class Lease<T> {
     }
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.renewing;
+  /** Stops renewing; returns the renewal still being written, if one is, for the caller to await. */
+  stop(): Promise<void> | undefined {
+    leaseTicker.release(this.renewal);
+    return this.renewing;
   }
 }
