@@ -20,7 +20,10 @@ const stores: Array<[string, () => Promise<Store>]> = [
   ['sqlite', async () => openSqliteStore(join(mkdtempSync(join(tmpdir(), 'once-store-')), 'ledger.db'))],
 ];
 if (pgUp) stores.push(['postgres', async () => openPostgresStore(await freshPostgresDatabase('once_store_contract'))]);
-if (redisUp) stores.push(['redis', async () => openRedisStore(await freshRedisDatabase(11))]);
+if (redisUp) {
+  stores.push(['redis', async () => openRedisStore(await freshRedisDatabase(11))]);
+  stores.push(['redis, claim by script (Redis before 7.0)', async () => openRedisStore(await freshRedisDatabase(10), { claimByScript: true })]);
+}
 
 describe.each(stores)('store contract: %s', (_name, open) => {
   let store: Store;
@@ -48,6 +51,32 @@ describe.each(stores)('store contract: %s', (_name, open) => {
     expect(newer?.value).toEqual({ fence: 2 });
     expect(await store.replace('cas', claimed.stored, { fence: 3 })).toBeUndefined();
     expect((await store.get('cas'))?.value).toEqual({ fence: 2 });
+  });
+
+  it('R7: what claim and replace write starts with a write id of its own: the same value written again is another text (no ABA)', async () => {
+    store ??= await open();
+    const first = await store.claim('aba', { n: 1 });
+    if (!first.claimed) throw new Error('claim failed');
+    expect(first.stored.raw).toMatch(/^\{"rev":"[0-9a-f-]{36}","value":\{"n":1\}\}$/);
+    const second = await store.replace('aba', first.stored, { n: 2 });
+    const back = await store.replace('aba', second!, { n: 1 });
+    expect(back?.raw).not.toBe(first.stored.raw);
+    // A holder of the first text is fenced out although the value is the same again.
+    expect(await store.replace('aba', first.stored, { n: 3 })).toBeUndefined();
+    expect(await store.removeIf('aba', first.stored)).toBe(false);
+    expect(await store.get('aba')).toEqual(back);
+  });
+
+  it('R7: a text without a write id (written by Keyv itself, or before write ids) is compared whole', async () => {
+    store ??= await open();
+    await store.put('plain', { n: 1 });
+    const plain = await store.get<{ n: number }>('plain');
+    expect(plain?.raw.startsWith('{"value"')).toBe(true);
+    const next = await store.replace('plain', plain!, { n: 2 });
+    expect(next?.value).toEqual({ n: 2 });
+    expect(await store.replace('plain', plain!, { n: 3 })).toBeUndefined();
+    expect(await store.removeIf('plain', plain!)).toBe(false);
+    expect(await store.removeIf('plain', next!)).toBe(true);
   });
 
   it('R8: removeIf deletes only the exact text it was shown', async () => {

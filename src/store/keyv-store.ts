@@ -1,8 +1,12 @@
 // A Store on a Keyv adapter: Keyv owns the connection and the table; the engine-native SQL (or Map access)
-// adds the atomic claim and compare-and-swap that Keyv lacks. Values are stored exactly as Keyv stores them,
-// `{"value": …}` as JSON text, so `keyv.get` and our native steps read each other's writes.
+// adds the atomic claim and compare-and-swap that Keyv lacks. Values are stored as Keyv stores them,
+// `{"value": …}` as JSON text, so `keyv.get` and our native steps read each other's writes. What claim and
+// replace write also carries a write id first, `{"rev":"<uuid>","value": …}` (Keyv ignores it), so that a
+// compare-and-swap sends those 46 characters instead of the whole text it last saw: a ledger record is
+// written whole at settle, and sending it a second time to be compared was a third of a fresh run's bytes.
+import { randomUUID } from 'node:crypto';
 import type Keyv from 'keyv';
-import { guarded, type ClaimResult, type Store, type Stored } from './store.js';
+import { guarded, unavailable, type ClaimResult, type Store, type Stored } from './store.js';
 
 export const NAMESPACE = 'once';
 
@@ -11,9 +15,9 @@ export interface NativeSteps {
   /** Inserts if absent; returns the text now stored (ours if we inserted). */
   claim(rawKey: string, raw: string): Promise<string>;
   /** Writes `next` only where the text is still `expected`; true if it wrote. */
-  replace(rawKey: string, expected: string, next: string): Promise<boolean>;
+  replace(rawKey: string, expected: Expected, next: string): Promise<boolean>;
   /** Deletes only where the text is still `expected`; true if it deleted. */
-  removeIf(rawKey: string, expected: string): Promise<boolean>;
+  removeIf(rawKey: string, expected: Expected): Promise<boolean>;
   /** Raw text of one key, one round trip. */
   get(rawKey: string): Promise<string | undefined>;
   /** Raw texts of several keys, one round trip. */
@@ -24,8 +28,33 @@ export interface NativeSteps {
   close(): Promise<void>;
 }
 
+/**
+ * What a compare-and-swap compares. A text we wrote starts with its write id, unique to that write, so the
+ * text is unchanged exactly when it still starts with `text` (`prefix`); any other text is compared whole.
+ */
+export interface Expected {
+  text: string;
+  prefix: boolean;
+}
+
+const REV_OPEN = '{"rev":"';
+/** `{"rev":"` + a UUID + `",`: where a text we wrote starts. */
+export const REV_PREFIX_LENGTH = REV_OPEN.length + 36 + 2;
+
+/** The stored text of a value, with a new write id. */
 export function encode<T>(value: T): string {
-  return JSON.stringify({ value });
+  return JSON.stringify({ rev: randomUUID(), value });
+}
+
+export function expectedOf(raw: string): Expected {
+  return raw.startsWith(REV_OPEN) && raw.startsWith('",', REV_PREFIX_LENGTH - 2)
+    ? { text: raw.slice(0, REV_PREFIX_LENGTH), prefix: true }
+    : { text: raw, prefix: false };
+}
+
+/** The compare-and-swap's test in JavaScript (the memory store's). */
+export function stillIs(current: string | undefined, expected: Expected): boolean {
+  return current !== undefined && (expected.prefix ? current.startsWith(expected.text) : current === expected.text);
 }
 
 export function decode<T>(raw: string): T {
@@ -43,11 +72,14 @@ export class KeyvStore implements Store {
     return `${NAMESPACE}:${key}`;
   }
 
-  get<T>(key: string): Promise<Stored<T> | undefined> {
-    return guarded(this.description, async () => {
+  // The steps on a call's path are one async function each (not guarded()'s two): a fresh run makes two.
+  async get<T>(key: string): Promise<Stored<T> | undefined> {
+    try {
       const raw = await this.native.get(this.rawKey(key));
       return raw === undefined ? undefined : { value: decode<T>(raw), raw };
-    });
+    } catch (error) {
+      throw unavailable(this.description, error);
+    }
   }
 
   getMany<T>(keys: readonly string[]): Promise<Array<Stored<T> | undefined>> {
@@ -59,30 +91,40 @@ export class KeyvStore implements Store {
 
   getLinked<A, B>(key: string, field: string): Promise<[Stored<A> | undefined, Stored<B> | undefined]> {
     if (!/^[a-z_]+$/.test(field)) throw new Error(`getLinked: field ${field} must be a plain name`);
-    return guarded(this.description, async () => {
+    return this.linked<A, B>(key, field);
+  }
+
+  private async linked<A, B>(key: string, field: string): Promise<[Stored<A> | undefined, Stored<B> | undefined]> {
+    try {
       const [first, second] = await this.native.getLinked(this.rawKey(key), field, this.rawKey(''));
       return [
         first === undefined ? undefined : { value: decode<A>(first), raw: first },
         second === undefined ? undefined : { value: decode<B>(second), raw: second },
       ];
-    });
+    } catch (error) {
+      throw unavailable(this.description, error);
+    }
   }
 
-  claim<T>(key: string, value: T): Promise<ClaimResult<T>> {
-    return guarded(this.description, async () => {
+  async claim<T>(key: string, value: T): Promise<ClaimResult<T>> {
+    try {
       const raw = encode(value);
       const now = await this.native.claim(this.rawKey(key), raw);
       if (now === raw) return { claimed: true, stored: { value, raw } };
       return { claimed: false, current: { value: decode<T>(now), raw: now } };
-    });
+    } catch (error) {
+      throw unavailable(this.description, error);
+    }
   }
 
-  replace<T>(key: string, expected: Stored<T>, next: T): Promise<Stored<T> | undefined> {
-    return guarded(this.description, async () => {
+  async replace<T>(key: string, expected: Stored<T>, next: T): Promise<Stored<T> | undefined> {
+    try {
       const raw = encode(next);
-      const wrote = await this.native.replace(this.rawKey(key), expected.raw, raw);
+      const wrote = await this.native.replace(this.rawKey(key), expectedOf(expected.raw), raw);
       return wrote ? { value: next, raw } : undefined;
-    });
+    } catch (error) {
+      throw unavailable(this.description, error);
+    }
   }
 
   put<T>(key: string, value: T): Promise<void> {
@@ -96,7 +138,7 @@ export class KeyvStore implements Store {
   }
 
   removeIf<T>(key: string, expected: Stored<T>): Promise<boolean> {
-    return guarded(this.description, () => this.native.removeIf(this.rawKey(key), expected.raw));
+    return guarded(this.description, () => this.native.removeIf(this.rawKey(key), expectedOf(expected.raw)));
   }
 
   async *entries<T>(prefix: string): AsyncIterable<[string, T]> {

@@ -1,7 +1,7 @@
 // memory:// — a Keyv Map store for unit tests. JavaScript runs one step at a time, so a synchronous
 // check-and-set on the Map is atomic within this process (and nothing is shared with others).
 import Keyv from 'keyv';
-import { KeyvStore, keyvJson, linkOf, type NativeSteps } from './keyv-store.js';
+import { KeyvStore, keyvJson, linkOf, stillIs, type NativeSteps } from './keyv-store.js';
 
 export function openMemoryStore(): KeyvStore {
   const map = new Map<string, string>();
@@ -14,12 +14,12 @@ export function openMemoryStore(): KeyvStore {
       return raw;
     },
     async replace(rawKey, expected, next) {
-      if (map.get(rawKey) !== expected) return false;
+      if (!stillIs(map.get(rawKey), expected)) return false;
       map.set(rawKey, next);
       return true;
     },
     async removeIf(rawKey, expected) {
-      if (map.get(rawKey) !== expected) return false;
+      if (!stillIs(map.get(rawKey), expected)) return false;
       map.delete(rawKey);
       return true;
     },

@@ -4,13 +4,18 @@
 import Keyv from 'keyv';
 import KeyvPostgres from '@keyv/postgres';
 import pg from 'pg';
-import { KeyvStore, keyvJson, likePrefix, type NativeSteps } from './keyv-store.js';
+import { KeyvStore, keyvJson, likePrefix, type Expected, type NativeSteps } from './keyv-store.js';
 import { redact } from './store.js';
 import { NoLedgerError } from './store-refusal.js';
 
 type Query = (sql: string, values?: unknown[]) => Promise<Array<Record<string, string>>>;
 
 const TABLE = 'once_checkout';
+
+/** The compare-and-swap's condition on `value`, the expected text being parameter $n (ASCII write id). */
+function same(expected: Expected, n: number): string {
+  return expected.prefix ? `substr(value, 1, ${expected.text.length}) = $${n}` : `value = $${n}`;
+}
 
 /**
  * The adapter with a pool of its own: @keyv/postgres shares one module-wide pool without an `error`
@@ -85,15 +90,11 @@ export async function openPostgresStore(url: string, options: { create?: boolean
       throw new Error(`claim of ${rawKey} kept racing with concurrent claims`);
     },
     async replace(rawKey, expected, next) {
-      const rows = await run(`UPDATE ${TABLE} SET value = $1 WHERE key = $2 AND value = $3 RETURNING key`, [
-        next,
-        rawKey,
-        expected,
-      ]);
+      const rows = await run(`UPDATE ${TABLE} SET value = $1 WHERE key = $2 AND ${same(expected, 3)} RETURNING key`, [next, rawKey, expected.text]);
       return rows.length === 1;
     },
     async removeIf(rawKey, expected) {
-      const rows = await run(`DELETE FROM ${TABLE} WHERE key = $1 AND value = $2 RETURNING key`, [rawKey, expected]);
+      const rows = await run(`DELETE FROM ${TABLE} WHERE key = $1 AND ${same(expected, 2)} RETURNING key`, [rawKey, expected.text]);
       return rows.length === 1;
     },
     async get(rawKey) {

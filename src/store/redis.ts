@@ -1,15 +1,24 @@
-// redis:// and rediss:// — on @keyv/redis. The claim is one Lua script (SET NX, then GET), so it is one
-// round trip that either inserts or returns what is there; compare-and-swap and the safe delete are scripts
-// comparing the stored text. Values are stored exactly as Keyv stores them, under `once:<key>`.
+// redis:// and rediss:// — on @keyv/redis. The claim is one command, SET NX GET (Redis 7; a Lua script on
+// older servers), so it is one round trip that either inserts, answering nothing back, or returns what is
+// there; compare-and-swap and the safe delete are scripts comparing the stored text. Values are stored
+// exactly as Keyv stores them, under `once:<key>`.
 import { createHash } from 'node:crypto';
 import Keyv from 'keyv';
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { KeyvStore, keyvJson, NAMESPACE, type NativeSteps } from './keyv-store.js';
 import { redact } from './store.js';
 
-const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return ARGV[1] end
+/** Redis before 7.0 refuses SET NX GET: the same step as a script (nil when it inserted). */
+const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return false end
 return redis.call('GET', KEYS[1])`;
-const REPLACE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
+// ARGV[1] is the expected text, whole, or (ARGV[3] == '1') the write id it starts with: then only that
+// prefix is read (GETRANGE), not the whole record.
+const STILL_IS = `local function still_is(expected, prefix)
+  if prefix == '1' then return redis.call('GETRANGE', KEYS[1], 0, #expected - 1) == expected end
+  return redis.call('GET', KEYS[1]) == expected
+end
+`;
+const REPLACE = `${STILL_IS}if still_is(ARGV[1], ARGV[3]) then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
 return 0`;
 // cjson is part of every Redis's Lua; a record without the field links to nothing.
 const GET_LINKED = `local first = redis.call('GET', KEYS[1])
@@ -20,7 +29,7 @@ if type(link) ~= 'string' then return {first} end
 local second = redis.call('GET', ARGV[2] .. link)
 if not second then return {first} end
 return {first, second}`;
-const REMOVE_IF = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+const REMOVE_IF = `${STILL_IS}if still_is(ARGV[1], ARGV[2]) then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
 
 /** Fail closed (R9): a refused or silent server rejects within seconds instead of queueing forever. */
@@ -85,7 +94,7 @@ class Connection {
     if (this.inFlight === 0) this.lastProgress = Date.now();
     this.inFlight += 1;
     try {
-      return await command(await this.ready());
+      return await command(this.client.isReady ? this.client : await this.ready());
     } finally {
       this.inFlight -= 1;
       this.lastProgress = Date.now();
@@ -102,14 +111,11 @@ class Connection {
 /** A Lua script run by its SHA, loaded on the first NOSCRIPT (after a Redis restart too). */
 function script(source: string) {
   const sha = createHash('sha1').update(source).digest('hex');
-  return async (client: Client, keys: string[], args: string[]): Promise<unknown> => {
-    try {
-      return await client.evalSha(sha, { keys, arguments: args });
-    } catch (error) {
+  return (client: Client, keys: string[], args: string[]): Promise<unknown> =>
+    client.evalSha(sha, { keys, arguments: args }).catch((error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return client.eval(source, { keys, arguments: args });
-    }
-  };
+    });
 }
 
 const claimScript = script(CLAIM);
@@ -117,7 +123,12 @@ const replaceScript = script(REPLACE);
 const removeIfScript = script(REMOVE_IF);
 const getLinkedScript = script(GET_LINKED);
 
-export async function openRedisStore(url: string): Promise<KeyvStore> {
+export interface RedisStoreOptions {
+  /** Claim with the Lua script even where SET NX GET would do (as on Redis before 7.0): for tests. */
+  claimByScript?: boolean;
+}
+
+export async function openRedisStore(url: string, options: RedisStoreOptions = {}): Promise<KeyvStore> {
   const connection = new Connection(url);
   // Keyv's own writes (put, delete) go through the same client and throw instead of being swallowed.
   class SharedClientRedis extends KeyvRedis<string> {
@@ -142,15 +153,31 @@ export async function openRedisStore(url: string): Promise<KeyvStore> {
   const keyv = new Keyv({ store: adapter, ...keyvJson, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => {});
 
+  let nxGet = !options.claimByScript; // until the server refuses it
   const native: NativeSteps = {
     async claim(rawKey, raw) {
-      return String(await connection.send((client) => claimScript(client, [rawKey], [raw])));
+      let there: unknown;
+      if (nxGet) {
+        try {
+          there = await connection.send((client) => client.sendCommand(['SET', rawKey, raw, 'NX', 'GET']));
+        } catch (error) {
+          if (!(error instanceof Error) || !/syntax error/i.test(error.message)) throw error;
+          nxGet = false;
+          return native.claim(rawKey, raw);
+        }
+      } else {
+        there = await connection.send((client) => claimScript(client, [rawKey], [raw]));
+      }
+      // Nothing there before: ours is stored, and needs no echo.
+      return there === null || there === undefined ? raw : String(there);
     },
     async replace(rawKey, expected, next) {
-      return Number(await connection.send((client) => replaceScript(client, [rawKey], [expected, next]))) === 1;
+      const args = [expected.text, next, expected.prefix ? '1' : '0'];
+      return Number(await connection.send((client) => replaceScript(client, [rawKey], args))) === 1;
     },
     async removeIf(rawKey, expected) {
-      return Number(await connection.send((client) => removeIfScript(client, [rawKey], [expected]))) === 1;
+      const args = [expected.text, expected.prefix ? '1' : '0'];
+      return Number(await connection.send((client) => removeIfScript(client, [rawKey], args))) === 1;
     },
     async get(rawKey) {
       return (await connection.send((client) => client.get(rawKey))) ?? undefined;

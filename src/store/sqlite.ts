@@ -4,9 +4,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
-import { KeyvStore, keyvJson, likePrefix, type NativeSteps } from './keyv-store.js';
+import { KeyvStore, keyvJson, likePrefix, type Expected, type NativeSteps } from './keyv-store.js';
 
 type Query = (sql: string, ...params: unknown[]) => Promise<Array<Record<string, string>>>;
+
+/** The compare-and-swap's condition on `value`, with the expected text as the one parameter (ASCII write id). */
+function same(expected: Expected): string {
+  return expected.prefix ? `substr(value, 1, ${expected.text.length}) = ?` : 'value = ?';
+}
 
 export async function openSqliteStore(path: string): Promise<KeyvStore> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -28,16 +33,11 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
       return rows[0].value;
     },
     async replace(rawKey, expected, next) {
-      const rows = await query(
-        `UPDATE ${table} SET value = ? WHERE key = ? AND value = ? RETURNING key`,
-        next,
-        rawKey,
-        expected,
-      );
+      const rows = await query(`UPDATE ${table} SET value = ? WHERE key = ? AND ${same(expected)} RETURNING key`, next, rawKey, expected.text);
       return rows.length === 1;
     },
     async removeIf(rawKey, expected) {
-      const rows = await query(`DELETE FROM ${table} WHERE key = ? AND value = ? RETURNING key`, rawKey, expected);
+      const rows = await query(`DELETE FROM ${table} WHERE key = ? AND ${same(expected)} RETURNING key`, rawKey, expected.text);
       return rows.length === 1;
     },
     async get(rawKey) {

@@ -46,13 +46,18 @@ export class StoreUnavailableError extends Error {
 }
 
 /** Every store error becomes StoreUnavailableError, so the ledger fails closed on any of them (R9). */
+export function unavailable(description: string, error: unknown): StoreUnavailableError {
+  if (error instanceof StoreUnavailableError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`store ${description} unavailable: ${reason}`, { cause: error });
+}
+
+/** Runs `work`, any failure as StoreUnavailableError (R9). */
 export async function guarded<T>(description: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof StoreUnavailableError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new StoreUnavailableError(`store ${description} unavailable: ${reason}`, { cause: error });
+    throw unavailable(description, error);
   }
 }
 
