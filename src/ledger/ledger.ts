@@ -355,9 +355,9 @@ export class Ledger {
       operation: spec.operation,
       backend: spec.backend,
       anchor: spec.anchor,
-      ...(spec.anchor && spec.anchorKey ? { anchor_key: spec.anchorKey(spec.anchor) } : {}),
+      anchor_key: spec.anchor && spec.anchorKey ? spec.anchorKey(spec.anchor) : undefined,
       fingerprint: spec.fingerprint,
-      attempt_fingerprint: spec.attemptFingerprint ?? spec.fingerprint,
+      attempt_fingerprint: attemptFingerprintOf(spec),
       summary: spec.summary,
       generation,
       generation_started_at: now,
@@ -368,8 +368,8 @@ export class Ledger {
       updated_at: now,
       expires_at: now + this.ttlMs,
       state: { status: 'pending', owner: this.owner, lease_until: now + this.leaseMs },
-      // A unique claim id makes our insert distinguishable from an identical concurrent one.
-      timeline: [{ at: now, event: 'claimed', attempt: 1, outbound_key: key, fence: 1, detail: randomUUID() }],
+      // The store tells our insert from an identical one (each write has its own id): no claim id needed.
+      timeline: [{ at: now, event: 'claimed', attempt: 1, outbound_key: key, fence: 1 }],
     };
   }
 
@@ -380,7 +380,7 @@ export class Ledger {
     return {
       ...record,
       attempt,
-      attempt_fingerprint: spec.attemptFingerprint ?? spec.fingerprint,
+      attempt_fingerprint: attemptFingerprintOf(spec),
       fence,
       outbound_key: key,
       updated_at: now,
@@ -472,24 +472,27 @@ export class Ledger {
       outbound_key: info.outboundKey,
       fence: base.fence,
       provider_request_id: result.providerRequestId,
-      ...(result.kind === 'failed' ? { code: result.code, detail: result.message } : {}),
-      ...(result.kind === 'unknown' ? { detail: result.reason } : {}),
     };
+    if (result.kind === 'failed') {
+      settledEvent.code = result.code;
+      settledEvent.detail = result.message;
+    } else if (result.kind === 'unknown') {
+      settledEvent.detail = result.reason;
+    }
+    const next: LedgerRecord<T> = { ...base };
     const anchor = base.anchor ?? (result.kind === 'succeeded' ? result.anchor : undefined);
-    return {
-      ...base,
-      anchor,
-      ...(anchor && anchorKey && !base.anchor_key ? { anchor_key: anchorKey(anchor) } : {}),
-      updated_at: now,
-      ...(result.kind === 'unknown' ? {} : { settled_at: now }),
-      state:
-        result.kind === 'succeeded'
-          ? { status: 'succeeded', result: result.value }
-          : result.kind === 'failed'
-            ? { status: 'failed', code: result.code, message: result.message, result: result.value }
-            : { status: 'unknown', reason: result.reason },
-      timeline: [...base.timeline, ...events, settledEvent],
-    };
+    if (anchor !== base.anchor) next.anchor = anchor;
+    if (anchor && anchorKey && !base.anchor_key) next.anchor_key = anchorKey(anchor);
+    next.updated_at = now;
+    if (result.kind !== 'unknown') next.settled_at = now;
+    next.state =
+      result.kind === 'succeeded'
+        ? { status: 'succeeded', result: result.value }
+        : result.kind === 'failed'
+          ? { status: 'failed', code: result.code, message: result.message, result: result.value }
+          : { status: 'unknown', reason: result.reason };
+    next.timeline = events.length === 0 ? [...base.timeline, settledEvent] : [...base.timeline, ...events, settledEvent];
+    return next;
   }
 
   private async execute<T>(
@@ -509,7 +512,7 @@ export class Ledger {
         }
         if (seen.kind === 'unknown') return { kind: 'unknown', reason: `reconcile: ${seen.reason}` };
         const sends = spec.attemptFingerprint ?? spec.fingerprint;
-        if (record.attempt_fingerprint !== undefined && record.attempt_fingerprint !== sends) {
+        if ((record.attempt_fingerprint ?? record.fingerprint) !== sends) {
           // The same key with another body would be a conflict at the provider; it shows the attempt took no
           // effect, and the anchor completes at most once there, so a new attempt with a new key replaces it.
           return { kind: 'failed', code: SUPERSEDED, message: 'the provider shows no effect of this attempt; a call with other data replaces it' };
@@ -561,6 +564,11 @@ export class Ledger {
 }
 
 const PRECHECKED = 'provider already shows the outcome; nothing sent';
+
+/** What the attempt sends, kept on the record only where it differs from the intent's fingerprint. */
+function attemptFingerprintOf<T>(spec: RunSpec<T>): string | undefined {
+  return spec.attemptFingerprint === undefined || spec.attemptFingerprint === spec.fingerprint ? undefined : spec.attemptFingerprint;
+}
 
 /** When the record last reached a definite outcome (records from before settled_at: first seen). */
 function settledAt<T>(record: LedgerRecord<T>): number {

@@ -52,7 +52,10 @@ export interface LedgerRecord<T = Json> {
   generation: number;
   generation_started_at: number;
   attempt: number;
-  /** What the current attempt sends (a hash): a resend under its key must send exactly this (R6). */
+  /**
+   * What the current attempt sends (a hash): a resend under its key must send exactly this (R6). Absent:
+   * the same as `fingerprint` (every operation but complete, whose payment data the fingerprint leaves out).
+   */
   attempt_fingerprint?: string;
   /** Increases on every claim or take-over; compare-and-swap on the record makes it a fencing token. */
   fence: number;

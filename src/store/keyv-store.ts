@@ -1,10 +1,10 @@
 // A Store on a Keyv adapter: Keyv owns the connection and the table; the engine-native SQL (or Map access)
 // adds the atomic claim and compare-and-swap that Keyv lacks. Values are stored as Keyv stores them,
 // `{"value": …}` as JSON text, so `keyv.get` and our native steps read each other's writes. What claim and
-// replace write also carries a write id first, `{"rev":"<uuid>","value": …}` (Keyv ignores it), so that a
+// replace write also carries a write id first, `{"rev":"<id>","value": …}` (Keyv ignores it), so that a
 // compare-and-swap sends those 46 characters instead of the whole text it last saw: a ledger record is
 // written whole at settle, and sending it a second time to be compared was a third of a fresh run's bytes.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type Keyv from 'keyv';
 import { guarded, unavailable, type ClaimResult, type Store, type Stored } from './store.js';
 
@@ -38,12 +38,18 @@ export interface Expected {
 }
 
 const REV_OPEN = '{"rev":"';
-/** `{"rev":"` + a UUID + `",`: where a text we wrote starts. */
+/** `{"rev":"` + a 36-character write id + `",`: where a text we wrote starts. */
 export const REV_PREFIX_LENGTH = REV_OPEN.length + 36 + 2;
+
+// A write id: 96 random bits for this process, then a count of its writes. Unique across processes and
+// restarts as a random UUID would be, without drawing random bytes for every write.
+const PROCESS_REV = randomBytes(12).toString('hex');
+let writes = 0;
 
 /** The stored text of a value, with a new write id. */
 export function encode<T>(value: T): string {
-  return JSON.stringify({ rev: randomUUID(), value });
+  writes += 1;
+  return JSON.stringify({ rev: PROCESS_REV + writes.toString(36).padStart(12, '0'), value });
 }
 
 export function expectedOf(raw: string): Expected {

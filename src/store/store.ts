@@ -20,7 +20,10 @@ export interface Store {
    * `field`. The head of a checkout is found this way from its create record (one statement or script).
    */
   getLinked<A, B>(key: string, field: string): Promise<[Stored<A> | undefined, Stored<B> | undefined]>;
-  /** Insert-if-absent in one atomic step; when the key exists, returns what is there (one round trip). */
+  /**
+   * Insert-if-absent in one atomic step; when the key exists, returns what is there (one round trip).
+   * `claimed` is true only for this call's own insert, even where another call inserted an identical value.
+   */
   claim<T>(key: string, value: T): Promise<ClaimResult<T>>;
   /** Compare-and-swap: writes `next` only if the stored text is still `expected.raw`. */
   replace<T>(key: string, expected: Stored<T>, next: T): Promise<Stored<T> | undefined>;
