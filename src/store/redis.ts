@@ -11,14 +11,13 @@ import { redact } from './store.js';
 /** Redis before 7.0 refuses SET NX GET: the same step as a script (nil when it inserted). */
 const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return false end
 return redis.call('GET', KEYS[1])`;
-// ARGV[1] is the expected text, whole, or (ARGV[3] == '1') the write id it starts with: then only that
-// prefix is read (GETRANGE), not the whole record.
-const STILL_IS = `local function still_is(expected, prefix)
-  if prefix == '1' then return redis.call('GETRANGE', KEYS[1], 0, #expected - 1) == expected end
-  return redis.call('GET', KEYS[1]) == expected
-end
-`;
-const REPLACE = `${STILL_IS}if still_is(ARGV[1], ARGV[3]) then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
+// Compare-and-swap on the write id a text starts with (ARGV[1]): only that prefix is read (GETRANGE). The
+// scripts are as short as they can be: on a fresh run the replace is the one script, and Redis spends more
+// on a script's call and arguments than on the SET inside it.
+const REPLACE = `if redis.call('GETRANGE', KEYS[1], 0, #ARGV[1] - 1) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
+return 0`;
+/** The same on the whole text, for a text without a write id. */
+const REPLACE_WHOLE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
 return 0`;
 // cjson is part of every Redis's Lua; a record without the field links to nothing.
 const GET_LINKED = `local first = redis.call('GET', KEYS[1])
@@ -29,7 +28,9 @@ if type(link) ~= 'string' then return {first} end
 local second = redis.call('GET', ARGV[2] .. link)
 if not second then return {first} end
 return {first, second}`;
-const REMOVE_IF = `${STILL_IS}if still_is(ARGV[1], ARGV[2]) then redis.call('DEL', KEYS[1]) return 1 end
+const REMOVE_IF = `if redis.call('GETRANGE', KEYS[1], 0, #ARGV[1] - 1) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
+const REMOVE_IF_WHOLE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
 
 /** Fail closed (R9): a refused or silent server rejects within seconds instead of queueing forever. */
@@ -120,7 +121,9 @@ function script(source: string) {
 
 const claimScript = script(CLAIM);
 const replaceScript = script(REPLACE);
+const replaceWholeScript = script(REPLACE_WHOLE);
 const removeIfScript = script(REMOVE_IF);
+const removeIfWholeScript = script(REMOVE_IF_WHOLE);
 const getLinkedScript = script(GET_LINKED);
 
 export interface RedisStoreOptions {
@@ -172,12 +175,12 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
       return there === null || there === undefined ? raw : String(there);
     },
     async replace(rawKey, expected, next) {
-      const args = [expected.text, next, expected.prefix ? '1' : '0'];
-      return Number(await connection.send((client) => replaceScript(client, [rawKey], args))) === 1;
+      const run = expected.prefix ? replaceScript : replaceWholeScript;
+      return Number(await connection.send((client) => run(client, [rawKey], [expected.text, next]))) === 1;
     },
     async removeIf(rawKey, expected) {
-      const args = [expected.text, expected.prefix ? '1' : '0'];
-      return Number(await connection.send((client) => removeIfScript(client, [rawKey], args))) === 1;
+      const run = expected.prefix ? removeIfScript : removeIfWholeScript;
+      return Number(await connection.send((client) => run(client, [rawKey], [expected.text]))) === 1;
     },
     async get(rawKey) {
       return (await connection.send((client) => client.get(rawKey))) ?? undefined;
