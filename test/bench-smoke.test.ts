@@ -24,6 +24,9 @@ describe('once-checkout bench (smoke)', () => {
       expect(s.replay.roundTrips).toBe(1);
       expect(s.throughput.map((t: { concurrency: number }) => t.concurrency)).toEqual([1, 8, 64]);
       for (const t of s.throughput) expect(t.windows).toHaveLength(report.sizes.windows);
+      // A fresh run writes its record twice and sends only a write id to compare against.
+      expect(s.bytes.written).toBeGreaterThan(0);
+      expect(s.bytes.compared).toBeLessThan(100);
       expect(s.contention).toMatchObject({ duplicates: 100, executions: 1 });
       expect(s.scale.map((row: { records: number }) => row.records)).toEqual([100, 200]);
     }
@@ -43,6 +46,8 @@ describe('once-checkout bench (smoke)', () => {
         expect(c.advantages).toHaveLength(3);
         expect(c.advantage.median).toBeGreaterThan(0);
       }
+      expect(report.powertools.wire.ours.toStore).toBeGreaterThan(0);
+      expect(report.powertools.wire.theirs.toStore).toBeGreaterThan(0);
       expect(report.powertools.contention.executions).toBe(1);
       expect(report.powertools.contention.answers.IdempotencyAlreadyInProgressError).toBe(99);
       expect(report.crash.map((c: { library: string }) => c.library)).toEqual(['once-checkout', 'once-checkout', 'powertools']);

@@ -26,14 +26,19 @@ export function renderReport(r: BenchReport): string {
   );
   for (const s of r.skipped) out.push(`SKIPPED ${s.what}: ${s.why}`);
 
-  out.push('', 'Per run (claim + no-op backend + settle), latency in ms p50 / p99, round trips per run');
+  out.push(
+    '',
+    'Per run (claim + no-op backend + settle), latency in ms p50 / p99, round trips per run, bytes a fresh run writes',
+    '(record text at claim and settle; + what it sends only to compare), ops/s the median of the windows',
+  );
   out.push(
     table(
-      ['store', 'fresh p50 / p99', 'trips', 'replay p50 / p99', 'trips', ...r.sizes.concurrency.map((c) => `ops/s c=${c}`)],
+      ['store', 'fresh p50 / p99', 'trips', 'bytes', 'replay p50 / p99', 'trips', ...r.sizes.concurrency.map((c) => `ops/s c=${c}`)],
       r.stores.map((s) => [
         s.store,
         ms(s.fresh),
         s.fresh.roundTrips,
+        `${s.bytes.written} + ${s.bytes.compared}`,
         ms(s.replay),
         s.replay.roundTrips,
         ...r.sizes.concurrency.map((c) => s.throughput.find((t) => t.concurrency === c)?.opsPerSec ?? '-'),
@@ -72,6 +77,13 @@ export function renderReport(r: BenchReport): string {
           ['fresh p99 ms', redis.fresh.p99, pt.fresh.p99, ratio(redis.fresh.p99, pt.fresh.p99)],
           ['replay p99 ms', redis.replay.p99, pt.replay.p99, ratio(redis.replay.p99, pt.replay.p99)],
           ['fresh round trips', redis.fresh.roundTrips, pt.fresh.roundTrips, ratio(redis.fresh.roundTrips, pt.fresh.roundTrips)],
+          ['fresh bytes written (record texts)', redis.bytes.written, pt.bytes.written, ratio(redis.bytes.written, pt.bytes.written)],
+          ...(pt.wire
+            ? [
+                ['fresh bytes to Redis (wire)', pt.wire.ours.toStore, pt.wire.theirs.toStore, ratio(pt.wire.ours.toStore, pt.wire.theirs.toStore)],
+                ['fresh bytes from Redis (wire)', pt.wire.ours.fromStore, pt.wire.theirs.fromStore, ratio(pt.wire.ours.fromStore, pt.wire.theirs.fromStore)],
+              ]
+            : []),
           ['replay round trips', redis.replay.roundTrips, pt.replay.roundTrips, ratio(redis.replay.roundTrips, pt.replay.roundTrips)],
         ],
       ),

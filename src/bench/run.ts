@@ -1,6 +1,7 @@
 // `once-checkout bench`: what exactly-once costs per store, and the same workload through AWS Powertools
 // idempotency on the same Redis, in one process run.
 import { cpus, loadavg } from 'node:os';
+import { createClient } from '@keyv/redis';
 import { ourCrash, theirCrash, type CrashRow } from './crash.js';
 import { endToEnd, type EndToEnd } from './e2e.js';
 import { blocks, compare, latency, median, pairedWindows, throughput, timed, type Comparison, type Latency } from './measure.js';
@@ -97,11 +98,24 @@ export interface ThroughputRow {
   windows: number[];
 }
 
+/** What one fresh run writes: characters of record text stored, and sent only to be compared (CAS). */
+export interface FreshBytes {
+  written: number;
+  compared: number;
+}
+
+/** Bytes on the wire per fresh run, as Redis counts them (INFO total_net_input/output_bytes). */
+export interface WireBytes {
+  toStore: number;
+  fromStore: number;
+}
+
 export interface StoreReport {
   store: StoreName;
   where: string;
   fresh: WithTrips;
   replay: WithTrips;
+  bytes: FreshBytes;
   throughput: ThroughputRow[];
   contention: Contention;
   scale: ScaleRow[];
@@ -111,6 +125,9 @@ export interface PowertoolsReport {
   library: string;
   fresh: WithTrips;
   replay: WithTrips;
+  bytes: FreshBytes;
+  /** Ours and theirs on the same Redis. */
+  wire?: { ours: WireBytes; theirs: WireBytes };
   throughput: ThroughputRow[];
   /**
    * Ours on the same Redis against this library, figure by figure, from paired windows: fresh and replay
@@ -233,6 +250,55 @@ async function throughputs(ours: OurRunner, theirs: TheirRunner | undefined, siz
   return out;
 }
 
+const BYTE_RUNS = 200;
+
+/** What a fresh run writes, ours and theirs, over a few runs outside the timed parts. */
+async function freshBytes(ours: OurRunner, theirs: TheirRunner | undefined, base: number) {
+  ours.counting.countBytes = true;
+  const before = { written: ours.counting.written, compared: ours.counting.compared };
+  for (let i = 0; i < BYTE_RUNS; i++) await ours.run(ours.payload(base + i));
+  ours.counting.countBytes = false;
+  const perRun = (n: number) => Math.round(n / BYTE_RUNS);
+  const oursBytes: FreshBytes = { written: perRun(ours.counting.written - before.written), compared: perRun(ours.counting.compared - before.compared) };
+  if (!theirs) return { ours: oursBytes };
+  const theirBefore = theirs.written;
+  for (let i = 0; i < BYTE_RUNS; i++) await theirs.run(ours.payload(base + BYTE_RUNS + i));
+  return { ours: oursBytes, theirs: { written: perRun(theirs.written - theirBefore), compared: 0 } };
+}
+
+/** Bytes Redis received and sent per fresh run, ours and theirs, from its own counters. */
+async function wireBytes(redisUrl: string, ours: OurRunner, theirs: TheirRunner, base: number): Promise<{ ours: WireBytes; theirs: WireBytes }> {
+  const client = createClient({ url: redisUrl });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const counters = async () => {
+      const text = String(await client.info('stats'));
+      const read = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(text)?.[1] ?? NaN);
+      return { in: read('total_net_input_bytes'), out: read('total_net_output_bytes') };
+    };
+    // What reading the counters itself costs, to take it out.
+    const a = await counters();
+    const b = await counters();
+    const own = { in: b.in - a.in, out: b.out - a.out };
+    const measure = async (run: (i: number) => Promise<unknown>): Promise<WireBytes> => {
+      const start = await counters();
+      for (let i = 0; i < BYTE_RUNS; i++) await run(i);
+      const end = await counters();
+      return {
+        toStore: Math.round((end.in - start.in - own.in) / BYTE_RUNS),
+        fromStore: Math.round((end.out - start.out - own.out) / BYTE_RUNS),
+      };
+    };
+    return {
+      ours: await measure((i) => ours.run(ours.payload(base + i))),
+      theirs: await measure((i) => theirs.run(ours.payload(base + BYTE_RUNS + i))),
+    };
+  } finally {
+    await client.close();
+  }
+}
+
 async function oursContention(ours: OurRunner, sizes: Sizes): Promise<Contention> {
   const payload = ours.payload(-1_000_000);
   const executionsBefore = ours.executions;
@@ -347,8 +413,10 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       }
       const lat = await latencies(ours, theirs, sizes, 0);
       const rates = await throughputs(ours, theirs, sizes);
+      const bytes = await freshBytes(ours, theirs, -2_000_000);
+      const wire = theirs && target.url ? await wireBytes(target.url, ours, theirs, -3_000_000) : undefined;
       const contention = await oursContention(ours, sizes);
-      const storeReport: StoreReport = { store: name, where: target.where, ...lat.ours, throughput: rates.ours, contention, scale: [] };
+      const storeReport: StoreReport = { store: name, where: target.where, ...lat.ours, bytes: bytes.ours, throughput: rates.ours, contention, scale: [] };
       report.stores.push(storeReport);
       if (theirs && lat.theirs) {
         const contentionTheirs = await theirsContention(theirs, sizes, 1);
@@ -359,6 +427,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         report.powertools = {
           library: '@aws-lambda-powertools/idempotency (makeIdempotent, CachePersistenceLayer on @redis/client)',
           ...lat.theirs,
+          bytes: bytes.theirs ?? { written: 0, compared: 0 },
+          wire,
           throughput: rates.theirs,
           comparison: [...lat.comparison, ...rates.comparison],
           contention: contentionTheirs,

@@ -8,6 +8,8 @@ type Fn = (payload: Payload) => Promise<unknown>;
 export interface TheirRunner {
   /** Calls to the Redis client (each one round trip). */
   calls: number;
+  /** Characters of the values it wrote. */
+  written: number;
   executions: number;
   /** The idempotent function; `execute` runs inside it when given (the contention and crash rows). */
   run(payload: Payload, execute?: () => Promise<void>): Promise<unknown>;
@@ -33,6 +35,7 @@ export async function openTheirs(options: TheirOptions): Promise<TheirRunner> {
   await client.connect();
   const runner: TheirRunner = {
     calls: 0,
+    written: 0,
     executions: 0,
     run: async () => undefined,
     close: async () => {
@@ -47,6 +50,7 @@ export async function openTheirs(options: TheirOptions): Promise<TheirRunner> {
     },
     set: (key: string, value: string, opts?: Record<string, unknown>) => {
       runner.calls += 1;
+      runner.written += value.length;
       return client.set(key, value, opts as never);
     },
     del: (keys: string[]) => {
