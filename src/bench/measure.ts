@@ -30,7 +30,20 @@ export async function timed(work: () => Promise<unknown>): Promise<number> {
 
 /** `concurrency` workers run `op` back to back for `durationMs`; ops per second over the wall time. */
 export async function throughput(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  return (await window(concurrency, durationMs, op)).opsPerSec;
+}
+
+/** One throughput window, with this process's CPU time per op: a figure the machine's other load hardly moves. */
+export interface Window {
+  opsPerSec: number;
+  ops: number;
+  /** Microseconds of CPU (user + system) this process spent per op. */
+  cpuPerOp: number;
+}
+
+export async function window(concurrency: number, durationMs: number, op: (i: number) => Promise<unknown>): Promise<Window> {
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + durationMs;
   await Promise.all(
@@ -38,7 +51,9 @@ export async function throughput(concurrency: number, durationMs: number, op: (i
       while (performance.now() < deadline) await op(next++);
     }),
   );
-  return Math.round(next / ((performance.now() - started) / 1000));
+  const elapsed = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { opsPerSec: Math.round(next / (elapsed / 1000)), ops: next, cpuPerOp: Math.round(((used.user + used.system) / Math.max(next, 1)) * 10) / 10 };
 }
 
 /** Which way is better for a figure: ops/s higher, milliseconds lower. */
@@ -108,12 +123,12 @@ export function compare(metric: string, unit: string, better: Better, ours: read
  * Runs `windows` pairs of windows, A then B, then B then A, and so on, so that drift and the other side's
  * leftovers (its garbage, its queued work) fall on both alike. Returns each side's figure per pair.
  */
-export async function pairedWindows(
+export async function pairedWindows<T>(
   windows: number,
-  a: (pair: number) => Promise<number>,
-  b: (pair: number) => Promise<number>,
-): Promise<{ a: number[]; b: number[] }> {
-  const out = { a: [] as number[], b: [] as number[] };
+  a: (pair: number) => Promise<T>,
+  b: (pair: number) => Promise<T>,
+): Promise<{ a: T[]; b: T[] }> {
+  const out = { a: [] as T[], b: [] as T[] };
   for (let i = 0; i < windows; i++) {
     if (i % 2 === 0) {
       out.a.push(await a(i));

@@ -59,7 +59,7 @@ export function renderReport(r: BenchReport): string {
       table(
         ['', 'once-checkout', 'powertools', 'advantage median', 'IQR', 'min - max', 'pairs', 'ahead'],
         pt.comparison.map((c) => [
-          `${c.metric}${c.unit === 'ms' ? ' ms' : ''}`,
+          `${c.metric}${c.unit === 'ms' || c.unit === 'us' ? ` ${c.unit}` : ''}`,
           c.ours,
           c.theirs,
           `x${c.advantage.median.toFixed(2)}`,

@@ -4,7 +4,7 @@ import { cpus, loadavg } from 'node:os';
 import { createClient } from '@keyv/redis';
 import { ourCrash, theirCrash, type CrashRow } from './crash.js';
 import { endToEnd, type EndToEnd } from './e2e.js';
-import { blocks, compare, latency, median, pairedWindows, throughput, timed, type Comparison, type Latency } from './measure.js';
+import { blocks, compare, latency, median, pairedWindows, timed, window, type Comparison, type Latency } from './measure.js';
 import { OurRunner, type Payload } from './ours.js';
 import { openTarget, type StoreName, type Target } from './targets.js';
 import { openTheirs, type TheirRunner } from './theirs.js';
@@ -219,35 +219,63 @@ async function latencies(ours: OurRunner, theirs: TheirRunner | undefined, sizes
 
 /**
  * Fresh-run throughput at each concurrency in short windows; with theirs, ours and theirs alternate window
- * by window and each pair gives one ratio.
+ * by window and each pair gives one ratio. Each window also says what it cost in this process's CPU per run,
+ * and, on Redis, in the Redis server's: on a busy machine those hold where ops/s swing with the other load.
  */
-async function throughputs(ours: OurRunner, theirs: TheirRunner | undefined, sizes: Sizes) {
+async function throughputs(ours: OurRunner, theirs: TheirRunner | undefined, sizes: Sizes, serverCpu?: () => Promise<number>) {
   const out = { ours: [] as ThroughputRow[], theirs: [] as ThroughputRow[], comparison: [] as Comparison[] };
   let base = 10_000_000;
+  const measured = async (concurrency: number, op: (i: number) => Promise<unknown>) => {
+    const server = await serverCpu?.();
+    const w = await window(concurrency, sizes.windowMs, op);
+    const serverPerOp = server === undefined ? undefined : ((await serverCpu!()) - server) / Math.max(w.ops, 1);
+    return { ...w, serverPerOp };
+  };
   for (const concurrency of sizes.concurrency) {
     const runOurs = () => {
       const from = (base += 10_000_000);
-      return throughput(concurrency, sizes.windowMs, (i) => ours.run(ours.payload(from + i)));
+      return measured(concurrency, (i) => ours.run(ours.payload(from + i)));
     };
     // A short warm-up window each, so the first pair does not pay for connections and compilation.
     await runOurs();
     if (!theirs) {
       const windows: number[] = [];
-      for (let i = 0; i < sizes.windows; i++) windows.push(await runOurs());
+      for (let i = 0; i < sizes.windows; i++) windows.push((await runOurs()).opsPerSec);
       out.ours.push({ concurrency, opsPerSec: Math.round(median(windows)), windows });
       continue;
     }
     const runTheirs = () => {
       const from = (base += 10_000_000);
-      return throughput(concurrency, sizes.windowMs, (i) => theirs.run(ours.payload(from + i)));
+      return measured(concurrency, (i) => theirs.run(ours.payload(from + i)));
     };
     await runTheirs();
     const pairs = await pairedWindows(sizes.windows, runOurs, runTheirs);
-    out.ours.push({ concurrency, opsPerSec: Math.round(median(pairs.a)), windows: pairs.a });
-    out.theirs.push({ concurrency, opsPerSec: Math.round(median(pairs.b)), windows: pairs.b });
-    out.comparison.push(compare(`fresh ops/s c=${concurrency}`, 'ops/s', 'higher', pairs.a, pairs.b));
+    const ops = { a: pairs.a.map((w) => w.opsPerSec), b: pairs.b.map((w) => w.opsPerSec) };
+    out.ours.push({ concurrency, opsPerSec: Math.round(median(ops.a)), windows: ops.a });
+    out.theirs.push({ concurrency, opsPerSec: Math.round(median(ops.b)), windows: ops.b });
+    out.comparison.push(compare(`fresh ops/s c=${concurrency}`, 'ops/s', 'higher', ops.a, ops.b));
+    out.comparison.push(compare(`node CPU per run c=${concurrency}`, 'us', 'lower', pairs.a.map((w) => w.cpuPerOp), pairs.b.map((w) => w.cpuPerOp)));
+    if (serverCpu) {
+      const server = (ws: Array<{ serverPerOp?: number }>) => ws.map((w) => Math.round((w.serverPerOp ?? NaN) * 10) / 10);
+      out.comparison.push(compare(`Redis CPU per run c=${concurrency}`, 'us', 'lower', server(pairs.a), server(pairs.b)));
+    }
   }
   return out;
+}
+
+/** The Redis server's CPU time so far, in microseconds (INFO cpu). */
+async function redisCpu(redisUrl: string) {
+  const client = createClient({ url: redisUrl });
+  client.on('error', () => {});
+  await client.connect();
+  return {
+    read: async () => {
+      const text = String(await client.info('cpu'));
+      const seconds = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)?.[1] ?? NaN);
+      return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+    },
+    close: () => client.close(),
+  };
 }
 
 const BYTE_RUNS = 200;
@@ -412,7 +440,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
         }
       }
       const lat = await latencies(ours, theirs, sizes, 0);
-      const rates = await throughputs(ours, theirs, sizes);
+      const server = theirs && target.url ? await redisCpu(target.url) : undefined;
+      const rates = await throughputs(ours, theirs, sizes, server?.read).finally(() => server?.close());
       const bytes = await freshBytes(ours, theirs, -2_000_000);
       const wire = theirs && target.url ? await wireBytes(target.url, ours, theirs, -3_000_000) : undefined;
       const contention = await oursContention(ours, sizes);
