@@ -3,10 +3,13 @@
 // with OTEL_TRACES_EXPORTER=console the SDK is loaded and spans go to stderr, never into the MCP channel.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { trace } from '@opentelemetry/api';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/config/config-error.js';
 import { loadConfig } from '../src/config/config.js';
 import { describeSignal, readOtelPlan } from '../src/telemetry/otel-env.js';
+import { callerContext } from '../src/telemetry/tracing.js';
 import { ADDRESS, startServer, structured, tempDir } from './support/server-process.js';
 
 const PRELOAD = resolve(import.meta.dirname, 'support', 'record-imports.mjs');
@@ -51,6 +54,30 @@ describe('start-up loads telemetry only when asked', () => {
     expect(stderr).toContain("'service.name': 'shop-agent-checkout'");
     expect(stderr).toContain("name: 'sandbox create'");
     expect(stderr.match(/name: 'sandbox create'/g)).toHaveLength(1); // the replay sent nothing
+  });
+});
+
+describe('OpenTelemetry metrics when OTEL_METRICS_EXPORTER asks', () => {
+  it('the same metrics go through the OpenTelemetry metrics SDK (console exporter, on stderr), without the Prometheus suffixes', async () => {
+    const { stderr, modules } = await run({ OTEL_METRICS_EXPORTER: 'console', OTEL_METRIC_EXPORT_INTERVAL: '100' });
+    expect(modules.some((url) => url.includes('/node_modules/@opentelemetry/sdk-metrics/'))).toBe(true);
+    expect(modules.some((url) => url.includes('/node_modules/@opentelemetry/sdk-trace-node/'))).toBe(false);
+    expect(stderr).toContain("name: 'once_checkout_tool_calls'");
+    expect(stderr).toContain("name: 'once_checkout_replays'");
+    expect(stderr).toContain("name: 'once_checkout_store_request_duration'");
+  });
+});
+
+describe('the caller\'s trace context', () => {
+  // An SDK registers the W3C propagator; without one the API extracts nothing (its no-op propagator).
+  beforeAll(() => new NodeTracerProvider().register());
+
+  it('comes from params._meta.traceparent, else from the HTTP request\'s traceparent header', () => {
+    const fromMeta = trace.getSpanContext(callerContext({ traceparent: '00-11111111111111111111111111111111-2222222222222222-01' }, { traceparent: '00-33333333333333333333333333333333-4444444444444444-01' }));
+    expect(fromMeta).toMatchObject({ traceId: '11111111111111111111111111111111', spanId: '2222222222222222', isRemote: true });
+    const fromHeader = trace.getSpanContext(callerContext({ progressToken: 1 }, { traceparent: '00-33333333333333333333333333333333-4444444444444444-01' }));
+    expect(fromHeader).toMatchObject({ traceId: '33333333333333333333333333333333', spanId: '4444444444444444' });
+    expect(trace.getSpanContext(callerContext(undefined))).toBeUndefined();
   });
 });
 
