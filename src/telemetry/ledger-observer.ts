@@ -1,5 +1,6 @@
 // The ledger's steps as spans (claim, reconcile, settle) and as metrics, read from what each settle writes: an
 // attempt that became unknown, how long an unknown one took to reach its outcome, attempts past the first.
+import type { Attributes, Span } from '@opentelemetry/api';
 import { SUPERSEDED, type Reconciled } from '../ledger/ledger.js';
 import type { LedgerObserver } from '../ledger/observer.js';
 import type { LedgerRecord, TimelineEvent } from '../ledger/record.js';
@@ -9,10 +10,10 @@ import { inSpan, keyPrefix, SpanKind } from './tracing.js';
 
 export function ledgerObserver(telemetry: Telemetry): LedgerObserver {
   const metrics = telemetry.metrics;
-  const traced = <R>(name: string, attributes: Record<string, string | number>, work: (span?: { setAttribute(k: string, v: string): unknown }) => Promise<R>) =>
+  const traced = <R>(name: string, attributes: Attributes, work: (span?: Span) => Promise<R>) =>
     telemetry.tracing ? inSpan(name, SpanKind.INTERNAL, attributes, work) : work();
   return {
-    claim: (key, operation, work) => traced('ledger claim', { 'once.operation': operation, 'once.key_prefix': keyPrefix(key)! }, () => work()),
+    claim: (key, operation, work) => traced('ledger claim', { 'once.operation': operation, 'once.key_prefix': keyPrefix(key) }, () => work()),
 
     reconcile: <T>(record: LedgerRecord<T>, work: () => Promise<Reconciled<T>>) =>
       traced('ledger reconcile', attributesOf(record), async (span) => {
@@ -38,8 +39,8 @@ export function ledgerObserver(telemetry: Telemetry): LedgerObserver {
   };
 }
 
-function attributesOf<T>(record: LedgerRecord<T>): Record<string, string | number> {
-  return { 'once.operation': record.operation, 'once.key_prefix': keyPrefix(record.key)!, 'once.attempt': record.attempt };
+function attributesOf<T>(record: LedgerRecord<T>): Attributes {
+  return { 'once.operation': record.operation, 'once.key_prefix': keyPrefix(record.key), 'once.attempt': record.attempt };
 }
 
 /** What one settle changed, from the timeline events it added (the record explains itself, R10). */
