@@ -17,6 +17,7 @@ import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server/server.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { startTelemetry, type Telemetry } from '../src/telemetry/telemetry.js';
+import { tools } from '../tools/index.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { ADDRESS, structured, tempDir } from './support/server-process.js';
 
@@ -48,7 +49,7 @@ beforeAll(async () => {
   });
   telemetry = await startTelemetry({}, { prometheus: false, logger: silentLogger });
   app = await openApp(config, silentLogger, { telemetry });
-  const server = createServer({ checkouts: app.checkouts, principal: 'alice', logger: silentLogger, version: 'test', telemetry });
+  const server = createServer({ checkouts: app.checkouts, principal: 'alice', logger: silentLogger, version: 'test', tools, telemetry });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   client = new Client({ name: 'traces', version: '1' });
