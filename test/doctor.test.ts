@@ -55,12 +55,15 @@ describe('doctor', () => {
     await (await openSqliteStore(path)).close(); // the ledger a server made (doctor itself creates none, issue 16)
     const { text, status, detail } = await doctor({ ONCE_STORE: `sqlite://${path}` });
     expect(text.status).toBe(0);
-    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok', protocol: 'ok' });
+    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok', protocol: 'ok', tracing: 'ok', metrics: 'ok' });
     expect(detail.store).toMatch(/\(table keyv\): 0 ledger record\(s\)/);
     expect(detail.retention).toMatch(/record TTL 23h \(default\) is below the provider's 24h/);
     // Issue 13: doctor says which protocol version the backend speaks.
     expect(detail.protocol).toBe('ACP 2026-04-17 in process (the sandbox merchant)');
-    expect(text.stdout.trim().split('\n')).toHaveLength(9);
+    // Issue 19: and whether traces and metrics are on, and where they go.
+    expect(detail.tracing).toMatch(/^off \(no OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT/);
+    expect(detail.metrics).toMatch(/^GET \/metrics off \(set ONCE_METRICS_TOKEN for serve --http\); OpenTelemetry metrics off/);
+    expect(text.stdout.trim().split('\n')).toHaveLength(11);
     expect(text.stdout).toMatch(/^ok {4}reachable {2}sandbox merchant answers/m);
     expect(text.stdout.trim().split('\n').at(-1)).toBe('All checks passed.');
   });
@@ -166,6 +169,39 @@ describe('doctor', () => {
     expect(detail.http).toBe(
       'serve --http limits: 4 sessions per principal, 256 in all; idle sessions closed after 5 min; 30 session opens and 30 mutating calls per principal per minute; headers within 10 s, whole request within 30 s, bodies up to 1 MB',
     );
+  });
+
+  it('issue 19: says where traces and metrics go, never an OTLP header value, and warns when the collector does not answer', async () => {
+    const port = await closedPort();
+    const { text, status, detail } = await doctor({
+      ONCE_STORE: sqlite(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer otlp-secret-0123456789',
+      OTEL_SERVICE_NAME: 'shop-checkout',
+      ONCE_METRICS_TOKEN: 'scraper-token-0123456789',
+    });
+    expect(status.tracing).toBe('warn');
+    expect(detail.tracing).toBe(
+      `on: otlp http/protobuf to http://127.0.0.1:${port}/v1/traces with 1 header(s) (values not shown), service shop-checkout; nothing answers there now, so traces would be dropped. Check OTEL_EXPORTER_OTLP_ENDPOINT and the collector`,
+    );
+    expect(detail.metrics).toMatch(/^serve --http answers GET \/metrics to ONCE_METRICS_TOKEN \(1 token\(s\)\); OpenTelemetry metrics on: otlp http\/protobuf to http:\/\/127\.0\.0\.1:\d+\/v1\/metrics/);
+    expect(text.stdout).not.toContain('otlp-secret');
+    expect(text.stdout).not.toContain('scraper-token');
+    expect(text.status).toBe(0); // warnings do not fail
+  });
+
+  it('issue 19: a console exporter is on and ok; gRPC and a metrics token shared with a buyer fail with the fix', async () => {
+    const on = await doctor({ ONCE_STORE: sqlite(), OTEL_TRACES_EXPORTER: 'console' });
+    expect(on.status.tracing).toBe('ok');
+    expect(on.detail.tracing).toBe('on: console (printed on stderr), service once-checkout');
+    const token = 'shared-token-0123456789';
+    const bad = await doctor({ ONCE_STORE: sqlite(), OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4317', ONCE_HTTP_TOKENS: `${token}=alice`, ONCE_METRICS_TOKEN: token });
+    expect(bad.status.tracing).toBe('fail');
+    expect(bad.detail.tracing).toMatch(/^OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported by once-checkout\. .*http\/protobuf/);
+    expect(bad.status.metrics).toBe('fail');
+    expect(bad.detail.metrics).toMatch(/ONCE_METRICS_TOKEN: token 1 is also in ONCE_HTTP_TOKENS/);
+    expect(bad.text.stdout).not.toContain(token);
+    expect(bad.text.status).toBe(1);
   });
 });
 

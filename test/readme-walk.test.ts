@@ -24,6 +24,11 @@ function setUpCommands(readme: string): string[] {
     .filter((line) => line !== '');
 }
 
+/** The variables of this process among `names` that are set. */
+function passThrough(names: string[]): NodeJS.ProcessEnv {
+  return Object.fromEntries(names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]));
+}
+
 interface Ran {
   command: string;
   status: number | null;
@@ -90,6 +95,9 @@ describe('issue 16: the README set-up walked as written on a fresh clone', () =>
         npm_config_audit: 'false',
         npm_config_fund: 'false',
         npm_config_update_notifier: 'false',
+        // How this machine reaches the registry (its CA, its proxy), as it does for the person who clones: a
+        // dependency not yet in npm's cache is fetched like any other.
+        ...passThrough(['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NIX_SSL_CERT_FILE', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'NO_PROXY', 'no_proxy']),
       };
       offerPrebuiltSqlite(work);
       const commands = setUpCommands(readFileSync(join(clone, 'README.md'), 'utf8'));

@@ -1,6 +1,8 @@
 // One HTTP exchange with a merchant or business, read the one way ACP's and UCP's REST bindings both need: an
 // answer (status, JSON body, Request-Id, Retry-After) or no reply (timeout, reset, cut-off, a 2xx that is not
 // JSON), where the other side may or may not have acted.
+import { tracedFetch } from '../telemetry/http-client.js';
+
 export type HttpReply =
   | { kind: 'reply'; status: number; body: unknown; requestId?: string; retryAfter?: string; text?: string }
   | { kind: 'no_reply'; reason: string };
@@ -23,7 +25,8 @@ export async function fetchReply(url: string, exchange: HttpExchange): Promise<H
   const signal = AbortSignal.timeout(timeoutMs);
   let response: Response;
   try {
-    response = await fetch(url, { method, headers, body: sent, signal, redirect: 'manual' });
+    // traceparent goes out with every request (src/telemetry/http-client.ts); nothing without an SDK.
+    response = await tracedFetch(url, { method, headers, body: sent, signal, redirect: 'manual' });
   } catch (error) {
     return { kind: 'no_reply', reason: describeError(error, timeoutMs) };
   }

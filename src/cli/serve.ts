@@ -1,5 +1,8 @@
 // `once-checkout` / `once-checkout serve`: the MCP server on stdio, or with --http over Streamable HTTP.
 import { openApp } from '../app.js';
+import { createLogger } from '../log.js';
+import { startTelemetry } from '../telemetry/telemetry.js';
+import { parseMetricsTokens } from '../transports/metrics-endpoint.js';
 import { DEFAULT_HTTP_RATE_LIMIT, loadConfig } from '../config/config.js';
 import { ConfigError } from '../config/config-error.js';
 import { RateLimiter } from '../server/rate-limit.js';
@@ -27,7 +30,10 @@ each request carries Authorization: Bearer <token> and buys for that token's pri
 for stdio only). Use a shared store (postgres://…) to run several HTTP servers side by side.
 Sessions are bounded: ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL (16), ONCE_HTTP_MAX_SESSIONS (256),
 ONCE_HTTP_SESSION_IDLE (10m); opening one counts against ONCE_RATE_LIMIT; headers must arrive within 10 s
-and the whole request within 30 s.
+and the whole request within 30 s. With ONCE_METRICS_TOKEN, GET /metrics answers Prometheus text to that token.
+
+Traces and metrics go where OpenTelemetry's OTEL_* variables say (OTEL_EXPORTER_OTLP_ENDPOINT,
+OTEL_TRACES_EXPORTER=otlp|console, OTEL_METRICS_EXPORTER, OTEL_SERVICE_NAME, …); without them nothing is loaded.
 
 Every flag overrides the environment variable of the same meaning (ONCE_STORE, ONCE_BACKEND, …).
 Logs go to stderr; on stdio, stdout is the MCP channel.`;
@@ -42,11 +48,25 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
   if (listen && !tokens) {
     throw new ConfigError('ONCE_HTTP_TOKENS', 'is not set, and HTTP mode never serves without authentication', 'Set ONCE_HTTP_TOKENS=token=principal,… or @/path/file (tokens of 16+ random characters)');
   }
-  const app = await openApp(config);
+  const metricsTokens = parseMetricsTokens(config.env.ONCE_METRICS_TOKEN, tokens);
+  const logger = createLogger(config.logLevel);
+  if (metricsTokens && !listen) logger.log('warn', 'metrics_token_unused', { message: 'ONCE_METRICS_TOKEN is for serve --http; on stdio there is no /metrics' });
+  const telemetry = await startTelemetry(config.env, { prometheus: Boolean(listen && metricsTokens), logger });
+  let app: Awaited<ReturnType<typeof openApp>>;
+  try {
+    app = await openApp(config, logger, { telemetry });
+  } catch (error) {
+    await telemetry.shutdown();
+    throw error;
+  }
+  const closeAll = async () => {
+    await app.close();
+    await telemetry.shutdown(); // flushes the spans still buffered
+  };
   try {
     await checkStoreAtStart(app.store, config.store, app.logger);
   } catch (error) {
-    await app.close().catch(() => {});
+    await closeAll().catch(() => {});
     throw error;
   }
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
@@ -63,6 +83,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       rateLimiter,
       resources: { ledger: app.ledger, backend: app.backend.name },
       tools,
+      telemetry,
     });
   const stopTimers = [startSweepTimer(app.ledger, app.logger, scrub), startReconcileTimer(app.ledger, app.backend, app.logger, scrub)];
   const stopAll = () => stopTimers.forEach((stop) => stop());
@@ -75,6 +96,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
     ttl_ms: app.ledger.ttlMs,
     rate_limit_per_minute: rateLimiter?.perMinute ?? null,
     max_order_amount: config.maxOrderAmount ?? null,
+    telemetry: telemetry.summary,
   };
 
   if (listen && tokens) {
@@ -88,16 +110,17 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
         ...config.http,
         // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
         sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
+        metrics: metricsTokens && telemetry.prometheus ? { tokens: metricsTokens, exposition: telemetry.prometheus } : undefined,
       });
     } catch (error) {
       stopAll();
-      await app.close();
+      await closeAll();
       throw error;
     }
     let closing: Promise<void> | undefined;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => {
-        closing ??= httpServer.close().then(() => app.close()).finally(() => process.exit(0));
+        closing ??= httpServer.close().then(closeAll).finally(() => process.exit(0));
       });
     }
     app.logger.log('info', 'started', {
@@ -112,7 +135,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
 
   await serveStdio(serverFor(config.principal), async () => {
     stopAll();
-    await app.close();
+    await closeAll();
   });
   app.logger.log('info', 'started', { ...started, transport: 'stdio', principal: config.principal });
   if (process.stdin.isTTY) process.stderr.write(`${WAITING_FOR_CLIENT}\n`);

@@ -45,6 +45,8 @@ export const KNOWN_VARIABLES = [
   'ONCE_HTTP_MAX_SESSIONS',
   'ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL',
   'ONCE_HTTP_SESSION_IDLE',
+  /** HTTP mode: the bearer token(s) GET /metrics answers to (a scraper's own, never a buyer's). */
+  'ONCE_METRICS_TOKEN',
   'ONCE_CATALOG',
   'ONCE_LOG',
   'ONCE_RATE_LIMIT',

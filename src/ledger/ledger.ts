@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.js';
 import { LedgerError } from './errors.js';
 import { outboundKey, type KeyShape } from './keys.js';
 import { leaseTicker, type Renewal } from './lease-ticker.js';
+import { UNOBSERVED, type LedgerObserver } from './observer.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
 import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
@@ -106,6 +107,8 @@ export interface LedgerOptions {
   pollMs?: number;
   /** How outbound keys are written for this backend's provider (a UUID for UCP); default `oc_…`. */
   keyShape?: KeyShape;
+  /** Telemetry (src/telemetry): sees each claim, reconciliation and settle. */
+  observer?: LedgerObserver;
 }
 
 export class Ledger {
@@ -117,6 +120,7 @@ export class Ledger {
   readonly maxAttempts: number;
   private readonly pollMs: number;
   private readonly keyShape: KeyShape;
+  private readonly observe: LedgerObserver;
   private readonly owner = PROCESS_OWNER;
   /** Attempts this process gave up settling (the store stayed down): their leases need not be waited out. */
   private readonly abandoned = new Set<string>();
@@ -130,6 +134,7 @@ export class Ledger {
     this.maxAttempts = options.maxAttempts ?? 3;
     this.pollMs = options.pollMs ?? 10;
     this.keyShape = options.keyShape ?? 'oc';
+    this.observe = options.observer ?? UNOBSERVED;
   }
 
   async run<T>(spec: RunSpec<T>): Promise<RunResult<T>> {
@@ -141,7 +146,7 @@ export class Ledger {
 
     for (;;) {
       const now = this.clock.now();
-      const claim = await this.store.claim<LedgerRecord<T>>(storeKey, this.freshRecord(spec, now, 1));
+      const claim = await this.observe.claim(spec.key, spec.operation, () => this.store.claim<LedgerRecord<T>>(storeKey, this.freshRecord(spec, now, 1)));
       if (claim.claimed) return this.runAttempt(spec, claim.stored, 'send');
 
       const current = claim.current;
@@ -289,7 +294,7 @@ export class Ledger {
       const lease = new Lease(this, storeKey, mine);
       let seen: Reconciled<T>;
       try {
-        seen = await reconcile(info);
+        seen = await this.observe.reconcile(record, () => reconcile(info));
       } catch (error) {
         seen = { kind: 'unknown', reason: error instanceof Error ? error.message : String(error) };
       } finally {
@@ -448,7 +453,7 @@ export class Ledger {
     const deadline = state.status === 'pending' ? Math.max(state.lease_until, this.clock.now() + 1_000) : this.clock.now() + 5_000;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
       try {
-        return await this.store.replace(storeKey, mine, next);
+        return await this.observe.settle(mine.value, next, () => this.store.replace(storeKey, mine, next));
       } catch (error) {
         if (!(error instanceof StoreUnavailableError) || this.clock.now() + delay > deadline) throw error;
         await this.clock.sleep(delay);
@@ -504,7 +509,7 @@ export class Ledger {
   ): Promise<StepResult<T>> {
     try {
       if (mode === 'reconcile') {
-        const seen = await spec.reconcile(info);
+        const seen = await this.observe.reconcile(record, () => spec.reconcile(info));
         const at = this.clock.now();
         if (seen.kind === 'settled') {
           events.push({ at, event: 'reconciled', attempt: info.number, detail: `provider shows ${seen.result.kind}` });

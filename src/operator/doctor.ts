@@ -1,5 +1,5 @@
 // `doctor`: the start-up path of the server taken one step at a time (configuration, store, backend
-// settings, retention R8, reachability), so every problem is reported with its fix, not just the first.
+// settings, retention R8, reachability, telemetry), so every problem is reported with its fix, not just the first.
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Backend } from '../backends/backend.js';
@@ -20,6 +20,7 @@ import { openStore } from '../store/open.js';
 import type { StoreUrl } from '../store/store.js';
 import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
+import { telemetryChecks } from '../telemetry/doctor-checks.js';
 
 export interface Check {
   name: string;
@@ -142,6 +143,9 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   } else {
     add('reachable', 'skip', 'needs the backend settings');
   }
+
+  // 6. Traces and metrics: on or off, where they go (OTEL_*, ONCE_METRICS_TOKEN), and what they need.
+  for (const check of await telemetryChecks(env)) add(check.name, check.status, check.detail);
 
   await store?.close().catch(() => {});
   await scratch?.close().catch(() => {});

@@ -8,6 +8,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { ownerIsGone } from '../ledger/owner.js';
 import type { LedgerRecord, Status } from '../ledger/record.js';
 import type { Logger } from '../log.js';
+import { inSpan, SpanKind } from '../telemetry/tracing.js';
 
 export type SweepVerdict =
   /** The provider showed the outcome; the record now says succeeded or failed. */
@@ -131,7 +132,8 @@ const RECONCILE_IDLE_MS = 60_000;
  */
 export function startReconcileTimer(ledger: Ledger, backend: Backend, logger: Logger, scrub: (message: string) => string): () => void {
   const pass = () =>
-    void reconcileSweep(ledger, backend, { minIdleMs: RECONCILE_IDLE_MS }).then(
+    // One trace per pass when tracing is on: its reads and settles hang from it.
+    void inSpan('reconcile sweep', SpanKind.INTERNAL, {}, () => reconcileSweep(ledger, backend, { minIdleMs: RECONCILE_IDLE_MS })).then(
       (entries) => {
         for (const entry of entries) logger.log(entry.verdict === 'settled' ? 'info' : 'debug', 'reconcile', { ...entry });
       },

@@ -6,15 +6,22 @@ import {
   ListToolsRequestSchema,
   McpError,
   ErrorCode,
+  type CallToolRequest,
   type CallToolResult,
+  type ServerNotification,
+  type ServerRequest,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Span } from '@opentelemetry/api';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
 import { resultOutput } from './output-schema.js';
 import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
 import { failure, type Failure } from '../checkout/failure.js';
 import { cleanText, safeCode } from '../commerce/merchant-text.js';
 import type { Logger } from '../log.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
+import { inToolSpan, recordToolCall } from '../telemetry/tool-call.js';
 import { findCardNumber } from './card-numbers.js';
 import { elicitationConfirm } from './confirm.js';
 import { describeResult } from './describe.js';
@@ -34,7 +41,11 @@ export interface ServerDeps {
   resources?: CheckoutResourceDeps;
   /** Per-principal limit on mutating calls, shared by every session of this process; none when absent. */
   rateLimiter?: RateLimiter;
+  /** Tool-call metrics (spans go through @opentelemetry/api whether or not this is given). */
+  telemetry?: Telemetry;
 }
+
+type ToolExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
 /** JSON Schema for MCP: no `$schema` (clients compile it with their own draft). */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Tool['inputSchema'] {
@@ -73,6 +84,12 @@ export function createServer(deps: ServerDeps): Server {
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const tool = tools.find((t) => t.name === request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${request.params.name}`);
+    // One span per call, its parent the caller's trace context from params._meta (traceparent).
+    const callInfo = { meta: request.params._meta, requestId: extra.requestId, sessionId: extra.sessionId, headers: extra.requestInfo?.headers };
+    return inToolSpan(tool.name, deps.principal, callInfo, (span) => callTool(tool, request, extra, span));
+  });
+
+  const callTool = async (tool: ToolDefinition, request: CallToolRequest, extra: ToolExtra, span: Span): Promise<CallToolResult> => {
     const started = performance.now();
     const admitted = admit(tool, request.params.arguments ?? {}, deps);
     let result: CheckoutResult;
@@ -110,8 +127,9 @@ export function createServer(deps: ServerDeps): Server {
       attempt: result.idempotency?.attempt,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
     });
+    recordToolCall(span, deps.telemetry, tool.name, result, (performance.now() - started) / 1000, !admitted.ok && admitted.cardNumber === true);
     return toCallToolResult(result);
-  });
+  };
 
   return server;
 }
@@ -143,12 +161,13 @@ function admit(
   tool: ToolDefinition,
   args: Record<string, unknown>,
   deps: ServerDeps,
-): { ok: true; data: Record<string, unknown> } | { ok: false; failure: Failure } {
+): { ok: true; data: Record<string, unknown> } | { ok: false; failure: Failure; cardNumber?: true } {
   const cardAt = findCardNumber(args);
   if (cardAt !== undefined) {
     return {
       ok: false,
       failure: failure('invalid_request', 'invalid_input', `Invalid arguments: ${cardAt} looks like a card number; pass a payment token instead. Nothing was stored or sent.`),
+      cardNumber: true,
     };
   }
   const parsed = tool.input.safeParse(args);

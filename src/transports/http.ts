@@ -16,6 +16,7 @@ import { DEFAULT_HTTP_LIMITS } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from '../server/rate-limit.js';
 import type { BearerTokens } from './bearer-tokens.js';
+import { answerMetrics, METRICS_PATH, type MetricsEndpoint } from './metrics-endpoint.js';
 
 export const MCP_PATH = '/mcp';
 export const REALM = 'once-checkout';
@@ -55,6 +56,8 @@ export interface HttpServeOptions extends ListenAddress {
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
   evictIdleMs?: number;
+  /** GET /metrics, behind its own token; absent: /metrics is not served. */
+  metrics?: MetricsEndpoint;
 }
 
 /** The limits in force, as doctor and the started line state them. */
@@ -278,12 +281,17 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path !== MCP_PATH) return denied(req, res, 404, 'path', `Not found: the MCP endpoint is ${MCP_PATH}`);
+    const metrics = path === METRICS_PATH ? options.metrics : undefined;
+    if (path !== MCP_PATH && !metrics) {
+      const hint = path === METRICS_PATH ? ` (${METRICS_PATH} is served when ONCE_METRICS_TOKEN is set)` : '';
+      return denied(req, res, 404, 'path', `Not found: the MCP endpoint is ${MCP_PATH}${hint}`);
+    }
     // DNS rebinding: a browser page on another name must not reach this loopback server (403 before auth).
     const host = req.headers.host?.toLowerCase();
     if (!host || !hosts.has(host)) return denied(req, res, 403, 'host', 'Forbidden: this Host is not served here');
     const origin = req.headers.origin;
     if (origin !== undefined && !originAllowed(origin, hosts)) return denied(req, res, 403, 'origin', 'Forbidden: this Origin may not call this server');
+    if (metrics) return answerMetrics(req, res, metrics, (status, reason, message, headers) => denied(req, res, status, reason, message, headers));
     const principal = tokens.principalFor(req.headers.authorization);
     if (principal === undefined) {
       const presented = req.headers.authorization !== undefined;

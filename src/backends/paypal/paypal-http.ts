@@ -1,5 +1,6 @@
 // PayPal REST over fetch: an OAuth2 client-credentials token cached until shortly before it expires, and
 // requests that end in a reply, no reply (ambiguous), or an authentication failure (configuration).
+import { tracedFetch, type FetchInit } from '../../telemetry/http-client.js';
 
 export type PaypalReply =
   | { kind: 'reply'; status: number; body: unknown; debugId?: string }
@@ -40,10 +41,10 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
   /** Every access token this process was issued (a few a day), so an echo of an old one is redacted too. */
   const issued = new Set<string>();
 
-  async function call(url: string, init: RequestInit): Promise<PaypalReply> {
+  async function call(url: string, init: FetchInit): Promise<PaypalReply> {
     let response: Response;
     try {
-      response = await fetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) });
+      response = await tracedFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) });
     } catch (err) {
       return { kind: 'no_reply', reason: describeFetchError(err, base, options.timeoutMs) };
     }
