@@ -15,6 +15,9 @@ import { startReconcileTimer } from '../operator/reconcile-sweep.js';
 import { scrubStoreSecrets } from '../store/store.js';
 import { parseArgs } from './args.js';
 import { checkStoreAtStart } from './store-at-start.js';
+import { OrderEvents } from '../orders/order-events.js';
+import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/webhook-secrets.js';
+import { ORDER_EVENTS_PATH, orderWebhookHandler } from '../transports/order-webhook.js';
 
 export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
 
@@ -28,6 +31,8 @@ for stdio only). Use a shared store (postgres://…) to run several HTTP servers
 Sessions are bounded: ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL (16), ONCE_HTTP_MAX_SESSIONS (256),
 ONCE_HTTP_SESSION_IDLE (10m); opening one counts against ONCE_RATE_LIMIT; headers must arrive within 10 s
 and the whole request within 30 s.
+With ACP_WEBHOOK_SECRET (the merchant's signing secret, or @/path/file of merchant=secret lines), HTTP mode
+also receives the merchant's signed order events at POST ${ORDER_EVENTS_PATH}.
 
 Every flag overrides the environment variable of the same meaning (ONCE_STORE, ONCE_BACKEND, …).
 Logs go to stderr; on stdio, stdout is the MCP channel.`;
@@ -49,6 +54,19 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
     await app.close().catch(() => {});
     throw error;
   }
+  let webhookSecrets;
+  try {
+    // Checked in both modes, so a malformed secret stops start-up wherever it is set.
+    webhookSecrets = parseWebhookSecrets(config.env[WEBHOOK_VARIABLE], app.backend.merchant);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  if (webhookSecrets && !listen) {
+    app.logger.log('warn', 'order_events_off', { message: `${WEBHOOK_VARIABLE} is set, but order events are received only in HTTP mode (serve --http)` });
+  }
+  // Subscribed clients of this process are told when an order changes (resources/updated).
+  const orderEvents = new OrderEvents(app.ledger, app.checkouts.heads);
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
   const scrub = (message: string) =>
     config.store.kind === 'postgres' || config.store.kind === 'redis' ? scrubStoreSecrets(message, config.store.url) : message;
@@ -88,6 +106,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
         ...config.http,
         // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
         sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
+        orderWebhook: webhookSecrets ? orderWebhookHandler({ secrets: webhookSecrets, events: orderEvents, logger: app.logger }) : undefined,
       });
     } catch (error) {
       stopAll();
@@ -105,6 +124,9 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       transport: 'http',
       url: httpServer.url,
       principals: tokens.principals,
+      // Where the merchant is told to send its events (behind a proxy: the public name of this path).
+      order_events_url: webhookSecrets ? httpServer.url.replace(/\/mcp$/, ORDER_EVENTS_PATH) : null,
+      ...(webhookSecrets ? { order_events_merchants: [...new Set(webhookSecrets.map((s) => s.merchant))] } : {}),
       http_limits: describeHttpLimits({ ...config.http, perMinute }),
     });
     return;
