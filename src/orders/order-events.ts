@@ -4,6 +4,7 @@
 // checkout's head then converges to the record's latest applied state, which is idempotent: a crash between the
 // two writes is healed by the merchant's retry. An order for a checkout this server does not know is recorded
 // all the same (reconcile reports it), never dropped.
+import { randomUUID } from 'node:crypto';
 import { CheckoutHeads, merchantTag, type AnchorHead } from '../checkout/heads.js';
 import type { CheckoutSession } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -42,6 +43,11 @@ export interface OrderEventLine {
 
 export interface OrderEventsRecord {
   v: 1;
+  /**
+   * Set once, when the record is created: a store's claim tells "mine" from "already there" by the stored
+   * text, so two identical first deliveries must not write identical records.
+   */
+  claim_id: string;
   backend: string;
   merchant: string;
   /** The checkout the events name (ACP `checkout_session_id`). */
@@ -125,6 +131,7 @@ export class OrderEvents {
       };
       record = {
         v: 1,
+        claim_id: current?.value.claim_id ?? randomUUID(),
         backend: this.heads.backend,
         merchant: delivery.merchant,
         anchor,
