@@ -92,6 +92,12 @@ export class OrderEventSender {
     this.now = options.now ?? Date.now;
   }
 
+  /** Where events go from now on (a receiver that could only start after this merchant, as in chaos). */
+  setDestination(url: string, secret: string): void {
+    this.options.url = url;
+    this.options.secret = secret;
+  }
+
   /** Queues one event; resolves when it (and anything held for after it) has been handed to delivery. */
   send(type: 'order_create' | 'order_update', order: SandboxOrder): void {
     this.stats.events += 1;
