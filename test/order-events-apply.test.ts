@@ -87,6 +87,7 @@ describe('issue 18: ACP_WEBHOOK_SECRET', () => {
       ['not merchant=secret', () => parseWebhookSecrets(file(`${OTHER}\n`), served)],
       ['twice', () => parseWebhookSecrets(file(`${served}=${SECRET}\nacp:https://x.example=${SECRET}\n`), served)],
       ['unreadable', () => parseWebhookSecrets('@/nonexistent/secrets', served)],
+      ['not an ACP merchant', () => parseWebhookSecrets(SECRET, 'stripe:acct_123')],
     ] as const;
     for (const [, run] of cases) {
       let error: unknown;

@@ -110,19 +110,19 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
     try {
       const secrets = parseWebhookSecrets(env[WEBHOOK_VARIABLE], prepared.backend.merchant);
       if (!secrets) {
-        add('order events', 'ok', `off: ${WEBHOOK_VARIABLE} is not set, so merchants' order events are not received (get_checkout reads the merchant)`);
+        add('webhooks', 'ok', `off: ${WEBHOOK_VARIABLE} is not set, so merchants' order events are not received (get_checkout reads the merchant)`);
       } else {
         const merchants = [...new Set(secrets.map((s) => s.merchant))];
         let strangers = 0;
         if (store) for await (const record of orderEventRecords(store)) if (!record.known) strangers += 1;
         const detail = `serve --http receives them at POST ${ORDER_EVENTS_PATH}: ${secrets.length} secret(s) for ${merchants.join(', ')}; Merchant-Signature checked within ${TOLERANCE_S} s, bodies up to ${MAX_EVENT_BYTES / 1024} KiB`;
-        add('order events', strangers > 0 ? 'warn' : 'ok', strangers > 0 ? `${detail}; ${strangers} order(s) for checkouts this ledger does not know: see once-checkout reconcile` : detail);
+        add('webhooks', strangers > 0 ? 'warn' : 'ok', strangers > 0 ? `${detail}; ${strangers} order(s) for checkouts this ledger does not know: see once-checkout reconcile` : detail);
       }
     } catch (error) {
-      add('order events', 'fail', messageOf(error));
+      add('webhooks', 'fail', messageOf(error));
     }
   } else {
-    add('order events', 'skip', 'needs the configuration and backend settings');
+    add('webhooks', 'skip', 'needs the configuration and backend settings');
   }
 
   // 4. R8: the record TTL below the provider's key retention.

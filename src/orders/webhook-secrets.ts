@@ -30,6 +30,9 @@ export function normaliseMerchant(name: string): string | undefined {
 export function parseWebhookSecrets(value: string | undefined, served: string): WebhookSecret[] | undefined {
   const text = value?.trim();
   if (!text) return undefined;
+  if (!served.startsWith('acp:') && served !== 'sandbox') {
+    throw new ConfigError(VARIABLE, `is for ACP merchants' order events, and this server's merchant is ${served}`, 'Unset it, or serve an ACP merchant (ONCE_BACKEND=acp)');
+  }
   if (!text.startsWith('@')) {
     checkSecret(text, 'the value');
     return [{ merchant: served, secret: text }];
