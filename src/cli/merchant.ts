@@ -18,6 +18,7 @@ Usage: once-checkout merchant --port PORT [--host 127.0.0.1] [--store URL] [--to
                               [--versions V1,V2,...] [--ignore-idempotency-keys]
                               [--order-events-url URL --order-events-secret SECRET|@FILE
                                [--order-events-faults duplicate:0.5,retry:0.3,reorder:0.2]]
+                              [--ucp-order-events-url URL]
 
 --versions limits the ACP versions it speaks (${ACP_VERSIONS.join(', ')}; default all), e.g. to act as a
 merchant that speaks only 2025-09-29.
@@ -36,7 +37,10 @@ With --order-events-url it sends signed ACP order events there (Merchant-Signatu
 --order-events-secret): order_create when a checkout completes, order_update on each
 POST /sandbox/orders/{order_id}/{confirm|ship|deliver|refund|cancel}. Deliveries are retried until accepted;
 --order-events-faults adds duplicates, retries after success and reordering (seeded by ONCE_SANDBOX_SEED).
-The server receives them with ACP_WEBHOOK_SECRET=SECRET in HTTP mode at /agentic_checkout/webhooks/order_events.`;
+The server receives them with ACP_WEBHOOK_SECRET=SECRET in HTTP mode at /agentic_checkout/webhooks/order_events.
+With --ucp-order-events-url, orders placed over UCP are announced there as UCP order webhooks, signed per RFC 9421
+with a P-256 key made at start and published in /.well-known/ucp signing_keys (the ucp backend in HTTP mode
+receives them at /webhooks/ucp/orders).`;
 
 function parseVersions(text: string): AcpVersion[] {
   const versions = text.split(',').map((v) => v.trim()).filter(Boolean);
@@ -68,6 +72,7 @@ export async function merchant(argv: string[]): Promise<void> {
     '--order-events-url': true,
     '--order-events-secret': true,
     '--order-events-faults': true,
+    '--ucp-order-events-url': true,
   });
   const portText = args.options.get('--port');
   const port = Number(portText);
@@ -78,6 +83,14 @@ export async function merchant(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   const store = await openStore(config.store);
   const orderEvents = orderEventOptions(args.options, config.env);
+  const ucpUrl = args.options.get('--ucp-order-events-url');
+  if (ucpUrl !== undefined && (typeof ucpUrl !== 'string' || !/^https?:\/\//.test(ucpUrl))) {
+    throw new ConfigError('--ucp-order-events-url', 'must be an http(s) URL', 'Give the platform\'s UCP order webhook, e.g. http://127.0.0.1:8080/webhooks/ucp/orders');
+  }
+  const ucpOrderEvents =
+    typeof ucpUrl === 'string'
+      ? { url: ucpUrl, faults: parseOrderEventFaults(args.options.get('--order-events-faults') as string | undefined), ...(orderEvents?.rng ? { rng: mulberry32(Number(config.env.ONCE_SANDBOX_SEED) + 2) } : {}) }
+      : undefined;
   const tokens = args.options.get('--tokens');
   const versionsText = args.options.get('--versions');
   const versions = typeof versionsText === 'string' ? parseVersions(versionsText) : undefined;
@@ -90,6 +103,7 @@ export async function merchant(argv: string[]): Promise<void> {
     versions,
     ...faultsFromEnv(config.env),
     orderEvents: orderEvents && { ...orderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), entry) },
+    ucpOrderEvents: ucpOrderEvents && { ...ucpOrderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), { protocol: 'ucp', ...entry }) },
     // A standalone merchant really dies after committing, as a crashed shop would.
     crash: () => process.kill(process.pid, 'SIGKILL'),
   });

@@ -18,6 +18,9 @@ import { checkStoreAtStart } from './store-at-start.js';
 import { OrderEvents } from '../orders/order-events.js';
 import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/webhook-secrets.js';
 import { ORDER_EVENTS_PATH, orderWebhookHandler } from '../transports/order-webhook.js';
+import { UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler } from '../transports/ucp-order-webhook.js';
+import { UcpBackend } from '../backends/ucp/ucp-backend.js';
+import { isAcceptedUrl } from '../commerce/merchant-session.js';
 
 export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
 
@@ -65,8 +68,15 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
   if (webhookSecrets && !listen) {
     app.logger.log('warn', 'order_events_off', { message: `${WEBHOOK_VARIABLE} is set, but order events are received only in HTTP mode (serve --http)` });
   }
-  // Subscribed clients of this process are told when an order changes (resources/updated).
+  // Merchants' signed order events, applied once (HTTP mode): ACP's with a shared secret, UCP's with the
+  // business's published keys.
   const orderEvents = new OrderEvents(app.ledger, app.checkouts.heads);
+  const webhooks = new Map<string, ReturnType<typeof orderWebhookHandler>>();
+  if (webhookSecrets) webhooks.set(ORDER_EVENTS_PATH, orderWebhookHandler({ secrets: webhookSecrets, events: orderEvents, logger: app.logger }));
+  if (app.backend instanceof UcpBackend) {
+    const profile = `${app.backend.endpoint.url.origin}/.well-known/ucp`;
+    if (isAcceptedUrl(profile)) webhooks.set(UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler({ profile, merchant: app.backend.merchant, events: orderEvents, logger: app.logger }));
+  }
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
   const scrub = (message: string) =>
     config.store.kind === 'postgres' || config.store.kind === 'redis' ? scrubStoreSecrets(message, config.store.url) : message;
@@ -106,7 +116,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
         ...config.http,
         // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
         sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
-        orderWebhook: webhookSecrets ? orderWebhookHandler({ secrets: webhookSecrets, events: orderEvents, logger: app.logger }) : undefined,
+        webhooks,
       });
     } catch (error) {
       stopAll();
@@ -126,6 +136,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       principals: tokens.principals,
       // Where the merchant is told to send its events (behind a proxy: the public name of this path).
       order_events_url: webhookSecrets ? httpServer.url.replace(/\/mcp$/, ORDER_EVENTS_PATH) : null,
+      ...(webhooks.has(UCP_ORDER_EVENTS_PATH) ? { ucp_order_events_url: httpServer.url.replace(/\/mcp$/, UCP_ORDER_EVENTS_PATH) } : {}),
       ...(webhookSecrets ? { order_events_merchants: [...new Set(webhookSecrets.map((s) => s.merchant))] } : {}),
       http_limits: describeHttpLimits({ ...config.http, perMinute }),
     });

@@ -30,7 +30,9 @@ export interface OrderEventLine {
   order_id: string;
   status: string | null;
   digest: string;
-  /** The signature's timestamp of the first delivery (ms). */
+  /** The event's own id, where the protocol gives one (UCP's Webhook-Id): deliveries are matched by it. */
+  event_id?: string;
+  /** The signature's timestamp (ACP) or the event's (UCP Webhook-Timestamp) of the first delivery (ms). */
   signed_at: number;
   /** applied: became the checkout's order; late: an older state than the one applied, recorded only. */
   outcome: 'applied' | 'late';
@@ -66,8 +68,10 @@ export interface Delivery {
   merchant: string;
   type: string;
   order: MerchantOrder;
-  /** The signature's timestamp (ms). */
+  /** When the event was signed (ACP) or happened (UCP), ms: the last word between states of equal progress. */
   signedAt: number;
+  /** The event's identity when the protocol gives one (UCP Webhook-Id); else the order state is its identity. */
+  eventId?: string;
 }
 
 export interface DeliveryResult {
@@ -104,7 +108,8 @@ export class OrderEvents {
         : [undefined, await this.store.get<unknown>(key)];
       const known = head !== undefined;
       const current = stored as { value: OrderEventsRecord; raw: string } | undefined;
-      const seen = current?.value.lines.find((l) => l.digest === digest);
+      const eventId = delivery.eventId;
+      const seen = current?.value.lines.find((l) => (eventId !== undefined ? l.event_id === eventId : l.digest === digest && l.event_id === undefined));
       if (current && seen) {
         const line = { ...seen, deliveries: seen.deliveries + 1, last_delivery_at: now };
         record = { ...current.value, known, lines: current.value.lines.map((l) => (l === seen ? line : l)), updated_at: now };
@@ -115,7 +120,7 @@ export class OrderEvents {
         continue;
       }
       const latest = current?.value.latest;
-      const apply = !latest || supersedes(latest.value, latest.signed_at, delivery.order, delivery.signedAt);
+      const apply = !latest || (latest.digest !== digest && supersedes(latest.value, latest.signed_at, delivery.order, delivery.signedAt));
       const seq = (current?.value.seq ?? 0) + (apply ? 1 : 0);
       const line: OrderEventLine = {
         at: now,
@@ -123,6 +128,7 @@ export class OrderEvents {
         order_id: delivery.order.id,
         status: delivery.order.status ?? null,
         digest,
+        ...(eventId !== undefined ? { event_id: eventId } : {}),
         signed_at: delivery.signedAt,
         outcome: apply ? 'applied' : 'late',
         ...(apply ? { seq } : { detail: `an older state than the one applied (${latest?.value.status ?? 'no status'}); recorded, not applied` }),

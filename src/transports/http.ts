@@ -16,7 +16,6 @@ import { DEFAULT_HTTP_LIMITS } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from '../server/rate-limit.js';
 import type { BearerTokens } from './bearer-tokens.js';
-import { ORDER_EVENTS_PATH } from './order-webhook.js';
 
 export const MCP_PATH = '/mcp';
 export const REALM = 'once-checkout';
@@ -56,8 +55,8 @@ export interface HttpServeOptions extends ListenAddress {
   headersTimeoutMs?: number;
   requestTimeoutMs?: number;
   evictIdleMs?: number;
-  /** ACP order events at ORDER_EVENTS_PATH (signed by the merchant, no bearer token); 404 when absent. */
-  orderWebhook?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Order event receivers by path (signed by the merchant, no bearer token, no Host check); 404 when absent. */
+  webhooks?: ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>;
 }
 
 /** The limits in force, as doctor and the started line state them. */
@@ -281,7 +280,8 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === ORDER_EVENTS_PATH && options.orderWebhook) return options.orderWebhook(req, res);
+    const webhook = options.webhooks?.get(path);
+    if (webhook) return webhook(req, res);
     if (path !== MCP_PATH) return denied(req, res, 404, 'path', `Not found: the MCP endpoint is ${MCP_PATH}`);
     // DNS rebinding: a browser page on another name must not reach this loopback server (403 before auth).
     const host = req.headers.host?.toLowerCase();

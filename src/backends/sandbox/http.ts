@@ -7,6 +7,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Store } from '../../store/store.js';
 import type { AcpVersion } from '../acp/versions.js';
+import { generateKeyPairSync, randomBytes as keyId } from 'node:crypto';
+import { render } from './cart.js';
 import { acpError, type AcpError, type Answer } from './errors.js';
 import { NO_FAULTS, pickFault, type FaultName, type FaultPlan, type Random } from './faults.js';
 import { ACP_MCP_PATH, createAcpMcpEndpoint, operationOfRpc, type AcpMcpEndpoint } from './mcp-binding.js';
@@ -50,6 +52,11 @@ export interface ServeMerchantOptions {
    * POST /sandbox/orders/{id}/{confirm|ship|deliver|refund|cancel}), with the secret and delivery faults.
    */
   orderEvents?: OrderEventSenderOptions;
+  /**
+   * Where the UCP side sends its order events (orders placed over UCP), signed per RFC 9421 with a P-256 key
+   * made at start and published in /.well-known/ucp `signing_keys`.
+   */
+  ucpOrderEvents?: Omit<OrderEventSenderOptions, 'secret' | 'ucp'>;
 }
 
 export interface MerchantServer {
@@ -200,6 +207,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   }
 
   let ucp: UcpMerchant | undefined;
+  const signingKeys: object[] = [];
   const ucpRoute = ucpRoutes({
     merchant: () => ucp,
     baseUrl: () => options.baseUrl ?? ownUrl,
@@ -209,6 +217,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     rng,
     timeoutDelayMs,
     crash: options.crash,
+    signingKeys: () => signingKeys,
   });
 
   // ---- ACP discovery and ACP's MCP binding (issue 13): /.well-known/acp.json and /acp/mcp ----
@@ -303,9 +312,25 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   ownUrl = url;
-  ucp = new UcpMerchant({ store: options.store, now: options.now, baseUrl: options.baseUrl ?? url, completeDelayMs: options.completeDelayMs });
   const sender = options.orderEvents ? new OrderEventSender({ now: options.now, ...options.orderEvents }) : undefined;
-  const afterCheckout = new SandboxOrders(options.store, options.baseUrl ?? url, sender, options.now);
+  let ucpSender: OrderEventSender | undefined;
+  if (options.ucpOrderEvents) {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const kid = `sandbox-${keyId(6).toString('hex')}`;
+    signingKeys.push({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' });
+    const profile = `${options.baseUrl ?? url}/.well-known/ucp`;
+    ucpSender = new OrderEventSender({ now: options.now, secret: '', ...options.ucpOrderEvents, ucp: { key: pair.privateKey, kid, profile } });
+  }
+  const afterCheckout = new SandboxOrders(options.store, options.baseUrl ?? url, sender, options.now, ucpSender);
+  ucp = new UcpMerchant({
+    store: options.store,
+    now: options.now,
+    baseUrl: options.baseUrl ?? url,
+    completeDelayMs: options.completeDelayMs,
+    onCompleted: (state) => {
+      afterCheckout.created(render(state, options.baseUrl ?? url), 'ucp').catch((error: unknown) => console.error('sandbox merchant: order event failed:', error));
+    },
+  });
   orders = afterCheckout;
   merchant = new SandboxMerchant({
     store: options.store,

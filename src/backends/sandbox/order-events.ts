@@ -4,9 +4,10 @@
 // deliveries look like the real world's: duplicates (two copies at once), retries (a second delivery as if the
 // first answer was lost) and reordering (an event held back and sent after the next one). Failed deliveries
 // are retried with backoff and a fresh signature.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Store } from '../../store/store.js';
 import { signAcpEvent } from '../../orders/acp-signature.js';
+import { signUcpRequest } from '../../orders/ucp-signature.js';
 import type { SandboxSession } from './cart.js';
 import type { Random } from './faults.js';
 
@@ -53,9 +54,19 @@ export interface SandboxOrder {
   totals: Array<{ type: string; display_text: string; amount: number }>;
 }
 
+/** How a UCP business signs its webhooks: its key, the key's id in its profile, and the profile's URL. */
+export interface UcpSigner {
+  key: KeyObject;
+  kid: string;
+  profile: string;
+}
+
 export interface OrderEventSenderOptions {
   url: string;
+  /** ACP: the shared secret (Merchant-Signature). */
   secret: string;
+  /** UCP instead: RFC 9421 signatures with the business's key; bodies are UCP orders. */
+  ucp?: UcpSigner;
   faults?: OrderEventFaults;
   rng?: Random;
   now?: () => number;
@@ -84,7 +95,7 @@ export class OrderEventSender {
   readonly stats: DeliveryStats = { events: 0, deliveries: 0, duplicates: 0, retries: 0, reordered: 0, failures: 0, given_up: 0 };
   private readonly rng: Random;
   private readonly now: () => number;
-  private readonly held = new Map<string, { body: string; timer: NodeJS.Timeout }>();
+  private readonly held = new Map<string, { body: Outgoing; timer: NodeJS.Timeout }>();
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(private readonly options: OrderEventSenderOptions) {
@@ -99,9 +110,12 @@ export class OrderEventSender {
   }
 
   /** Queues one event; resolves when it (and anything held for after it) has been handed to delivery. */
-  send(type: 'order_create' | 'order_update', order: SandboxOrder): void {
+  send(type: 'order_create' | 'order_update', order: SandboxOrder, currency = 'usd'): void {
     this.stats.events += 1;
-    const body = JSON.stringify({ type, data: order });
+    const event: Outgoing = this.options.ucp
+      ? { body: JSON.stringify(toUcpOrder(order, currency)), id: `evt_${randomBytes(10).toString('hex')}`, at: Math.floor(this.now() / 1000) }
+      : { body: JSON.stringify({ type, data: order }) };
+    const body = event;
     const before = this.held.get(order.id);
     if (before) {
       clearTimeout(before.timer);
@@ -147,7 +161,7 @@ export class OrderEventSender {
   }
 
   /** One event, at least once: two copies at once (duplicate), again after success (retry), with backoff on failure. */
-  private async deliver(body: string): Promise<void> {
+  private async deliver(body: Outgoing): Promise<void> {
     const faults = this.options.faults ?? {};
     const copies = this.fires(faults.duplicate) ? 2 : 1;
     if (copies === 2) this.stats.duplicates += 1;
@@ -159,7 +173,7 @@ export class OrderEventSender {
     }
   }
 
-  private async untilAccepted(body: string): Promise<void> {
+  private async untilAccepted(body: Outgoing): Promise<void> {
     const attempts = this.options.maxAttempts ?? 8;
     let wait = this.options.backoffMs ?? 200;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
@@ -171,15 +185,33 @@ export class OrderEventSender {
     this.stats.given_up += 1;
   }
 
-  private async post(body: string, attempt: number): Promise<boolean> {
+  /** Each delivery is signed afresh (a retry an hour later must still fall inside the receiver's window). */
+  private headersFor(event: Outgoing, requestId: string): Record<string, string> {
+    const now = Math.floor(this.now() / 1000);
+    const ucp = this.options.ucp;
+    if (!ucp) {
+      const signature = signAcpEvent(this.options.secret, event.body, now);
+      return { 'content-type': 'application/json', 'merchant-signature': signature, 'request-id': requestId, timestamp: new Date(this.now()).toISOString() };
+    }
+    const url = new URL(this.options.url);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'ucp-agent': `profile="${ucp.profile}"`,
+      'webhook-id': event.id!,
+      'webhook-timestamp': String(event.at!),
+    };
+    const signed = signUcpRequest({ method: 'POST', authority: url.host, target: `${url.pathname}${url.search}`, headers, body: Buffer.from(event.body) }, ucp.key, ucp.kid, now);
+    return { ...headers, ...signed };
+  }
+
+  private async post(event: Outgoing, attempt: number): Promise<boolean> {
     this.stats.deliveries += 1;
     const requestId = `req_${randomBytes(8).toString('hex')}`;
-    const signature = signAcpEvent(this.options.secret, body, Math.floor(this.now() / 1000));
     try {
       const response = await fetch(this.options.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'merchant-signature': signature, 'request-id': requestId, timestamp: new Date(this.now()).toISOString() },
-        body,
+        headers: this.headersFor(event, requestId),
+        body: event.body,
         signal: AbortSignal.timeout(10_000),
       });
       await response.arrayBuffer().catch(() => undefined);
@@ -192,34 +224,85 @@ export class OrderEventSender {
   }
 }
 
+/** One event as sent: its body, and (UCP) its Webhook-Id and Webhook-Timestamp, the same on every delivery. */
+interface Outgoing {
+  body: string;
+  id?: string;
+  at?: number;
+}
+
+/** The same order in UCP's shape (order.md), as a UCP business would send it. */
+export function toUcpOrder(order: SandboxOrder, currency: string): Record<string, unknown> {
+  const status = (l: SandboxOrder['line_items'][number]) =>
+    l.quantity.current === 0 ? 'removed' : l.quantity.fulfilled === l.quantity.current ? 'fulfilled' : l.quantity.fulfilled > 0 ? 'partial' : 'processing';
+  return {
+    ucp: { version: '2026-04-08', capabilities: { 'dev.ucp.shopping.order': [{ version: '2026-04-08' }] } },
+    id: order.id,
+    checkout_id: order.checkout_session_id,
+    permalink_url: order.permalink_url,
+    currency: currency.toUpperCase(),
+    line_items: order.line_items.map((l) => ({
+      id: l.id,
+      item: { id: l.product_id, title: l.title, ...(l.unit_price !== undefined ? { price: l.unit_price } : {}) },
+      quantity: { original: l.quantity.ordered, total: l.quantity.current, fulfilled: l.quantity.fulfilled },
+      totals: l.subtotal !== undefined ? [{ type: 'subtotal', amount: l.subtotal }, { type: 'total', amount: l.subtotal }] : [],
+      status: status(l),
+    })),
+    fulfillment: {
+      expectations: [{ id: 'exp_1', line_items: order.line_items.map((l) => ({ id: l.id, quantity: l.quantity.current })), method_type: 'shipping', destination: {}, description: 'Ships in 1-2 business days' }],
+      events: order.fulfillments.flatMap((f) =>
+        f.events.map((e) => ({ id: e.id, occurred_at: e.occurred_at, type: e.type, line_items: f.line_items, ...(f.carrier ? { carrier: f.carrier } : {}), ...(f.tracking_number ? { tracking_number: f.tracking_number } : {}), ...(f.tracking_url ? { tracking_url: f.tracking_url } : {}) })),
+      ),
+    },
+    adjustments: order.adjustments.map((a) => ({
+      id: a.id,
+      type: a.type,
+      occurred_at: a.occurred_at,
+      status: a.status,
+      ...(a.amount !== undefined ? { totals: [{ type: 'total', amount: -a.amount }] } : {}),
+      ...(a.description ? { description: a.description } : {}),
+    })),
+    totals: order.totals.filter((t) => t.type !== 'amount_refunded').map((t) => ({ type: t.type, display_text: t.display_text, amount: t.amount })),
+  };
+}
+
 const ORDER_PREFIX = 'sandbox:orderlife:';
 
 /** The merchant's orders after checkout, and their events. */
+export type OrderProtocol = 'acp' | 'ucp';
+
 export class SandboxOrders {
   constructor(
     private readonly store: Store,
     private readonly baseUrl: string,
+    /** ACP's sender, for orders placed over ACP. */
     readonly sender: OrderEventSender | undefined,
     private readonly now: () => number = Date.now,
+    /** UCP's sender, for orders placed over UCP. */
+    readonly ucpSender?: OrderEventSender,
   ) {}
+
+  private senderFor(protocol: OrderProtocol | undefined): OrderEventSender | undefined {
+    return protocol === 'ucp' ? this.ucpSender : this.sender;
+  }
 
   private readonly announcing = new Set<Promise<unknown>>();
 
   /** Resolves once every order created so far was announced and every event delivered (or given up). */
   async idle(): Promise<void> {
     while (this.announcing.size > 0) await Promise.all([...this.announcing]);
-    await this.sender?.idle();
+    await Promise.all([this.sender?.idle(), this.ucpSender?.idle()]);
   }
 
   /** A complete committed an order: keep it and announce it (order_create). */
-  created(session: SandboxSession): Promise<SandboxOrder | undefined> {
-    const work = this.create(session);
+  created(session: SandboxSession, protocol: OrderProtocol = 'acp'): Promise<SandboxOrder | undefined> {
+    const work = this.create(session, protocol);
     const tracked = work.catch(() => {}).finally(() => this.announcing.delete(tracked));
     this.announcing.add(tracked);
     return work;
   }
 
-  private async create(session: SandboxSession): Promise<SandboxOrder | undefined> {
+  private async create(session: SandboxSession, protocol: OrderProtocol): Promise<SandboxOrder | undefined> {
     const order = session.order;
     if (!order) return undefined;
     const lines = session.line_items.map((line) => {
@@ -244,8 +327,8 @@ export class SandboxOrders {
       adjustments: [],
       totals: session.totals.filter((t) => t.type !== 'items_base_amount').map((t) => ({ type: t.type, display_text: t.display_text, amount: t.amount })),
     };
-    await this.store.put(`${ORDER_PREFIX}${order.id}`, { order: full, currency: session.currency });
-    this.sender?.send('order_create', full);
+    await this.store.put(`${ORDER_PREFIX}${order.id}`, { order: full, currency: session.currency, protocol });
+    this.senderFor(protocol)?.send('order_create', full, session.currency);
     return full;
   }
 
@@ -255,7 +338,7 @@ export class SandboxOrders {
 
   /** Moves an order one step along its life and announces the new state (order_update). */
   async advance(orderId: string, step: OrderStep): Promise<SandboxOrder | undefined> {
-    const stored = await this.store.get<{ order: SandboxOrder; currency: string }>(`${ORDER_PREFIX}${orderId}`);
+    const stored = await this.store.get<{ order: SandboxOrder; currency: string; protocol?: OrderProtocol }>(`${ORDER_PREFIX}${orderId}`);
     if (!stored) return undefined;
     const at = new Date(this.now()).toISOString();
     const order: SandboxOrder = structuredClone(stored.value.order);
@@ -303,7 +386,7 @@ export class SandboxOrders {
         break;
     }
     await this.store.put(`${ORDER_PREFIX}${orderId}`, { ...stored.value, order });
-    this.sender?.send('order_update', order);
+    this.senderFor(stored.value.protocol)?.send('order_update', order, stored.value.currency);
     return order;
   }
 }
