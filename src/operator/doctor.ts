@@ -22,6 +22,8 @@ import { TOLERANCE_S } from '../orders/acp-signature.js';
 import { orderEventRecords } from '../orders/order-events.js';
 import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/webhook-secrets.js';
 import { MAX_EVENT_BYTES, ORDER_EVENTS_PATH } from '../transports/order-webhook.js';
+import { UCP_ORDER_EVENTS_PATH } from '../transports/ucp-order-webhook.js';
+import { UcpBackend } from '../backends/ucp/ucp-backend.js';
 import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
 
@@ -109,7 +111,10 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   if (config && prepared) {
     try {
       const secrets = parseWebhookSecrets(env[WEBHOOK_VARIABLE], prepared.backend.merchant);
-      if (!secrets) {
+      if (prepared.backend instanceof UcpBackend) {
+        const profile = `${prepared.backend.endpoint.url.origin}/.well-known/ucp`;
+        add('webhooks', 'ok', `serve --http receives the business's UCP order webhooks at POST ${UCP_ORDER_EVENTS_PATH}, signed with a key from ${profile} (signing_keys)`);
+      } else if (!secrets) {
         add('webhooks', 'ok', `off: ${WEBHOOK_VARIABLE} is not set, so merchants' order events are not received (get_checkout reads the merchant)`);
       } else {
         const merchants = [...new Set(secrets.map((s) => s.merchant))];
