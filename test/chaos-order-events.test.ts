@@ -18,7 +18,10 @@ describe('chaos --order-events', () => {
     if (!line.startsWith('{')) throw new Error(`chaos printed no summary (exit ${run.status}): ${run.stderr.slice(-2000)}`);
     const summary = JSON.parse(line) as ChaosSummary;
     const events = summary.orderEvents!;
-    expect(run.status, JSON.stringify(events)).toBe(0);
+    const { duplicates, lostSuccesses, wrongAnswers, toldFailedButCharged, chargedNotShown, stopped, verdict } = summary;
+    const findings = [...verdict.duplicates, ...verdict.lostSuccesses, ...verdict.wrongAnswers, ...verdict.toldFailedButCharged, ...verdict.chargedNotShown].slice(0, 5).map((f) => f.what);
+    const why = JSON.stringify({ events, duplicates, lostSuccesses, wrongAnswers, toldFailedButCharged, chargedNotShown, stopped: stopped.slice(0, 5), findings, stderr: run.stderr.slice(-1500) });
+    expect(run.status, why).toBe(0);
     expect(summary.duplicates).toBe(0);
     expect(summary.lostSuccesses).toBe(0);
     expect(events.orders).toBe(summary.orders);
