@@ -187,7 +187,9 @@ describe.skipIf(!available)('issue 18: signed order events, applied exactly once
     async () => {
       const { id, orderId } = await buy(await client(a));
       await merchant.orders.idle();
+      // One after the other: the merchant's duplicate and retry faults would otherwise let the two race.
       const shipped = structuredClone((await merchant.orders.advance(orderId, 'ship'))!);
+      await merchant.orders.idle();
       const delivered = structuredClone((await merchant.orders.advance(orderId, 'deliver'))!);
       await merchant.orders.idle();
       expect((await head(id))!.order!.value.status).toBe('completed');
