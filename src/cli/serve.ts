@@ -18,8 +18,7 @@ import { checkStoreAtStart } from './store-at-start.js';
 import { OrderEvents } from '../orders/order-events.js';
 import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/webhook-secrets.js';
 import { ORDER_EVENTS_PATH, orderWebhookHandler } from '../transports/order-webhook.js';
-import { UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler } from '../transports/ucp-order-webhook.js';
-import { UcpBackend } from '../backends/ucp/ucp-backend.js';
+import type { UcpBackend } from '../backends/ucp/ucp-backend.js';
 import { isAcceptedUrl } from '../commerce/merchant-session.js';
 
 export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
@@ -73,9 +72,15 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
   const orderEvents = new OrderEvents(app.ledger, app.checkouts.heads);
   const webhooks = new Map<string, ReturnType<typeof orderWebhookHandler>>();
   if (webhookSecrets) webhooks.set(ORDER_EVENTS_PATH, orderWebhookHandler({ secrets: webhookSecrets, events: orderEvents, logger: app.logger }));
-  if (app.backend instanceof UcpBackend) {
-    const profile = `${app.backend.endpoint.url.origin}/.well-known/ucp`;
-    if (isAcceptedUrl(profile)) webhooks.set(UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler({ profile, merchant: app.backend.merchant, events: orderEvents, logger: app.logger }));
+  let ucpPath: string | undefined;
+  if (listen && app.backend.name === 'ucp') {
+    // UCP's receiver (RFC 9421, structured fields) is loaded only where it can run.
+    const { UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler } = await import('../transports/ucp-order-webhook.js');
+    const profile = `${(app.backend as UcpBackend).endpoint.url.origin}/.well-known/ucp`;
+    if (isAcceptedUrl(profile)) {
+      ucpPath = UCP_ORDER_EVENTS_PATH;
+      webhooks.set(ucpPath, ucpOrderWebhookHandler({ profile, merchant: app.backend.merchant, events: orderEvents, logger: app.logger }));
+    }
   }
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
   const scrub = (message: string) =>
@@ -136,7 +141,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       principals: tokens.principals,
       // Where the merchant is told to send its events (behind a proxy: the public name of this path).
       order_events_url: webhookSecrets ? httpServer.url.replace(/\/mcp$/, ORDER_EVENTS_PATH) : null,
-      ...(webhooks.has(UCP_ORDER_EVENTS_PATH) ? { ucp_order_events_url: httpServer.url.replace(/\/mcp$/, UCP_ORDER_EVENTS_PATH) } : {}),
+      ...(ucpPath ? { ucp_order_events_url: httpServer.url.replace(/\/mcp$/, ucpPath) } : {}),
       ...(webhookSecrets ? { order_events_merchants: [...new Set(webhookSecrets.map((s) => s.merchant))] } : {}),
       http_limits: describeHttpLimits({ ...config.http, perMinute }),
     });

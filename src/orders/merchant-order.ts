@@ -5,7 +5,7 @@
 // values must be accepted), kept as data.
 import { z } from 'zod';
 import { digest } from '../ledger/keys.js';
-import { isAcceptedUrl } from '../commerce/merchant-session.js';
+import { cleanDeep, isAcceptedUrl } from '../commerce/merchant-session.js';
 
 const DATA_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
 const ANY_CONTROL = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/;
@@ -21,15 +21,6 @@ const instant = data(64);
 const openEnum = data(64);
 
 /** Anything else (addresses, estimates, support details): plain JSON with controls stripped, bounded. */
-function cleanDeep(value: unknown, depth = 0): unknown {
-  if (depth > 8) return undefined;
-  if (typeof value === 'string') return value.slice(0, 2048).replace(DATA_CONTROL, '');
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => cleanDeep(v, depth + 1));
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).slice(0, 100).map(([k, v]) => [k.replace(DATA_CONTROL, ''), cleanDeep(v, depth + 1)]));
-  }
-  return typeof value === 'number' || typeof value === 'boolean' || value === null ? value : undefined;
-}
 const json = z.unknown().transform((v) => cleanDeep(v));
 
 const total = z.object({ type: openEnum, display_text: data(256), amount: minorUnits });

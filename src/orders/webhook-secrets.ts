@@ -3,9 +3,9 @@
 // allowed) for several merchants, or two secrets of one merchant while it rotates. A merchant is named as the
 // ledger names it (`doctor` prints it: `acp:https://shop.example/api`, `sandbox`) or by its ACP base URL.
 // An event belongs to the merchant whose secret verifies its signature. Secrets never appear in an error.
-import { readFileSync } from 'node:fs';
 import { merchantIdentity } from '../backends/acp/acp-config.js';
 import { ConfigError } from '../config/config-error.js';
+import { readSettingFile } from '../config/config-file.js';
 import type { WebhookSecret } from './acp-signature.js';
 
 export const VARIABLE = 'ACP_WEBHOOK_SECRET';
@@ -38,15 +38,9 @@ export function parseWebhookSecrets(value: string | undefined, served: string): 
     return [{ merchant: served, secret: text }];
   }
   const path = text.slice(1);
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(VARIABLE, `cannot read the secrets file ${path} (${code})`, 'Point @ at a readable file with one merchant=secret line per merchant');
-  }
+  const lines = readSettingFile(VARIABLE, path, 'secrets file', 'Point @ at a readable file with one merchant=secret line per merchant');
   const secrets: WebhookSecret[] = [];
-  content.split(/\r?\n/).forEach((raw, index) => {
+  lines.forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const where = `line ${index + 1} of ${path}`;

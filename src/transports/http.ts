@@ -16,6 +16,7 @@ import { DEFAULT_HTTP_LIMITS } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { RateLimiter } from '../server/rate-limit.js';
 import type { BearerTokens } from './bearer-tokens.js';
+import { readRawBody } from './request-body.js';
 
 export const MCP_PATH = '/mcp';
 export const REALM = 'once-checkout';
@@ -140,30 +141,11 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
 type Body = { ok: true; value: unknown } | { ok: false; status: number; message: string };
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
-  const tooLarge: Body = { ok: false, status: 413, message: `Payload too large: the limit is ${limit} bytes` };
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return tooLarge;
-  // Listeners, not for-await: leaving a for-await early destroys the socket before the 413 is written.
-  const gone = Symbol('gone');
-  const text = await new Promise<string | undefined | typeof gone>((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData);
-      resolve(undefined);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    // Cut off (the request timeout, or the client hung up) before the body was complete.
-    req.once('error', () => resolve(gone));
-    req.once('close', () => resolve(gone));
-  });
-  if (text === gone) return { ok: false, status: 0, message: 'the client went away' };
-  if (text === undefined) return tooLarge;
+  const raw = await readRawBody(req, limit);
+  if (raw === 'gone') return { ok: false, status: 0, message: 'the client went away' };
+  if (raw === 'too_large') return { ok: false, status: 413, message: `Payload too large: the limit is ${limit} bytes` };
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(raw.toString('utf8')) };
   } catch {
     return { ok: false, status: 400, message: 'Parse error: the body is not JSON' };
   }

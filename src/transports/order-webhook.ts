@@ -6,9 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.js';
 import { SIGNATURE_HEADER, TOLERANCE_S, verifyAcpSignature, type WebhookSecret } from '../orders/acp-signature.js';
-import { parseOrderEvent } from '../orders/merchant-order.js';
-import type { OrderEvents } from '../orders/order-events.js';
+import { parseOrderEvent, type MerchantOrder } from '../orders/merchant-order.js';
+import type { DeliveryResult, OrderEvents } from '../orders/order-events.js';
 import { StoreUnavailableError } from '../store/store.js';
+import { readRawBody, sendJson } from './request-body.js';
 
 export const ORDER_EVENTS_PATH = '/agentic_checkout/webhooks/order_events';
 /** A full order with a thousand line items fits; a body meant to exhaust memory does not. */
@@ -25,34 +26,21 @@ export interface OrderWebhookOptions {
 
 type ErrorType = 'invalid_request' | 'processing_error' | 'service_unavailable';
 
-function answer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  res.end(text);
-}
-
 function error(type: ErrorType, code: string, message: string, param?: string) {
   return { type, code, message, ...(param ? { param } : {}) };
 }
 
-/** The raw body, up to `limit` bytes; 'too_large' past it (declared or sent), 'gone' if the client left. */
-async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'gone'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return 'too_large';
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData);
-      resolve('too_large');
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', () => resolve('gone'));
-    req.once('close', () => resolve('gone'));
+/** The log line of one applied, late or repeated delivery (ACP and UCP alike). */
+export function logDelivery(logger: Logger, result: DeliveryResult, order: MerchantOrder, fields: Record<string, unknown>): void {
+  logger.log(result.known ? 'info' : 'warn', 'order_event', {
+    ...fields,
+    checkout: result.anchor,
+    order: order.id,
+    status: order.status ?? null,
+    outcome: result.outcome,
+    known: result.known,
+    deliveries: result.line.deliveries,
+    ...(result.settled.length > 0 ? { settled: result.settled } : {}),
   });
 }
 
@@ -64,12 +52,12 @@ export function orderWebhookHandler(options: OrderWebhookOptions): (req: Incomin
     const requestId = typeof req.headers['request-id'] === 'string' ? req.headers['request-id'].slice(0, 128) : undefined;
     const refuse = (status: number, reason: string, body: ReturnType<typeof error>, headers: Record<string, string> = {}) => {
       logger.log('warn', 'order_event_refused', { status, reason, remote: req.socket.remoteAddress, ...(requestId ? { request_id: requestId } : {}) });
-      answer(res, status, body, headers);
+      sendJson(res, status, body, headers);
     };
     if (req.method !== 'POST') {
       return refuse(405, 'method', error('invalid_request', 'method_not_allowed', 'Order events are sent with POST.'), { allow: 'POST' });
     }
-    const raw = await readRaw(req, limit);
+    const raw = await readRawBody(req, limit);
     if (raw === 'gone') return;
     if (raw === 'too_large') {
       req.resume();
@@ -87,24 +75,13 @@ export function orderWebhookHandler(options: OrderWebhookOptions): (req: Incomin
     if (!parsed.ok) return refuse(400, 'invalid_event', error('invalid_request', 'invalid_event', `The event is not an order event we accept: ${parsed.problem}.`, parsed.param));
     try {
       const result = await options.events.receive({ merchant: verified.merchant, type: parsed.type, order: parsed.order, signedAt: verified.signedAt });
-      logger.log(result.known ? 'info' : 'warn', 'order_event', {
-        merchant: verified.merchant,
-        checkout: result.anchor,
-        order: parsed.order.id,
-        type: parsed.type,
-        status: parsed.order.status ?? null,
-        outcome: result.outcome,
-        known: result.known,
-        deliveries: result.line.deliveries,
-        ...(result.settled.length > 0 ? { settled: result.settled } : {}),
-        ...(requestId ? { request_id: requestId } : {}),
-      });
-      answer(res, 200, { received: true, ...(requestId ? { request_id: requestId } : {}) });
+      logDelivery(logger, result, parsed.order, { merchant: verified.merchant, type: parsed.type, ...(requestId ? { request_id: requestId } : {}) });
+      sendJson(res, 200, { received: true, ...(requestId ? { request_id: requestId } : {}) });
     } catch (failure) {
       // Not recorded: the merchant retries, and the retry is applied (or found) exactly once.
       const store = failure instanceof StoreUnavailableError;
       logger.log('warn', 'order_event_failed', { merchant: verified.merchant, reason: store ? 'store_unavailable' : 'internal', message: failure instanceof Error ? failure.message : String(failure) });
-      answer(
+      sendJson(
         res,
         500,
         store

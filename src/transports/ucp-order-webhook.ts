@@ -11,7 +11,8 @@ import { fromUcpOrder } from '../orders/ucp-order.js';
 import type { OrderEvents } from '../orders/order-events.js';
 import { publicKeyOf, verifyUcpRequest } from '../orders/ucp-signature.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { MAX_EVENT_BYTES } from './order-webhook.js';
+import { logDelivery, MAX_EVENT_BYTES } from './order-webhook.js';
+import { readRawBody, sendJson } from './request-body.js';
 
 export const UCP_ORDER_EVENTS_PATH = '/webhooks/ucp/orders';
 /** A fetched profile's keys are used this long; an unknown kid refetches, at most once per REFETCH_MS. */
@@ -67,32 +68,6 @@ export class ProfileKeys {
   }
 }
 
-function answer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent || res.destroyed) return;
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
-  res.end(text);
-}
-
-async function readRaw(req: IncomingMessage, limit: number): Promise<Buffer | 'too_large' | 'gone'> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return 'too_large';
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData);
-      resolve('too_large');
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', () => resolve('gone'));
-    req.once('close', () => resolve('gone'));
-  });
-}
-
 export function ucpOrderWebhookHandler(options: UcpOrderWebhookOptions): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   if (!isAcceptedUrl(options.profile)) throw new Error(`the business profile ${options.profile} is not an https URL (http only on loopback)`);
   const keys = new ProfileKeys(options.profile, options.fetchImpl);
@@ -103,10 +78,10 @@ export function ucpOrderWebhookHandler(options: UcpOrderWebhookOptions): (req: I
     // UCP's REST error body: a code and its words.
     const refuse = (status: number, code: string, content: string, headers: Record<string, string> = {}) => {
       logger.log('warn', 'order_event_refused', { protocol: 'ucp', status, reason: code, remote: req.socket.remoteAddress, ...(eventId ? { event_id: eventId } : {}) });
-      answer(res, status, { code, content }, headers);
+      sendJson(res, status, { code, content }, headers);
     };
     if (req.method !== 'POST') return refuse(405, 'method_not_allowed', 'Order events are sent with POST.', { allow: 'POST' });
-    const raw = await readRaw(req, limit);
+    const raw = await readRawBody(req, limit);
     if (raw === 'gone') return;
     if (raw === 'too_large') {
       req.resume();
@@ -132,23 +107,12 @@ export function ucpOrderWebhookHandler(options: UcpOrderWebhookOptions): (req: I
     if (!parsed.ok) return refuse(400, 'invalid_event', `The event is not an order we accept: ${parsed.problem}.`);
     try {
       const result = await options.events.receive({ merchant: options.merchant, type: 'order', order: parsed.order, signedAt: stamp * 1000, eventId });
-      logger.log(result.known ? 'info' : 'warn', 'order_event', {
-        protocol: 'ucp',
-        merchant: options.merchant,
-        checkout: result.anchor,
-        order: parsed.order.id,
-        event_id: eventId,
-        status: parsed.order.status ?? null,
-        outcome: result.outcome,
-        known: result.known,
-        deliveries: result.line.deliveries,
-        ...(result.settled.length > 0 ? { settled: result.settled } : {}),
-      });
-      answer(res, 200, { ucp: { version: '2026-04-08', status: 'success' } });
+      logDelivery(logger, result, parsed.order, { protocol: 'ucp', merchant: options.merchant, event_id: eventId });
+      sendJson(res, 200, { ucp: { version: '2026-04-08', status: 'success' } });
     } catch (failure) {
       const store = failure instanceof StoreUnavailableError;
       logger.log('warn', 'order_event_failed', { protocol: 'ucp', merchant: options.merchant, reason: store ? 'store_unavailable' : 'internal' });
-      answer(res, store ? 503 : 500, { code: store ? 'store_unavailable' : 'internal_error', content: 'The event could not be recorded; retry it later.' });
+      sendJson(res, store ? 503 : 500, { code: store ? 'store_unavailable' : 'internal_error', content: 'The event could not be recorded; retry it later.' });
     }
   };
 }
