@@ -55,7 +55,7 @@ describe('doctor', () => {
     await (await openSqliteStore(path)).close(); // the ledger a server made (doctor itself creates none, issue 16)
     const { text, status, detail } = await doctor({ ONCE_STORE: `sqlite://${path}` });
     expect(text.status).toBe(0);
-    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', retention: 'ok', reachable: 'ok', protocol: 'ok', tracing: 'ok', metrics: 'ok' });
+    expect(status).toEqual({ config: 'ok', 'store url': 'ok', store: 'ok', http: 'ok', backend: 'ok', webhooks: 'ok', retention: 'ok', reachable: 'ok', protocol: 'ok', tracing: 'ok', metrics: 'ok' });
     expect(detail.store).toMatch(/\(table keyv\): 0 ledger record\(s\)/);
     expect(detail.retention).toMatch(/record TTL 23h \(default\) is below the provider's 24h/);
     // Issue 13: doctor says which protocol version the backend speaks.
@@ -63,7 +63,8 @@ describe('doctor', () => {
     // Issue 19: and whether traces and metrics are on, and where they go.
     expect(detail.tracing).toMatch(/^off \(no OTEL_TRACES_EXPORTER or OTEL_EXPORTER_OTLP_ENDPOINT/);
     expect(detail.metrics).toMatch(/^GET \/metrics off \(set ONCE_METRICS_TOKEN for serve --http\); OpenTelemetry metrics off/);
-    expect(text.stdout.trim().split('\n')).toHaveLength(11);
+    expect(detail.webhooks).toMatch(/^off: ACP_WEBHOOK_SECRET is not set/);
+    expect(text.stdout.trim().split('\n')).toHaveLength(12);
     expect(text.stdout).toMatch(/^ok {4}reachable {2}sandbox merchant answers/m);
     expect(text.stdout.trim().split('\n').at(-1)).toBe('All checks passed.');
   });
@@ -84,6 +85,17 @@ describe('doctor', () => {
     } finally {
       await merchant.close();
     }
+  });
+
+  it('issue 18: the order events line names where merchants send events, and a bad ACP_WEBHOOK_SECRET fails without printing it', async () => {
+    const good = await doctor({ ONCE_STORE: sqlite(), ONCE_BACKEND: 'acp', ACP_BASE_URL: acpUrl, ACP_API_KEY: 'test-key', ACP_WEBHOOK_SECRET: 'whsec_0123456789abcdef0123' });
+    expect(good.status.webhooks).toBe('ok');
+    expect(good.detail.webhooks).toMatch(/receives them at POST \/agentic_checkout\/webhooks\/order_events: 1 secret\(s\) for acp:http/);
+    expect(good.text.stdout).not.toContain('whsec_0123456789abcdef0123');
+    const bad = await doctor({ ONCE_STORE: sqlite(), ONCE_BACKEND: 'acp', ACP_BASE_URL: acpUrl, ACP_API_KEY: 'test-key', ACP_WEBHOOK_SECRET: 'short secret' });
+    expect(bad.text.status).toBe(1);
+    expect(bad.detail.webhooks).toMatch(/^ACP_WEBHOOK_SECRET: the value is too short or has spaces/);
+    expect(bad.text.stdout).not.toContain('short secret');
   });
 
   it('R9: an unreachable store fails with the fix', async () => {

@@ -1,6 +1,7 @@
 // The chaos table a person reads, and the story of each finding, from the ledger.
 import { faultTotal, type ChaosSummary } from './run.js';
 import type { Finding } from './verdict.js';
+import { orderEventsClean } from './order-events.js';
 
 export function formatSummary(s: ChaosSummary): string {
   const rows: Array<[string, string | number]> = [
@@ -29,6 +30,14 @@ export function formatSummary(s: ChaosSummary): string {
     ['WRONG: charged other than shown (must be 0)', s.chargedNotShown],
     [s.cap === null ? 'charges above the cap (no cap)' : `WRONG: charges above the cap of ${s.cap} (must be 0)`, s.aboveCap ?? '–'],
     ['genuine failures re-executed (attempt ≥ 2)', s.genuineReexecutions],
+    ...(s.orderEvents
+      ? ([
+          ['order events: orders / states sent / deliveries', `${s.orderEvents.orders} / ${s.orderEvents.events} / ${s.orderEvents.deliveries}`],
+          ['  sent twice at once / again after success / reordered', `${s.orderEvents.duplicates} / ${s.orderEvents.retries} / ${s.orderEvents.reordered}`],
+          ['  states applied / recorded late', `${s.orderEvents.applied} / ${s.orderEvents.late}`],
+          ['ORDER EVENTS: missing / stale head / applied twice / complete left open (must be 0)', `${s.orderEvents.missing.length} / ${s.orderEvents.stale.length} / ${s.orderEvents.appliedTwice.length} / ${s.orderEvents.unsettled.length}`],
+        ] as Array<[string, string]>)
+      : []),
     ['wall time', `${s.wallSeconds} s`],
     ['tool latency p50 / p99', `${wholeMs(s.toolLatencyMs.p50)} / ${wholeMs(s.toolLatencyMs.p99)} (${s.toolLatencyMs.calls} calls)`],
   ];
@@ -51,7 +60,8 @@ export function isClean(s: ChaosSummary): boolean {
     s.wrongAnswers === 0 &&
     s.toldFailedButCharged === 0 &&
     s.chargedNotShown === 0 &&
-    (s.aboveCap ?? 0) === 0
+    (s.aboveCap ?? 0) === 0 &&
+    orderEventsClean(s.orderEvents)
   );
 }
 

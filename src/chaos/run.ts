@@ -15,6 +15,8 @@ import { protocolWire, type ChaosProtocol } from './protocols.js';
 import { ServerPool } from './server-pool.js';
 import { startStoreCut, type StoreCut } from './store-cut.js';
 import { judge, type Verdict } from './verdict.js';
+import { checkOrderEvents, ORDER_EVENT_FAULTS, startOrderReceiver, type OrderEventsCheck, type OrderReceiver } from './order-events.js';
+import { merchantIdentity } from '../backends/acp/acp-config.js';
 
 export interface ChaosOptions {
   tasks: number;
@@ -31,6 +33,8 @@ export interface ChaosOptions {
   cap?: number;
   /** What the servers speak to the merchant: ACP (default), UCP over REST, UCP over MCP. */
   protocol?: ChaosProtocol;
+  /** Issue 18: the merchant also sends signed order events, with faults, to a server in HTTP mode on the store. */
+  orderEvents?: boolean;
   /** Progress on stderr. */
   onProgress?: (done: number, total: number, summary: { faults: number; reinvocations: number }) => void;
 }
@@ -74,6 +78,8 @@ export interface ChaosSummary {
   cap: number | null;
   wallSeconds: number;
   toolLatencyMs: { p50: number; p99: number; calls: number };
+  /** With --order-events: what was sent and what the ledger made of it. */
+  orderEvents?: OrderEventsCheck;
   verdict: Verdict;
 }
 
@@ -139,6 +145,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     store: merchantStore,
     tokens: { [TOKEN]: 'chaos' },
     ...(wire.merchantFaults ? { faults: parseFaults(wire.merchantFaults), rng: mulberry32(options.seed ^ 0x1c9), completeDelayMs: 1_500 } : {}),
+    // The receiver's address is known only once it runs (after the proxy): set below.
+    ...(options.orderEvents ? { orderEvents: { url: '', secret: '', faults: ORDER_EVENT_FAULTS, rng: mulberry32(options.seed ^ 0x0e7), backoffMs: 100 } } : {}),
   });
   let completeInProgress = 0;
   let storm = true;
@@ -172,21 +180,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     },
   });
   storeCut = isPostgres ? await startStoreCut(ledgerUrl) : undefined;
+  const serverEnv: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? scratch,
+    ONCE_STORE: storeCut?.url ?? ledgerUrl,
+    ...wire.serverEnv(proxy.url, TOKEN),
+    ONCE_PRINCIPAL: principal,
+    ONCE_LOG: 'warn',
+    // Agents here retry far faster than any person's agent would; the limit is not what is under test.
+    ONCE_RATE_LIMIT: 'off',
+    ...(options.cap !== undefined ? { ONCE_MAX_ORDER_AMOUNT: String(options.cap) } : {}),
+  };
   const pool = new ServerPool(
-    {
-      bin: options.bin,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? scratch,
-        ONCE_STORE: storeCut?.url ?? ledgerUrl,
-        ...wire.serverEnv(proxy.url, TOKEN),
-        ONCE_PRINCIPAL: principal,
-        ONCE_LOG: 'warn',
-        // Agents here retry far faster than any person's agent would; the limit is not what is under test.
-        ONCE_RATE_LIMIT: 'off',
-        ...(options.cap !== undefined ? { ONCE_MAX_ORDER_AMOUNT: String(options.cap) } : {}),
-      },
-    },
+    { bin: options.bin, env: serverEnv },
     options.processes,
     mulberry32(options.seed ^ 0xbeef),
   );
@@ -200,7 +206,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   // Crashes, partitions and store outages are spread by task count: at least one of each per 90 tasks.
   const every = Math.max(1, Math.min(90, Math.floor(options.tasks / 5)));
 
+  let receiver: OrderReceiver | undefined;
   try {
+    if (options.orderEvents) {
+      if (wire.protocol !== 'acp' && wire.protocol !== 'acp-mcp') throw new Error('--order-events needs --protocol acp (ACP order events)');
+      receiver = await startOrderReceiver(options.bin, serverEnv);
+      merchant.orders.sender!.setDestination(receiver.url, receiver.secret);
+    }
     await pool.start();
     const twists = mulberry32(options.seed ^ 0x7a157);
     const plans = Array.from({ length: options.tasks }, (_, i) => planTask(runId, i, random, twists, isPostgres));
@@ -259,10 +271,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       if (again.status === 'completed') recovered += 1;
     }
 
+    if (receiver) {
+      // After the purchase: 1 order in 3 ships, then is delivered (a reordered shipment then arrives late).
+      let n = 0;
+      for await (const [, stored] of merchantStore.entries<{ order: { id: string } }>('sandbox:orderlife:')) {
+        if (n++ % 3 !== 0) continue;
+        await merchant.orders.advance(stored.order.id, 'ship');
+        await merchant.orders.advance(stored.order.id, 'deliver');
+      }
+      await merchant.orders.idle();
+    }
     const ledgerStore = await openStore(parseStoreUrl(ledgerUrl));
     let verdict: Verdict;
+    let orderEvents: OrderEventsCheck | undefined;
     try {
       verdict = await judge(merchantStore, ledgerStore, outcomes, principal, { cap: options.cap });
+      if (receiver) {
+        const { events, deliveries, duplicates, retries, reordered } = merchant.orders.sender!.stats;
+        const endpoint = serverEnv.ACP_BASE_URL ?? serverEnv.ACP_MCP_URL;
+        orderEvents = await checkOrderEvents(merchantStore, ledgerStore, `acp:${merchantIdentity(new URL(endpoint))}`, { events, deliveries, duplicates, retries, reordered });
+      }
     } finally {
       await ledgerStore.close();
     }
@@ -302,9 +330,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       cap: options.cap ?? null,
       wallSeconds: Math.round((performance.now() - started) / 100) / 10,
       toolLatencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), calls: sorted.length },
+      ...(orderEvents ? { orderEvents } : {}),
       verdict,
     };
   } finally {
+    await receiver?.stop();
     await pool.close();
     await proxy.close();
     await merchant.close();

@@ -11,7 +11,7 @@ import { SettleFailedError, type AttemptInfo, type Ledger, type RunResult, type 
 import { isSettled, recordStoreKey, type LedgerRecord } from '../ledger/record.js';
 import { StoreUnavailableError } from '../store/store.js';
 import { describeFailure, failure, notFound, storeUnavailable, type Failure } from './failure.js';
-import { cartFingerprint, CheckoutHeads, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
+import { cartFingerprint, CheckoutHeads, withOrder, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
 import { redactDeep } from '../commerce/redact.js';
@@ -161,12 +161,19 @@ export class Checkouts {
     return this.anchored({ principal, id, operation: 'cancel', body: { reason: reason ?? null }, hooks, secrets: [], send: (ctx) => this.backend.cancel(id, { reason }, ctx) });
   }
 
-  /** Reads the live state from the backend; sends no key and changes nothing at the merchant. */
+  /**
+   * Reads the live state from the backend; sends no key and changes nothing at the merchant. A completed
+   * checkout whose order the merchant's signed events keep current is answered from the head: a completed
+   * session does not change, and the events are the merchant's word on its order.
+   */
   async get(principal: string, id: string): Promise<CheckoutResult> {
     return this.guard('get_checkout', async () => {
       const stored = await this.heads.read(id);
       if (!stored || stored.value.principal !== principal) return { ok: false, failure: notFound(id) };
       const head = stored.value;
+      if (head.order && head.open.length === 0 && head.checkout.status === 'completed') {
+        return { ok: true, checkout: withOrder(head.checkout, head), idempotency: await this.createInfo(head) };
+      }
       const seen = await this.backend.get(id);
       if (seen.kind === 'unknown') {
         return {
@@ -184,24 +191,25 @@ export class Checkouts {
         if (outcome.kind === 'settled' || (outcome.kind === 'skipped' && outcome.reason !== 'running')) settled.add(open.key);
       }
       const now = this.ledger.clock.now();
-      await this.heads.updateUnlocked(id, (h) => {
+      const written = await this.heads.updateUnlocked(id, (h) => {
         const open = h.open.filter((o) => !settled.has(o.key));
         return { ...h, checkout: live, fresh: open.length === 0, shown: cartFingerprint(live), open, updated_at: now };
       });
-      const create = await this.ledger.read(head.create_key);
-      return {
-        ok: true,
-        checkout: live,
-        idempotency: {
-          key: head.create_key,
-          outbound_key: create?.outbound_key ?? '',
-          outcome: 'succeeded',
-          replayed: false,
-          attempt: create?.attempt ?? 1,
-          first_seen_at: new Date(head.first_seen_at).toISOString(),
-        },
-      };
+      return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.createInfo(head) };
     });
+  }
+
+  /** What a read answers as its idempotency: the create that made the checkout. */
+  private async createInfo(head: AnchorHead): Promise<IdempotencyInfo> {
+    const create = await this.ledger.read(head.create_key);
+    return {
+      key: head.create_key,
+      outbound_key: create?.outbound_key ?? '',
+      outcome: 'succeeded',
+      replayed: false,
+      attempt: create?.attempt ?? 1,
+      first_seen_at: new Date(head.first_seen_at).toISOString(),
+    };
   }
 
   private async anchored(call: AnchoredCall): Promise<CheckoutResult> {
@@ -533,14 +541,14 @@ export class Checkouts {
 
   /** A successful answer: the newest state we hold, recorded as shown to the agent (R11, R14). */
   private async shown(head: AnchorHead, result: RunResult<CheckoutSession>): Promise<CheckoutResult> {
-    const checkout = newest(head, result);
+    const checkout = withOrder(newest(head, result), head);
     const fingerprint = cartFingerprint(checkout);
     if (fingerprint !== head.shown) await this.heads.updateUnlocked(head.anchor, (h) => ({ ...h, shown: fingerprint }));
     return { ok: true, checkout, idempotency: idempotencyOf(result) };
   }
 
   private success(head: AnchorHead, result: RunResult<CheckoutSession>, edits: HeadEdit[]): CheckoutResult {
-    const checkout = newest(head, result);
+    const checkout = withOrder(newest(head, result), head);
     edits.push((h) => ({ ...h, shown: cartFingerprint(checkout) }));
     return { ok: true, checkout, idempotency: idempotencyOf(result) };
   }

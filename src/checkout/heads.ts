@@ -2,12 +2,13 @@
 // on it have no known outcome, and the checkout-level claim that lets one mutating operation run at a time
 // across processes (R13). Every reader and writer of heads goes through this class.
 import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { BackendName } from '../backends/backend.js';
 import { leaseTicker, type Renewal } from '../ledger/lease-ticker.js';
 import { ownerIsGone, PROCESS_OWNER } from '../ledger/owner.js';
 import type { Clock } from '../ledger/clock.js';
 import type { Store, Stored } from '../store/store.js';
-import { totalAmount, type CheckoutSession } from '../commerce/session.js';
+import { totalAmount, type CheckoutSession, type Order } from '../commerce/session.js';
 
 export type AnchoredOperation = 'update' | 'complete' | 'cancel';
 
@@ -40,11 +41,31 @@ export interface AnchorHead {
   shown: string;
   open: OpenOperation[];
   lock?: CheckoutLock;
+  /** The latest order the merchant's signed events told us (src/orders): shown with the checkout. */
+  order?: HeadOrder;
   first_seen_at: number;
   updated_at: number;
 }
 
+/** An order state applied from the checkout's order events; `seq` only grows, so an older one never overwrites it. */
+export interface HeadOrder {
+  seq: number;
+  digest: string;
+  value: Order;
+}
+
 export const ANCHOR_PREFIX = 'anchor:';
+
+/**
+ * The checkout as the agent should see it: with the latest order the merchant's events told us, when the
+ * checkout is completed with that order (or the merchant's answer carries none).
+ */
+export function withOrder(checkout: CheckoutSession, head: AnchorHead): CheckoutSession {
+  const order = head.order?.value;
+  if (!order || checkout.id !== head.anchor || checkout.status !== 'completed') return checkout;
+  if (checkout.order && checkout.order.id !== order.id) return checkout;
+  return { ...checkout, order };
+}
 
 /**
  * What the agent sees of a cart: goods, quantities, currency and total, as one short string (compared on
@@ -79,6 +100,8 @@ export async function headsWithId(store: Store, anchor: string): Promise<AnchorH
 export class CheckoutHeads {
   /** Locks this process could not release (the store was down): not worth waiting for. */
   private readonly abandoned = new Set<string>();
+  /** 'order' (anchor) when this process applied an order event to a head: subscribed clients are told. */
+  readonly news = new EventEmitter().setMaxListeners(0);
 
   constructor(
     readonly store: Store,
@@ -150,6 +173,33 @@ export class CheckoutHeads {
       if (!current || this.isBusy(current.value)) return undefined;
       const next = change(current.value);
       if (await this.store.replace(this.keyOf(anchor), current, next)) return next;
+    }
+  }
+
+  /**
+   * Applies an order state from the merchant's events, and settles the complete operations `settled` names
+   * (the ledger already says succeeded): written beside a running claim too (its holder re-reads and keeps
+   * this), never over a newer order (`seq`). Undefined when there is no head.
+   */
+  async applyOrder(anchor: string, order: HeadOrder, settled: readonly string[], now: number): Promise<AnchorHead | undefined> {
+    for (;;) {
+      const current = await this.read(anchor);
+      if (!current) return undefined;
+      const head = current.value;
+      const newer = head.order === undefined || order.seq > head.order.seq;
+      const closing = head.open.filter((o) => settled.includes(o.key));
+      if (!newer && closing.length === 0) return head;
+      const next: AnchorHead = { ...head, ...(newer ? { order } : {}) };
+      if (closing.length > 0) {
+        next.open = head.open.filter((o) => !settled.includes(o.key));
+        next.checkout = { ...head.checkout, status: 'completed', order: (next.order ?? order).value };
+        next.fresh = next.open.length === 0;
+        next.updated_at = Math.max(now, head.updated_at);
+      }
+      if (await this.store.replace(this.keyOf(anchor), current, next)) {
+        this.news.emit('order', anchor);
+        return next;
+      }
     }
   }
 

@@ -6,11 +6,14 @@ import type { Json } from '../ledger/canonical.js';
 import { headStoreKey, headsWithId, type AnchorHead, type CheckoutHeads } from './heads.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { LedgerRecord, TimelineEvent } from '../ledger/record.js';
+import { readOrderEvents, type OrderEventsRecord } from '../orders/order-events.js';
 
 export interface CheckoutHistory {
   head: AnchorHead;
   /** The create record first, then the anchored records by first use. */
   records: LedgerRecord[];
+  /** The merchant's order events for this checkout (issue 18), when any came. */
+  orderEvents?: OrderEventsRecord;
 }
 
 /**
@@ -35,7 +38,8 @@ export async function checkoutHistory(
     if (record.anchor_key === undefined || record.anchor_key === key) anchored.push(record);
   }
   anchored.sort((a, b) => a.first_seen_at - b.first_seen_at);
-  return { head, records: create ? [create, ...anchored] : anchored };
+  const orderEvents = await readOrderEvents(ledger.store, head.backend, head.merchant, id);
+  return { head, records: create ? [create, ...anchored] : anchored, ...(orderEvents ? { orderEvents } : {}) };
 }
 
 /** The principal's checkouts at this backend and merchant, most recently updated first, at most `limit`. */
@@ -78,10 +82,13 @@ export interface RecordSummary {
 
 export interface TimelineRow {
   at: string;
+  /** A ledger operation, or `order` for a merchant's order event (issue 18). */
   operation: string;
   record: string;
-  attempt: number;
-  event: TimelineEvent['event'];
+  /** null on an order event line. */
+  attempt: number | null;
+  /** A ledger event, or the order event's type (`order_create`, `order_update`, …). */
+  event: TimelineEvent['event'] | string;
   outbound_key: string | null;
   provider_request_id: string | null;
   code: string | null;
@@ -129,8 +136,32 @@ function describeValue(value: Json | undefined): string | undefined {
   return parts.length > 0 ? parts.map(String).join(' ') : undefined;
 }
 
-/** Every event of these records on one time line, oldest first. */
-export function timelineRows(records: LedgerRecord[]): TimelineRow[] {
+/** One line per distinct order state the merchant sent: what it said, and what became of it. */
+function orderEventRows(events: OrderEventsRecord | undefined): Array<{ at: number; row: TimelineRow }> {
+  return (events?.lines ?? []).map((line) => ({
+    at: line.at,
+    row: {
+      at: iso(line.at),
+      operation: 'order',
+      record: `order ${line.order_id}`,
+      attempt: null,
+      event: line.type,
+      outbound_key: null,
+      provider_request_id: null,
+      code: null,
+      detail: [
+        `order ${line.order_id} ${line.status ?? '(no status)'}: ${line.outcome}${line.seq ? ` (#${line.seq})` : ''}`,
+        `${line.deliveries} deliver${line.deliveries === 1 ? 'y' : 'ies'}`,
+        `signed ${iso(line.signed_at)}`,
+        ...(line.detail ? [line.detail] : []),
+        ...(events && !events.known ? ['no such checkout in this ledger'] : []),
+      ].join(', '),
+    },
+  }));
+}
+
+/** Every event of these records (and the checkout's order events) on one time line, oldest first. */
+export function timelineRows(records: LedgerRecord[], orderEvents?: OrderEventsRecord): TimelineRow[] {
   const rows = records.flatMap((record) =>
     record.timeline.map((event) => ({
       at: event.at,
@@ -148,7 +179,7 @@ export function timelineRows(records: LedgerRecord[]): TimelineRow[] {
       },
     })),
   );
-  return rows.sort((a, b) => a.at - b.at).map((r) => r.row);
+  return [...rows, ...orderEventRows(orderEvents)].sort((a, b) => a.at - b.at).map((r) => r.row);
 }
 
 /** The JSON form of a checkout's history (`ledger show --json`, the checkout:// resource). */
@@ -160,6 +191,7 @@ export function historyJson(history: CheckoutHistory) {
     first_seen_at: iso(history.head.first_seen_at),
     updated_at: iso(history.head.updated_at),
     records: history.records.map(summarize),
-    timeline: timelineRows(history.records),
+    ...(history.head.order ? { order: history.head.order.value } : {}),
+    timeline: timelineRows(history.records, history.orderEvents),
   };
 }

@@ -12,7 +12,7 @@ export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under part
 
 Usage: once-checkout chaos [--tasks 1000] [--processes 1] [--store URL] [--seed N] [--concurrency 16]
                            [--fault-rate 0.15] [--max-order-amount N] [--protocol acp|ucp]
-                           [--transport rest|mcp] [--json] [--bin PATH]
+                           [--transport rest|mcp] [--order-events] [--json] [--bin PATH]
 
 Runs N agent tasks (create → update → complete) through real MCP server processes on stdio, against the sandbox
 merchant behind a fault proxy, spoken to over ACP (default), UCP's REST binding (--protocol ucp) or UCP's MCP
@@ -29,7 +29,12 @@ Then it reads the merchant's records and the ledger and judges each checkout: du
 (including a charge whose agent was told it failed or that nothing was charged), wrong answers, charges of a
 cart or total other than the agent was last shown, and with --max-order-amount (the servers' spend cap)
 charges above it. Exit 1 on any of them, naming the task, its keys and its timeline. --store defaults to a
-fresh SQLite file.`;
+fresh SQLite file.
+--order-events (ACP): the merchant also sends signed order events (each state sent twice at once, again
+after success, or held back and sent after the next one, 1 in 5 each) to one more server in HTTP mode on the
+same store, and after the storm 1 order in 3 ships and is delivered. Exit 1 also when an order is not on its
+checkout's record, a state was applied twice, a head shows an older state than the merchant's, or a complete
+of an ordered checkout is left without an outcome.`;
 
 function positiveInt(name: string, value: string | true | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -41,6 +46,7 @@ function positiveInt(name: string, value: string | true | undefined, fallback: n
 export async function chaos(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     '--tasks': true, '--processes': true, '--seed': true, '--concurrency': true, '--fault-rate': true, '--json': false, '--bin': true, '--protocol': true, '--transport': true,
+    '--order-events': false,
   });
   const transport = args.options.get('--transport') ?? 'rest';
   if (transport !== 'rest' && transport !== 'mcp') throw new ConfigError('--transport', `"${String(transport)}" is not rest or mcp`, 'Write --transport mcp (or rest, the default)');
@@ -74,6 +80,7 @@ export async function chaos(argv: string[]): Promise<number> {
     bin,
     cap,
     protocol,
+    orderEvents: args.options.has('--order-events'),
     onProgress(done, total, s) {
       const now = Date.now();
       if (now - lastDraw < 200 && done < total) return;
@@ -98,5 +105,11 @@ export async function chaos(argv: string[]): Promise<number> {
   ].flatMap((kind) => kind.slice(0, 5));
   for (const finding of findings) process.stderr.write(`${formatFinding(finding)}\n`);
   for (const task of summary.stopped) process.stderr.write(`task ${task.taskId} ${task.status}: ${task.detail ?? ''}\n`);
+  const events = summary.orderEvents;
+  if (events) {
+    for (const [what, list] of [['order never recorded', events.missing], ['head shows an older state', events.stale], ['state applied twice', events.appliedTwice], ['complete left open after its order', events.unsettled]] as const) {
+      for (const item of list.slice(0, 5)) process.stderr.write(`order events: ${what}: ${item}\n`);
+    }
+  }
   return isClean(summary) ? 0 : 1;
 }

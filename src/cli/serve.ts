@@ -18,6 +18,11 @@ import { startReconcileTimer } from '../operator/reconcile-sweep.js';
 import { scrubStoreSecrets } from '../store/store.js';
 import { parseArgs } from './args.js';
 import { checkStoreAtStart } from './store-at-start.js';
+import { OrderEvents } from '../orders/order-events.js';
+import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/webhook-secrets.js';
+import { ORDER_EVENTS_PATH, orderWebhookHandler } from '../transports/order-webhook.js';
+import type { UcpBackend } from '../backends/ucp/ucp-backend.js';
+import { isAcceptedUrl } from '../commerce/merchant-session.js';
 
 export const SERVE_HELP = `once-checkout serve: the MCP server (stdio by default, or Streamable HTTP)
 
@@ -31,6 +36,8 @@ for stdio only). Use a shared store (postgres://…) to run several HTTP servers
 Sessions are bounded: ONCE_HTTP_MAX_SESSIONS_PER_PRINCIPAL (16), ONCE_HTTP_MAX_SESSIONS (256),
 ONCE_HTTP_SESSION_IDLE (10m); opening one counts against ONCE_RATE_LIMIT; headers must arrive within 10 s
 and the whole request within 30 s. With ONCE_METRICS_TOKEN, GET /metrics answers Prometheus text to that token.
+With ACP_WEBHOOK_SECRET (the merchant's signing secret, or @/path/file of merchant=secret lines), HTTP mode
+also receives the merchant's signed order events at POST ${ORDER_EVENTS_PATH}.
 
 Traces and metrics go where OpenTelemetry's OTEL_* variables say (OTEL_EXPORTER_OTLP_ENDPOINT,
 OTEL_TRACES_EXPORTER=otlp|console, OTEL_METRICS_EXPORTER, OTEL_SERVICE_NAME, …); without them nothing is loaded.
@@ -68,6 +75,32 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
   } catch (error) {
     await closeAll().catch(() => {});
     throw error;
+  }
+  let webhookSecrets;
+  try {
+    // Checked in both modes, so a malformed secret stops start-up wherever it is set.
+    webhookSecrets = parseWebhookSecrets(config.env[WEBHOOK_VARIABLE], app.backend.merchant);
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  if (webhookSecrets && !listen) {
+    app.logger.log('warn', 'order_events_off', { message: `${WEBHOOK_VARIABLE} is set, but order events are received only in HTTP mode (serve --http)` });
+  }
+  // Merchants' signed order events, applied once (HTTP mode): ACP's with a shared secret, UCP's with the
+  // business's published keys.
+  const orderEvents = new OrderEvents(app.ledger, app.checkouts.heads);
+  const webhooks = new Map<string, ReturnType<typeof orderWebhookHandler>>();
+  if (webhookSecrets) webhooks.set(ORDER_EVENTS_PATH, orderWebhookHandler({ secrets: webhookSecrets, events: orderEvents, logger: app.logger }));
+  let ucpPath: string | undefined;
+  if (listen && app.backend.name === 'ucp') {
+    // UCP's receiver (RFC 9421, structured fields) is loaded only where it can run.
+    const { UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler } = await import('../transports/ucp-order-webhook.js');
+    const profile = `${(app.backend as UcpBackend).endpoint.url.origin}/.well-known/ucp`;
+    if (isAcceptedUrl(profile)) {
+      ucpPath = UCP_ORDER_EVENTS_PATH;
+      webhooks.set(ucpPath, ucpOrderWebhookHandler({ profile, merchant: app.backend.merchant, events: orderEvents, logger: app.logger }));
+    }
   }
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
   const scrub = (message: string) =>
@@ -111,6 +144,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
         // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
         sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
         metrics: metricsTokens && telemetry.prometheus ? { tokens: metricsTokens, exposition: telemetry.prometheus } : undefined,
+        webhooks,
       });
     } catch (error) {
       stopAll();
@@ -128,6 +162,10 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       transport: 'http',
       url: httpServer.url,
       principals: tokens.principals,
+      // Where the merchant is told to send its events (behind a proxy: the public name of this path).
+      order_events_url: webhookSecrets ? httpServer.url.replace(/\/mcp$/, ORDER_EVENTS_PATH) : null,
+      ...(ucpPath ? { ucp_order_events_url: httpServer.url.replace(/\/mcp$/, ucpPath) } : {}),
+      ...(webhookSecrets ? { order_events_merchants: [...new Set(webhookSecrets.map((s) => s.merchant))] } : {}),
       http_limits: describeHttpLimits({ ...config.http, perMinute }),
     });
     return;

@@ -170,7 +170,7 @@ const fulfillmentDetails = z.object({
 });
 
 /** Any JSON, with control characters stripped from every string (capabilities carry handler ids we pass on). */
-function cleanDeep(value: unknown, depth = 0): unknown {
+export function cleanDeep(value: unknown, depth = 0): unknown {
   if (depth > 16) return undefined;
   if (typeof value === 'string') return value.replace(DATA_CONTROL, '');
   if (Array.isArray(value)) return value.slice(0, 200).map((v) => cleanDeep(v, depth + 1));

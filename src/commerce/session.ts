@@ -93,6 +93,12 @@ export interface Order {
   checkout_session_id: string;
   permalink_url: string;
   status?: string;
+  /** After the purchase, from the merchant's signed order events (src/orders): what shipped, what was refunded. */
+  order_number?: string;
+  line_items?: unknown[];
+  fulfillments?: unknown[];
+  adjustments?: unknown[];
+  totals?: unknown[];
 }
 
 export interface CheckoutSession {

@@ -269,6 +269,8 @@ export class Ledger {
   async settleFromProvider<T>(
     key: string,
     reconcile: (attempt: AttemptInfo) => Promise<Reconciled<T>>,
+    /** Who settles, for the timeline: the sweep reads the provider; a signed order event is the provider's word. */
+    by: { takeOver: string; shows: string } = { takeOver: 'reconcile sweep', shows: 'provider' },
   ): Promise<Settlement<T>> {
     const storeKey = recordStoreKey(key);
     for (;;) {
@@ -287,7 +289,7 @@ export class Ledger {
           : state.lease_until > now
             ? `owner ${state.owner} is gone`
             : `lease of ${state.owner} expired`;
-      const mine = await this.store.replace(storeKey, current, this.takeOver(record, now, `reconcile sweep: ${why}`));
+      const mine = await this.store.replace(storeKey, current, this.takeOver(record, now, `${by.takeOver}: ${why}`));
       if (!mine) continue;
 
       const info: AttemptInfo = { number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() };
@@ -306,7 +308,7 @@ export class Ledger {
       const events: TimelineEvent[] = [];
       let result: StepResult<T>;
       if (seen.kind === 'settled') {
-        events.push({ at, event: 'reconciled', attempt: info.number, detail: `provider shows ${seen.result.kind}` });
+        events.push({ at, event: 'reconciled', attempt: info.number, detail: `${by.shows} shows ${seen.result.kind}` });
         result = seen.result;
       } else if (seen.kind === 'resend') {
         // Only a new send could settle it, and a sweep never sends: the agent's next call resends this key.

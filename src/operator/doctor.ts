@@ -18,6 +18,12 @@ import { ANCHOR_PREFIX } from '../checkout/heads.js';
 import { parseStoreUrl } from '../config/store-url.js';
 import { openStore } from '../store/open.js';
 import type { StoreUrl } from '../store/store.js';
+import { TOLERANCE_S } from '../orders/acp-signature.js';
+import { orderEventRecords } from '../orders/order-events.js';
+import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/webhook-secrets.js';
+import { MAX_EVENT_BYTES, ORDER_EVENTS_PATH } from '../transports/order-webhook.js';
+import { UCP_ORDER_EVENTS_PATH } from '../transports/ucp-order-webhook.js';
+import { UcpBackend } from '../backends/ucp/ucp-backend.js';
 import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
 import { telemetryChecks } from '../telemetry/doctor-checks.js';
@@ -100,6 +106,29 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
     }
   } else {
     add('backend', 'skip', 'fix the configuration first');
+  }
+
+  // Issue 18: the merchants' signing secrets for order events (HTTP mode).
+  if (config && prepared) {
+    try {
+      const secrets = parseWebhookSecrets(env[WEBHOOK_VARIABLE], prepared.backend.merchant);
+      if (prepared.backend instanceof UcpBackend) {
+        const profile = `${prepared.backend.endpoint.url.origin}/.well-known/ucp`;
+        add('webhooks', 'ok', `serve --http receives the business's UCP order webhooks at POST ${UCP_ORDER_EVENTS_PATH}, signed with a key from ${profile} (signing_keys)`);
+      } else if (!secrets) {
+        add('webhooks', 'ok', `off: ${WEBHOOK_VARIABLE} is not set, so merchants' order events are not received (get_checkout reads the merchant)`);
+      } else {
+        const merchants = [...new Set(secrets.map((s) => s.merchant))];
+        let strangers = 0;
+        if (store) for await (const record of orderEventRecords(store)) if (!record.known) strangers += 1;
+        const detail = `serve --http receives them at POST ${ORDER_EVENTS_PATH}: ${secrets.length} secret(s) for ${merchants.join(', ')}; Merchant-Signature checked within ${TOLERANCE_S} s, bodies up to ${MAX_EVENT_BYTES / 1024} KiB`;
+        add('webhooks', strangers > 0 ? 'warn' : 'ok', strangers > 0 ? `${detail}; ${strangers} order(s) for checkouts this ledger does not know: see once-checkout reconcile` : detail);
+      }
+    } catch (error) {
+      add('webhooks', 'fail', messageOf(error));
+    }
+  } else {
+    add('webhooks', 'skip', 'needs the configuration and backend settings');
   }
 
   // 4. R8: the record TTL below the provider's key retention.

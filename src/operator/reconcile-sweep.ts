@@ -9,6 +9,7 @@ import { ownerIsGone } from '../ledger/owner.js';
 import type { LedgerRecord, Status } from '../ledger/record.js';
 import type { Logger } from '../log.js';
 import { inSpan, SpanKind } from '../telemetry/tracing.js';
+import { orderEventRecords } from '../orders/order-events.js';
 
 export type SweepVerdict =
   /** The provider showed the outcome; the record now says succeeded or failed. */
@@ -18,7 +19,9 @@ export type SweepVerdict =
   /** Only a resend with the same key can settle it: the agent's next identical call does that. */
   | 'needs_retry'
   /** A live call holds the lease, or the record belongs to another backend: left alone. */
-  | 'left';
+  | 'left'
+  /** Not a record: a merchant's order event for a checkout this ledger does not hold (issue 18), kept for a person. */
+  | 'unknown_order';
 
 export interface SweepEntry {
   key: string;
@@ -116,10 +119,38 @@ async function refreshHead(ledger: Ledger, backend: Backend, key: string, anchor
   });
 }
 
-export function sweepSummary(entries: SweepEntry[]): string {
+export function sweepSummary(all: SweepEntry[]): string {
+  const entries = all.filter((e) => e.verdict !== 'unknown_order');
+  const orders = all.length - entries.length;
   const count = (verdict: SweepVerdict) => entries.filter((e) => e.verdict === verdict).length;
-  if (entries.length === 0) return 'Nothing to reconcile: no unknown or abandoned pending records.';
-  return `Reconciled ${entries.length} open record(s): ${count('settled')} settled, ${count('unknown')} still unknown, ${count('needs_retry')} need the agent's retry, ${count('left')} left alone.`;
+  const strangers = orders > 0 ? ` ${orders} order(s) for checkouts this ledger does not know: find them at the merchant.` : '';
+  if (entries.length === 0) return `Nothing to reconcile: no unknown or abandoned pending records.${strangers}`;
+  return `Reconciled ${entries.length} open record(s): ${count('settled')} settled, ${count('unknown')} still unknown, ${count('needs_retry')} need the agent's retry, ${count('left')} left alone.${strangers}`;
+}
+
+/**
+ * Orders the merchants' signed events named for checkouts this ledger does not hold (never dropped): each
+ * stays listed here until someone finds its purchase (another platform's, a lost store, a wrong secret).
+ */
+export async function unknownOrders(ledger: Ledger): Promise<SweepEntry[]> {
+  const entries: SweepEntry[] = [];
+  for await (const record of orderEventRecords(ledger.store)) {
+    if (record.known) continue;
+    const last = record.lines.at(-1);
+    const orderId = record.latest?.value.id ?? last?.order_id ?? '?';
+    entries.push({
+      key: `order:${orderId}`,
+      operation: 'order',
+      anchor: record.anchor,
+      principal: '-',
+      before: 'unknown',
+      verdict: 'unknown_order',
+      after: 'unknown',
+      outbound_key: '',
+      message: `order ${orderId} for checkout ${record.anchor} at ${record.merchant}: ${record.lines.length} event(s), last ${last?.type ?? '?'} (status ${record.latest?.value.status ?? 'none'}) at ${new Date(record.updated_at).toISOString()}; this ledger has no such checkout`,
+    });
+  }
+  return entries;
 }
 
 const RECONCILE_EVERY_MS = 5 * 60_000;

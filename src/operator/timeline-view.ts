@@ -19,7 +19,7 @@ export function formatRecordTable(records: LedgerRecord[]): string {
 export function formatTimeline(rows: TimelineRow[]): string {
   return table(
     ['TIME', 'OPERATION', 'ATTEMPT', 'EVENT', 'OUTBOUND KEY', 'PROVIDER REQUEST', 'CODE', 'DETAIL'],
-    rows.map((r) => [r.at, r.operation, String(r.attempt), r.event, r.outbound_key ?? '-', r.provider_request_id ?? '-', r.code ?? '-', r.detail ?? '']),
+    rows.map((r) => [r.at, r.operation, r.attempt === null ? '-' : String(r.attempt), r.event, r.outbound_key ?? '-', r.provider_request_id ?? '-', r.code ?? '-', r.detail ?? '']),
   );
 }
 
@@ -39,7 +39,8 @@ export function formatRecord(record: LedgerRecord): string {
 
 export function formatHistory(history: CheckoutHistory): string {
   const { head, records } = history;
-  const order = head.checkout.order ? `, order ${head.checkout.order.id}` : '';
+  const latest = head.order?.value;
+  const order = latest ? `, order ${latest.id} ${latest.status ?? ''}`.trimEnd() : head.checkout.order ? `, order ${head.checkout.order.id}` : '';
   const sends = records.flatMap((r) => r.timeline).filter((e) => e.event === 'sent' || e.event === 'resent').length;
   return [
     // The status, order id and checkout id are the merchant's words: never sent to the terminal raw.
@@ -48,7 +49,7 @@ export function formatHistory(history: CheckoutHistory): string {
     '',
     formatRecordTable(records),
     '',
-    formatTimeline(timelineRows(records)),
+    formatTimeline(timelineRows(records, history.orderEvents)),
   ].join('\n');
 }
 

@@ -19,7 +19,7 @@ export function describeResult(result: Extract<CheckoutResult, { ok: true }>): s
       ? `, total ${total} ${checkout.currency.toLowerCase()} (minor units)`
       : '';
   const status = isCheckoutStatus(checkout.status) ? checkout.status : 'in a state once-checkout does not know';
-  const order = checkout.order ? `, order ${quoteId(String(checkout.order.id))}` : '';
+  const order = checkout.order ? `, order ${quoteId(String(checkout.order.id))}${describeOrder(checkout.order)}` : '';
   const replay = idempotency.replayed
     ? ` This is the recorded result of an earlier identical call (first seen ${idempotency.first_seen_at}); nothing was done twice.`
     : '';
@@ -28,4 +28,25 @@ export function describeResult(result: Extract<CheckoutResult, { ok: true }>): s
     .map((m) => ` About this checkout, ${quoteMerchant(typeof m?.content === 'string' ? m.content : '', 200)}.`)
     .join('');
   return `Checkout ${quoteId(String(checkout.id))} is ${status}${money}${order}.${replay}${said}`;
+}
+
+/**
+ * After the purchase (issue 18): what the merchant's order events said, in our words around its data: the
+ * order's status, each shipment's carrier, tracking and status, and completed refunds. Merchant strings are
+ * one line, capped and quoted; unknown statuses stay quoted data.
+ */
+function describeOrder(order: NonNullable<Extract<CheckoutResult, { ok: true }>['checkout']['order']>): string {
+  const parts: string[] = [];
+  if (typeof order.status === 'string' && order.status !== '') parts.push(`is ${quoteId(order.status, 32)}`);
+  for (const item of (Array.isArray(order.fulfillments) ? order.fulfillments : []).slice(0, 3)) {
+    const f = item as { type?: unknown; status?: unknown; carrier?: unknown; tracking_number?: unknown };
+    const what = typeof f.type === 'string' ? quoteId(f.type, 32) : 'a';
+    const status = typeof f.status === 'string' ? ` ${quoteId(f.status, 32)}` : '';
+    const carrier = typeof f.carrier === 'string' ? ` with ${quoteId(f.carrier, 40)}` : '';
+    const tracking = typeof f.tracking_number === 'string' ? ` (tracking ${quoteId(f.tracking_number, 64)})` : '';
+    parts.push(`${what} fulfillment${status}${carrier}${tracking}`);
+  }
+  const refunded = (Array.isArray(order.totals) ? order.totals : []).find((t) => (t as { type?: unknown }).type === 'amount_refunded') as { amount?: unknown } | undefined;
+  if (typeof refunded?.amount === 'number' && Number.isSafeInteger(refunded.amount)) parts.push(`${refunded.amount} (minor units) refunded`);
+  return parts.length === 0 ? '' : ` (${parts.join('; ')})`;
 }

@@ -1,17 +1,23 @@
 // MCP resources: `checkout://{id}` is a checkout and its ledger timeline, for the calling principal only, so a
 // person can @-mention a checkout in a client and see what happened. A foreign checkout is simply not found.
+// A client may subscribe to one: it gets notifications/resources/updated when the checkout's order or status
+// changes, at once when this process applied the merchant's event, else from a poll of the subscribed heads
+// (an event received by another process on the same store, or a stdio server, which receives none itself).
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
   type ReadResourceResult,
   type Resource,
   type ResourceLink,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { BackendName } from '../backends/backend.js';
 import type { Checkouts } from '../checkout/checkouts.js';
+import type { AnchorHead } from '../checkout/heads.js';
 import { checkoutHistory, historyJson, recentCheckouts } from '../checkout/history.js';
 import { totalAmount } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -21,6 +27,10 @@ const MIME = 'application/json';
 /** The MCP specification's code for an unknown resource. */
 const RESOURCE_NOT_FOUND = -32002;
 const LISTED_AT_MOST = 100;
+/** How often the heads of subscribed checkouts are read for news applied by other processes. */
+export const SUBSCRIPTION_POLL_MS = 1_000;
+/** Subscriptions one session may hold (each is one key in the poll's single read). */
+const SUBSCRIPTIONS_AT_MOST = 100;
 
 export interface CheckoutResourceDeps {
   ledger: Ledger;
@@ -42,8 +52,14 @@ export function checkoutLink(id: string): ResourceLink {
   };
 }
 
+/** What a subscriber is told about when it changes: the checkout's status and its order's state. */
+function newsOf(head: AnchorHead): string {
+  return `${head.checkout.status}|${head.order?.seq ?? 0}|${head.order?.digest ?? ''}`;
+}
+
 export function registerCheckoutResources(server: Server, deps: CheckoutResourceDeps, principal: string, checkouts: Checkouts): void {
-  server.registerCapabilities({ resources: {} });
+  server.registerCapabilities({ resources: { subscribe: true } });
+  registerSubscriptions(server, principal, checkouts);
 
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({
     resourceTemplates: [
@@ -86,6 +102,73 @@ export function registerCheckoutResources(server: Server, deps: CheckoutResource
     };
     return { contents: [{ uri, mimeType: MIME, text: JSON.stringify(body, null, 2) }] };
   });
+}
+
+function registerSubscriptions(server: Server, principal: string, checkouts: Checkouts): void {
+  const heads = checkouts.heads;
+  /** uri → the checkout id and the news last told. */
+  const subscribed = new Map<string, { id: string; news: string }>();
+  let timer: NodeJS.Timeout | undefined;
+  let checking: Promise<void> | undefined;
+
+  const check = async () => {
+    const entries = [...subscribed.entries()];
+    if (entries.length === 0) return;
+    const stored = await heads.store.getMany<AnchorHead>(entries.map(([, s]) => heads.keyOf(s.id)));
+    entries.forEach(([uri, subscription], index) => {
+      const head = stored[index]?.value;
+      if (!head || head.principal !== principal || subscribed.get(uri) !== subscription) return;
+      const news = newsOf(head);
+      if (news === subscription.news) return;
+      subscription.news = news;
+      void server.sendResourceUpdated({ uri }).catch(() => {});
+    });
+  };
+  const checkSoon = () => {
+    // One read at a time; news arriving meanwhile is caught by the next.
+    checking ??= check()
+      .catch(() => {})
+      .finally(() => (checking = undefined));
+    return checking;
+  };
+  const onOrder = (anchor: string) => {
+    if (subscribed.has(checkoutUri(anchor))) void checkSoon();
+  };
+  const stop = () => {
+    if (timer) clearInterval(timer);
+    timer = undefined;
+    heads.news.off('order', onOrder);
+  };
+
+  server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    const uri = request.params.uri;
+    const id = parseCheckoutUri(uri);
+    const stored = id === undefined ? undefined : await heads.read(id);
+    if (id === undefined || !stored || stored.value.principal !== principal) throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found`, { uri });
+    if (!subscribed.has(uri) && subscribed.size >= SUBSCRIPTIONS_AT_MOST) {
+      throw new McpError(-32602, `At most ${SUBSCRIPTIONS_AT_MOST} checkouts can be subscribed in one session; unsubscribe from one first`);
+    }
+    subscribed.set(uri, { id, news: newsOf(stored.value) });
+    if (!timer) {
+      heads.news.on('order', onOrder);
+      timer = setInterval(() => void checkSoon(), SUBSCRIPTION_POLL_MS);
+      timer.unref();
+    }
+    return {};
+  });
+
+  server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    subscribed.delete(request.params.uri);
+    if (subscribed.size === 0) stop();
+    return {};
+  });
+
+  const closed = server.onclose;
+  server.onclose = () => {
+    subscribed.clear();
+    stop();
+    closed?.();
+  };
 }
 
 function parseCheckoutUri(uri: string): string | undefined {

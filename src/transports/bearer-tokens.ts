@@ -1,8 +1,8 @@
 // HTTP mode's bearer tokens (ONCE_HTTP_TOKENS): each token names the principal it buys for. Tokens are
 // compared in constant time over fixed-length hashes, and never appear in an error, a log or a record.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
+import { readSettingFile } from '../config/config-file.js';
 
 const VARIABLE = 'ONCE_HTTP_TOKENS';
 const PRINCIPAL = /^[A-Za-z0-9._@:-]{1,128}$/;
@@ -58,14 +58,7 @@ export function parseHttpTokens(value: string | undefined): BearerTokens | undef
   let where: (n: number) => string;
   if (text.startsWith('@')) {
     const path = text.slice(1);
-    let content: string;
-    try {
-      content = readFileSync(path, 'utf8');
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(VARIABLE, `cannot read the token file ${path} (${code})`, 'Point @ at a readable file with one token=principal pair a line');
-    }
-    pairs = content.split(/\r?\n/);
+    pairs = readSettingFile(VARIABLE, path, 'token file', 'Point @ at a readable file with one token=principal pair a line');
     where = (n) => `line ${n + 1} of ${path}`;
   } else {
     pairs = text.split(',');

@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { RateLimiter } from '../server/rate-limit.js';
 import type { BearerTokens } from './bearer-tokens.js';
 import { answerMetrics, METRICS_PATH, type MetricsEndpoint } from './metrics-endpoint.js';
+import { readRawBody } from './request-body.js';
 
 export const MCP_PATH = '/mcp';
 export const REALM = 'once-checkout';
@@ -58,6 +59,8 @@ export interface HttpServeOptions extends ListenAddress {
   evictIdleMs?: number;
   /** GET /metrics, behind its own token; absent: /metrics is not served. */
   metrics?: MetricsEndpoint;
+  /** Order event receivers by path (signed by the merchant, no bearer token, no Host check); 404 when absent. */
+  webhooks?: ReadonlyMap<string, (req: IncomingMessage, res: ServerResponse) => Promise<void>>;
 }
 
 /** The limits in force, as doctor and the started line state them. */
@@ -141,30 +144,11 @@ function refuse(res: ServerResponse, status: number, message: string, headers: R
 type Body = { ok: true; value: unknown } | { ok: false; status: number; message: string };
 
 async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
-  const tooLarge: Body = { ok: false, status: 413, message: `Payload too large: the limit is ${limit} bytes` };
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return tooLarge;
-  // Listeners, not for-await: leaving a for-await early destroys the socket before the 413 is written.
-  const gone = Symbol('gone');
-  const text = await new Promise<string | undefined | typeof gone>((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) return void chunks.push(chunk);
-      req.off('data', onData);
-      resolve(undefined);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    // Cut off (the request timeout, or the client hung up) before the body was complete.
-    req.once('error', () => resolve(gone));
-    req.once('close', () => resolve(gone));
-  });
-  if (text === gone) return { ok: false, status: 0, message: 'the client went away' };
-  if (text === undefined) return tooLarge;
+  const raw = await readRawBody(req, limit);
+  if (raw === 'gone') return { ok: false, status: 0, message: 'the client went away' };
+  if (raw === 'too_large') return { ok: false, status: 413, message: `Payload too large: the limit is ${limit} bytes` };
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: JSON.parse(raw.toString('utf8')) };
   } catch {
     return { ok: false, status: 400, message: 'Parse error: the body is not JSON' };
   }
@@ -281,6 +265,8 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
+    const webhook = options.webhooks?.get(path);
+    if (webhook) return webhook(req, res);
     const metrics = path === METRICS_PATH ? options.metrics : undefined;
     if (path !== MCP_PATH && !metrics) {
       const hint = path === METRICS_PATH ? ` (${METRICS_PATH} is served when ONCE_METRICS_TOKEN is set)` : '';

@@ -7,12 +7,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Store } from '../../store/store.js';
 import type { AcpVersion } from '../acp/versions.js';
+import { generateKeyPairSync, randomBytes as keyId } from 'node:crypto';
+import { render } from './cart.js';
 import { acpError, type AcpError, type Answer } from './errors.js';
 import { NO_FAULTS, pickFault, type FaultName, type FaultPlan, type Random } from './faults.js';
 import { ACP_MCP_PATH, createAcpMcpEndpoint, operationOfRpc, type AcpMcpEndpoint } from './mcp-binding.js';
 import { SandboxMerchant, matchRoute, type MerchantResponse } from './merchant.js';
 import { ucpRoutes } from './ucp-http.js';
 import { UcpMerchant } from './ucp-merchant.js';
+import { ORDER_STEPS, OrderEventSender, SandboxOrders, type OrderEventSenderOptions, type OrderStep } from './order-events.js';
 
 export interface ServeMerchantOptions {
   port: number;
@@ -44,6 +47,16 @@ export interface ServeMerchantOptions {
   crash?: () => void;
   /** UCP's complete_in_progress fault: how long a complete stays in progress before it charges. Default 5 s. */
   completeDelayMs?: number;
+  /**
+   * Where to send signed ACP order events (order_create on every completed order; order_update on each
+   * POST /sandbox/orders/{id}/{confirm|ship|deliver|refund|cancel}), with the secret and delivery faults.
+   */
+  orderEvents?: OrderEventSenderOptions;
+  /**
+   * Where the UCP side sends its order events (orders placed over UCP), signed per RFC 9421 with a P-256 key
+   * made at start and published in /.well-known/ucp `signing_keys`.
+   */
+  ucpOrderEvents?: Omit<OrderEventSenderOptions, 'secret' | 'ucp'>;
 }
 
 export interface MerchantServer {
@@ -53,6 +66,8 @@ export interface MerchantServer {
   merchant: SandboxMerchant;
   /** The same business over UCP (REST under /ucp, MCP at /ucp/mcp, /.well-known/ucp). */
   ucp: UcpMerchant;
+  /** The orders after checkout, and their event sender (when order events are on). */
+  orders: SandboxOrders;
   close(): Promise<void>;
 }
 
@@ -98,12 +113,22 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   let merchant: SandboxMerchant | undefined;
   let mcp: AcpMcpEndpoint | undefined;
   let ownUrl = '';
+  let orders: SandboxOrders | undefined;
 
   async function route(req: IncomingMessage): Promise<Reply> {
     const requestId = header(req, 'Request-Id') ?? `req_${randomBytes(12).toString('hex')}`;
     const base = { 'Request-Id': requestId };
     const identity = callerOf(req);
     if (identity === undefined) return unauthorized(base);
+    const step = /^\/sandbox\/orders\/([A-Za-z0-9_-]+)\/([a-z]+)$/.exec(new URL(req.url ?? '/', 'http://merchant').pathname);
+    if (step && orders) {
+      // The merchant's own console: move an order along its life; the order event goes out as it would.
+      if (req.method !== 'POST' || !(ORDER_STEPS as readonly string[]).includes(step[2])) {
+        return errorReply(acpError(404, 'invalid_request', 'not_found', `POST /sandbox/orders/{id}/{${ORDER_STEPS.join('|')}}`), base);
+      }
+      const order = await orders.advance(step[1], step[2] as OrderStep);
+      return order ? { status: 200, body: order, headers: base } : errorReply(acpError(404, 'invalid_request', 'not_found', `No order ${step[1]}.`), base);
+    }
     const method = req.method ?? 'GET';
     let body: unknown;
     if (method === 'POST') {
@@ -182,6 +207,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   }
 
   let ucp: UcpMerchant | undefined;
+  const signingKeys: object[] = [];
   const ucpRoute = ucpRoutes({
     merchant: () => ucp,
     baseUrl: () => options.baseUrl ?? ownUrl,
@@ -191,6 +217,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     rng,
     timeoutDelayMs,
     crash: options.crash,
+    signingKeys: () => signingKeys,
   });
 
   // ---- ACP discovery and ACP's MCP binding (issue 13): /.well-known/acp.json and /acp/mcp ----
@@ -285,13 +312,35 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   ownUrl = url;
-  ucp = new UcpMerchant({ store: options.store, now: options.now, baseUrl: options.baseUrl ?? url, completeDelayMs: options.completeDelayMs });
+  const sender = options.orderEvents ? new OrderEventSender({ now: options.now, ...options.orderEvents }) : undefined;
+  let ucpSender: OrderEventSender | undefined;
+  if (options.ucpOrderEvents) {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const kid = `sandbox-${keyId(6).toString('hex')}`;
+    signingKeys.push({ ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' });
+    const profile = `${options.baseUrl ?? url}/.well-known/ucp`;
+    ucpSender = new OrderEventSender({ now: options.now, secret: '', ...options.ucpOrderEvents, ucp: { key: pair.privateKey, kid, profile } });
+  }
+  const afterCheckout = new SandboxOrders(options.store, options.baseUrl ?? url, sender, options.now, ucpSender);
+  ucp = new UcpMerchant({
+    store: options.store,
+    now: options.now,
+    baseUrl: options.baseUrl ?? url,
+    completeDelayMs: options.completeDelayMs,
+    onCompleted: (state) => {
+      afterCheckout.created(render(state, options.baseUrl ?? url), 'ucp').catch((error: unknown) => console.error('sandbox merchant: order event failed:', error));
+    },
+  });
+  orders = afterCheckout;
   merchant = new SandboxMerchant({
     store: options.store,
     now: options.now,
     baseUrl: options.baseUrl ?? url,
     ignoreIdempotencyKeys: options.ignoreIdempotencyKeys,
     versions: options.versions,
+    onCompleted: (session) => {
+      afterCheckout.created(session).catch((error: unknown) => console.error('sandbox merchant: order event failed:', error));
+    },
   });
   mcp = createAcpMcpEndpoint(merchant);
   const ready = merchant;
@@ -301,6 +350,7 @@ export async function serveMerchant(options: ServeMerchantOptions): Promise<Merc
     port,
     merchant: ready,
     ucp,
+    orders: afterCheckout,
     close: async () => {
       await endpoint.close();
       await new Promise<void>((resolve, reject) => {

@@ -44,6 +44,8 @@ export interface SandboxMerchantOptions {
   keyRetentionMs?: number;
   /** The ACP versions it speaks, oldest first; default every released one. */
   versions?: readonly AcpVersion[];
+  /** Called once a complete has committed an order (whatever the caller then hears): order events start here. */
+  onCompleted?: (session: SandboxSession) => void;
 }
 
 export interface MerchantRequest {
@@ -168,6 +170,7 @@ export class SandboxMerchant {
   private readonly ignoreKeys: boolean;
   private readonly keys: IdempotencyKeys;
   readonly versions: readonly AcpVersion[];
+  private readonly onCompleted?: (session: SandboxSession) => void;
 
   constructor(options: SandboxMerchantOptions) {
     this.versions = options.versions ?? ACP_VERSIONS;
@@ -176,6 +179,7 @@ export class SandboxMerchant {
     this.baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
     this.ignoreKeys = options.ignoreIdempotencyKeys ?? false;
     this.keys = new IdempotencyKeys(this.store, this.now, options.keyRetentionMs ?? KEY_RETENTION_MS);
+    this.onCompleted = options.onCompleted;
   }
 
   async handle(request: MerchantRequest): Promise<MerchantResponse> {
@@ -373,8 +377,12 @@ export class SandboxMerchant {
     for (let round = 0; round < 10; round += 1) {
       const stored = await this.store.get<SessionState>(this.sessionKey(id));
       if (!stored) return notFound(id);
-      const answer = await writeDecision(this.store, this.sessionKey(id), stored, decide(stored.value));
-      if (answer !== undefined) return answer;
+      const decision = decide(stored.value);
+      const answer = await writeDecision(this.store, this.sessionKey(id), stored, decision);
+      if (answer !== undefined) {
+        if (decision.next?.phase === 'completed' && stored.value.phase !== 'completed') this.onCompleted?.(render(decision.next, this.baseUrl));
+        return answer;
+      }
     }
     return acpError(503, 'service_unavailable', 'contention', 'The session is changing too fast; retry shortly.');
   }

@@ -22,6 +22,8 @@ export interface UcpRoutesOptions {
   rng: Random;
   timeoutDelayMs: number;
   crash?: () => void;
+  /** Public JWKs the business signs its order webhooks with, published in its profile. */
+  signingKeys?: () => object[];
 }
 
 const MAX_BODY_BYTES = 1_000_000;
@@ -87,7 +89,7 @@ export function ucpRoutes(options: UcpRoutesOptions): (req: IncomingMessage, res
     const headers = headersOf(req);
     const merchant = options.merchant();
     if (path === UCP_PROFILE_PATH) {
-      send(res, method === 'GET' ? jsonReply(200, businessProfile(options.baseUrl())) : jsonReply(405, { code: 'method_not_allowed', content: 'GET only.' }));
+      send(res, method === 'GET' ? jsonReply(200, businessProfile(options.baseUrl(), options.signingKeys?.() ?? [])) : jsonReply(405, { code: 'method_not_allowed', content: 'GET only.' }));
       return;
     }
     const read = method === 'GET' || method === 'DELETE' ? { ok: true as const, body: undefined } : await readJson(req);

@@ -50,6 +50,8 @@ export interface UcpMerchantOptions {
   keyRetentionMs?: number;
   /** How long a complete under the complete_in_progress fault stays in progress. Default 5 s. */
   completeDelayMs?: number;
+  /** Called once a session's order is placed and charged (whatever the caller hears): order events start here. */
+  onCompleted?: (state: SessionState) => void;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -83,8 +85,10 @@ export class UcpMerchant {
   private readonly baseUrl: string;
   private readonly completeDelayMs: number;
   private readonly keys: IdempotencyKeys<UcpAnswer>;
+  private readonly onCompleted?: (state: SessionState) => void;
 
   constructor(options: UcpMerchantOptions) {
+    this.onCompleted = options.onCompleted;
     this.store = options.store;
     this.now = options.now ?? Date.now;
     this.baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
@@ -219,10 +223,15 @@ export class UcpMerchant {
         const written = await this.store.replace(this.sessionKey(id), stored, due.next);
         if (!written) continue;
         for (const [key, value] of due.records) await this.store.put(key, value);
+        this.onCompleted?.(due.next);
         stored = written;
       }
-      const answer = await writeDecision(this.store, this.sessionKey(id), stored, decide(stored.value));
-      if (answer !== undefined) return answer;
+      const decision = decide(stored.value);
+      const answer = await writeDecision(this.store, this.sessionKey(id), stored, decision);
+      if (answer !== undefined) {
+        if (decision.next?.phase === 'completed' && stored.value.phase !== 'completed') this.onCompleted?.(decision.next);
+        return answer;
+      }
     }
     return protocolError(503, 'contention', 'The session is changing too fast; retry shortly.', 1);
   }

@@ -10,7 +10,8 @@ export const UCP_REST_PATH = '/ucp';
 export const UCP_MCP_PATH = '/ucp/mcp';
 export const UCP_PROFILE_PATH = '/.well-known/ucp';
 
-export function businessProfile(baseUrl: string): Record<string, unknown> {
+/** `signingKeys`: public JWKs the business signs its order webhooks with (signatures.md), when it sends them. */
+export function businessProfile(baseUrl: string, signingKeys: object[] = []): Record<string, unknown> {
   const version = UCP_VERSION;
   const service = (transport: 'rest' | 'mcp', endpoint: string, schema: string) => ({
     version,
@@ -34,5 +35,6 @@ export function businessProfile(baseUrl: string): Record<string, unknown> {
         [SANDBOX_HANDLER.name]: [{ id: SANDBOX_HANDLER.id, version, available_instruments: [{ type: 'card' }], config: {} }],
       },
     },
+    ...(signingKeys.length > 0 ? { signing_keys: signingKeys } : {}),
   };
 }
