@@ -1,8 +1,8 @@
 // The ledger's steps as spans (claim, reconcile, settle) and as metrics, read from what each settle writes: an
 // attempt that became unknown, how long an unknown one took to reach its outcome, attempts past the first.
 import type { Attributes, Span } from '@opentelemetry/api';
-import { SUPERSEDED, type Reconciled } from '../ledger/ledger.js';
-import type { LedgerObserver } from '../ledger/observer.js';
+import { SUPERSEDED } from '../ledger/ledger.js';
+import type { LedgerObserver, ReconcileOutcome } from '../ledger/observer.js';
 import type { LedgerRecord, TimelineEvent } from '../ledger/record.js';
 import type { Metrics } from './metrics.js';
 import type { Telemetry } from './telemetry.js';
@@ -15,7 +15,7 @@ export function ledgerObserver(telemetry: Telemetry): LedgerObserver {
   return {
     claim: (key, operation, work) => traced('ledger claim', { 'once.operation': operation, 'once.key_prefix': keyPrefix(key) }, () => work()),
 
-    reconcile: <T>(record: LedgerRecord<T>, work: () => Promise<Reconciled<T>>) =>
+    reconcile: <T, R extends ReconcileOutcome>(record: LedgerRecord<T>, work: () => Promise<R>) =>
       traced('ledger reconcile', attributesOf(record), async (span) => {
         let result = 'unknown';
         try {
