@@ -377,6 +377,18 @@ describe('R6: a resend carries exactly what the attempt sent', () => {
     expect(call.sent.map((a) => a.outboundKey)).toEqual([call.sent[0].outboundKey, call.sent[0].outboundKey]);
   });
 
+  it('R13: the last allowed attempt, unknown, retried with other data stays unknown (its request may still land), never attempts_exhausted', async () => {
+    const { ledger } = setup();
+    const declined: StepResult<string> = { kind: 'failed', code: 'payment_declined', message: 'declined' };
+    const call = scripted([declined, declined, { kind: 'unknown', reason: 'socket closed' }], [{ kind: 'resend' }, { kind: 'settled', result: ok('order_A') }]);
+    for (const card of ['card-A', 'card-A', 'card-A']) await ledger.run(call.spec({ attemptFingerprint: card }));
+    const switched = await ledger.run(call.spec({ attemptFingerprint: 'card-B' }));
+    expect(switched).toMatchObject({ outcome: 'unknown', record: { attempt: 3 } });
+    expect(call.sent).toHaveLength(3);
+    // The held request lands; the next call reads it and returns the order.
+    expect(await ledger.run(call.spec({ attemptFingerprint: 'card-B' }))).toMatchObject({ outcome: 'succeeded', value: 'order_A' });
+  });
+
   it('R6: retried with other data, after the provider shows no effect, it is superseded by attempt 2 with a new key', async () => {
     const { ledger } = setup();
     const call = scripted([{ kind: 'unknown', reason: 'timeout' }, ok('order_B')], [{ kind: 'resend' }]);

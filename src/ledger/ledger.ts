@@ -520,6 +520,11 @@ export class Ledger {
         if (seen.kind === 'unknown') return { kind: 'unknown', reason: `reconcile: ${seen.reason}` };
         const sends = spec.attemptFingerprint ?? spec.fingerprint;
         if ((record.attempt_fingerprint ?? record.fingerprint) !== sends) {
+          // The request may still be on its way: with no attempt left to replace it, it stays unknown, never a
+          // failure the cap would report while it lands (R13). The next read settles it.
+          if (record.attempt >= this.maxAttempts) {
+            return { kind: 'unknown', reason: 'the provider shows no effect of the last allowed attempt yet, and its request may still arrive' };
+          }
           // The same key with another body would be a conflict at the provider; it shows the attempt took no
           // effect, and the anchor completes at most once there, so a new attempt with a new key replaces it.
           return { kind: 'failed', code: SUPERSEDED, message: 'the provider shows no effect of this attempt; a call with other data replaces it' };
