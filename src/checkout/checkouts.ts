@@ -420,7 +420,7 @@ export class Checkouts {
     if (record !== undefined || !held.head.fresh) {
       const seen = await this.backend.get(call.id);
       if (seen.kind === 'unknown') {
-        return refuse(failure('service_unavailable', 'merchant_unavailable', `The merchant could not be read before paying (${seen.reason}); ${nothing}. Call complete_checkout again in a few seconds.`, true));
+        return refuse(failure('service_unavailable', 'merchant_unavailable', `The merchant could not be read before paying (${seen.reason}); this call sent nothing${record ? ', and an earlier payment attempt on this checkout may have gone through (it is checked on the next call)' : ''}. Call complete_checkout again in a few seconds.`, true));
       }
       if (seen.kind === 'failed') return refuse(describeFailure(seen.code, seen.message, 'complete_checkout'));
       live = redactDeep(seen.checkout, call.secrets);
