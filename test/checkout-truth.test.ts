@@ -415,3 +415,20 @@ describe('R13: a refused read never settles a lost payment as failed', () => {
     expect(await charges()).toHaveLength(1);
   });
 });
+
+describe('R13: words when the merchant cannot be read', () => {
+  it('R13: after an earlier attempt (3-D Secure the person may have finished), an unreadable merchant is never "nothing was charged"', async () => {
+    const { backend, checkouts } = engine();
+    const { id } = await created(checkouts);
+    backend.complete = async (checkoutId) => {
+      const seen = await backend.get(checkoutId);
+      if (seen.kind !== 'succeeded') return seen;
+      return { kind: 'succeeded', checkout: { ...seen.checkout, status: 'authentication_required', continue_url: 'https://bank.example/3ds' } };
+    };
+    expect(await checkouts.complete('alice', id, payA)).toMatchObject({ ok: false, failure: { code: 'payer_action_required' } });
+    backend.get = async () => timedOut;
+    const unread = await checkouts.complete('alice', id, payA);
+    expect(unread).toMatchObject({ ok: false, failure: { code: 'merchant_unavailable', retryable: true } });
+    if (!unread.ok) expect(unread.failure.message).not.toMatch(/nothing was charged/);
+  });
+});
