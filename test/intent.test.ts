@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CreateInput } from '../src/commerce/inputs.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from '../src/checkout/intent.js';
-import { outboundKey } from '../src/ledger/keys.js';
+import { canonicalJson } from '../src/ledger/canonical.js';
+import { digest, outboundKey } from '../src/ledger/keys.js';
 
 const scope: Scope = { principal: 'local', backend: 'sandbox', merchant: 'sandbox' };
 const address = { name: 'Ada', line_one: '1 Way', city: 'London', state: 'LDN', country: 'gb', postal_code: 'N1' };
@@ -39,6 +40,20 @@ describe('R2: canonical intent', () => {
     ['buyer', { ...base, buyer: { email: 'someone@example.com' } }],
   ])('R2: a changed %s gives a different key', (_what, changed) => {
     expect(keyOf(changed as CreateInput)).not.toBe(keyOf(base));
+  });
+
+  it('R2: object keys in another Unicode form sort as their normal form, so the text (and key) is the same', () => {
+    // 'é' composed (U+00E9) sorts after 'f'; decomposed ('e' + U+0301) before it. Sorting before normalising
+    // wrote the two in different orders: the same intent, two keys.
+    const composed = { '\u00e9': 1, f: 2 };
+    const decomposed = { 'e\u0301': 1, f: 2 };
+    expect(canonicalJson(decomposed)).toBe(canonicalJson(composed));
+    expect(digest(decomposed)).toBe(digest(composed));
+    expect(canonicalJson(composed)).toBe('{"f":2,"\u00e9":1}');
+  });
+
+  it('R2: two keys of one object that are the same after normalising are refused, not silently merged', () => {
+    expect(() => canonicalJson({ '\u00e9': 1, 'e\u0301': 2 })).toThrow(/same key/);
   });
 
   it('R2: for update, null (clear) and absent (leave) stay different', () => {
