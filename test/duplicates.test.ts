@@ -18,7 +18,6 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
  * repeat is gone, and never add one.
  */
 const KNOWN = new Set([
-  'ledger/ledger.ts ~ ledger/ledger.ts', // take over a pending or unknown record and reconcile it (ledger hot path)
   'store/postgres.ts ~ store/sqlite.ts', // getMany and the paged entries scan, in each store's SQL
 ]);
 

@@ -139,105 +139,121 @@ export class Ledger {
 
   async run<T>(spec: RunSpec<T>): Promise<RunResult<T>> {
     const storeKey = recordStoreKey(spec.key);
-    const started = this.clock.now();
-    let poll = this.pollMs;
-    // The attempt we saw running: when it settles, its outcome is ours too (R7), even a failure.
-    let waitedOn: { generation: number; attempt: number } | undefined;
-
+    const wait: Waiting = { started: this.clock.now(), poll: this.pollMs, on: undefined };
     for (;;) {
       const now = this.clock.now();
       const claim = await this.observe.claim(spec.key, spec.operation, () => this.store.claim<LedgerRecord<T>>(storeKey, this.freshRecord(spec, now, 1)));
       if (claim.claimed) return this.runAttempt(spec, claim.stored, 'send');
-
-      const current = claim.current;
-      const record = current.value;
-
-      if (isSettled(record) && record.expires_at <= now) {
-        // Expired (R8): purged lazily by starting over in the same place.
-        const next = this.freshRecord(spec, now, record.generation + 1);
-        const mine = await this.store.replace(storeKey, current, next);
-        if (mine) return this.runAttempt(spec, mine, 'send');
-        continue;
-      }
-
-      if (record.fingerprint !== spec.fingerprint) {
-        throw new LedgerError(
-          'intent_conflict',
-          `record ${spec.key} already holds a different intent`,
-          { key: spec.key, anchor: record.anchor, attempt: record.attempt },
-        );
-      }
-
-      if (spec.windowMs !== undefined && isSettled(record) && now - settledAt(record) >= spec.windowMs) {
-        // Past the dedup window W, the same create is a new intent (R3).
-        const next = this.freshRecord(spec, now, record.generation + 1);
-        next.timeline = [...record.timeline, { at: now, event: 'new_generation', attempt: 1 }, ...next.timeline];
-        const mine = await this.store.replace(storeKey, current, next);
-        if (mine) return this.runAttempt(spec, mine, 'send');
-        continue;
-      }
-
-      const state = record.state;
-      switch (state.status) {
-        case 'succeeded':
-          return { outcome: 'succeeded', value: state.result, replayed: true, record };
-        case 'failed': {
-          const sawItRun = waitedOn?.generation === record.generation && waitedOn.attempt === record.attempt;
-          if (sawItRun) return this.failedResult(record, state, true);
-          if (record.attempt >= this.maxAttempts) {
-            // Out of attempts, but the provider may show the outcome after all (a payment approved since).
-            const seen = spec.precheck ? await spec.precheck({ number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() }) : undefined;
-            if (seen) {
-              const info: AttemptInfo = { number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() };
-              const event: TimelineEvent = { at: now, event: 'reconciled', attempt: record.attempt, detail: PRECHECKED };
-              const next = this.settledRecord({ ...record, fence: record.fence + 1 }, info, seen, [event], now, spec.anchorKey);
-              const mine = await this.store.replace(storeKey, current, next);
-              if (mine) return this.resultOf(next, true);
-              continue;
-            }
-            throw new LedgerError(
-              'attempts_exhausted',
-              `${record.attempt} attempts of ${spec.operation} already failed (last: ${state.code})`,
-              { key: spec.key, anchor: record.anchor, attempt: record.attempt },
-            );
-          }
-          // A genuine failure re-executes as attempt n+1 with a new outbound key (R6).
-          const next = this.nextAttempt(record, now, spec);
-          const mine = await this.store.replace(storeKey, current, next);
-          if (mine) return this.runAttempt(spec, mine, 'send');
-          continue;
-        }
-        case 'pending': {
-          if (state.lease_until > now && !ownerIsGone(state.owner) && !this.abandoned.has(fenceId(record))) {
-            waitedOn = { generation: record.generation, attempt: record.attempt };
-            const waited = now - started;
-            if (waited >= this.waitMs) return { outcome: 'pending', replayed: false, record };
-            spec.onWait?.(waited);
-            await this.clock.sleep(Math.min(poll, this.waitMs - waited));
-            poll = Math.min(poll * 2, 250);
-            continue;
-          }
-          // The owner crashed or its lease expired: take over and reconcile first (R6, R7).
-          const why = state.lease_until > now ? `owner ${state.owner} is gone` : `lease of ${state.owner} expired`;
-          const next = this.takeOver(record, now, why);
-          const mine = await this.store.replace(storeKey, current, next);
-          if (!mine) continue;
-          const settled = await this.runAttempt(spec, mine, 'reconcile');
-          if (settled.code !== SUPERSEDED) return settled;
-          waitedOn = undefined; // the superseded attempt failed for us to replace, not for us to report
-          continue;
-        }
-        case 'unknown': {
-          const next = this.takeOver(record, now, state.reason);
-          const mine = await this.store.replace(storeKey, current, next);
-          if (!mine) continue;
-          const settled = await this.runAttempt(spec, mine, 'reconcile');
-          if (settled.code !== SUPERSEDED) return settled;
-          waitedOn = undefined;
-          continue;
-        }
-      }
+      const step = await this.nextStep(spec, storeKey, claim.current, now, wait);
+      if (step) return step;
     }
+  }
+
+  /** What a call does with the record it found instead of claiming one: a result, or undefined to look again. */
+  private async nextStep<T>(spec: RunSpec<T>, storeKey: string, current: Stored<LedgerRecord<T>>, now: number, wait: Waiting): Promise<RunResult<T> | undefined> {
+    const record = current.value;
+    if (isSettled(record) && record.expires_at <= now) {
+      // Expired (R8): purged lazily by starting over in the same place.
+      return this.startGeneration(spec, storeKey, current, now, false);
+    }
+    if (record.fingerprint !== spec.fingerprint) {
+      throw new LedgerError('intent_conflict', `record ${spec.key} already holds a different intent`, {
+        key: spec.key,
+        anchor: record.anchor,
+        attempt: record.attempt,
+      });
+    }
+    if (spec.windowMs !== undefined && isSettled(record) && now - settledAt(record) >= spec.windowMs) {
+      // Past the dedup window W, the same create is a new intent (R3).
+      return this.startGeneration(spec, storeKey, current, now, true);
+    }
+    const state = record.state;
+    switch (state.status) {
+      case 'succeeded':
+        return { outcome: 'succeeded', value: state.result, replayed: true, record };
+      case 'failed':
+        return this.afterFailure(spec, storeKey, current, state, now, wait);
+      case 'pending':
+        if (state.lease_until > now && !ownerIsGone(state.owner) && !this.abandoned.has(fenceId(record))) {
+          return this.waitForOwner(record, now, spec, wait);
+        }
+        // The owner crashed or its lease expired: take over and reconcile first (R6, R7).
+        return this.takeOverAndReconcile(spec, storeKey, current, now, state.lease_until > now ? `owner ${state.owner} is gone` : `lease of ${state.owner} expired`, wait);
+      case 'unknown':
+        return this.takeOverAndReconcile(spec, storeKey, current, now, state.reason, wait);
+    }
+  }
+
+  /** A new generation in place of an expired record (R8) or one settled longer than W ago (R3). */
+  private async startGeneration<T>(spec: RunSpec<T>, storeKey: string, current: Stored<LedgerRecord<T>>, now: number, keepTimeline: boolean): Promise<RunResult<T> | undefined> {
+    const record = current.value;
+    const next = this.freshRecord(spec, now, record.generation + 1);
+    if (keepTimeline) next.timeline = [...record.timeline, { at: now, event: 'new_generation', attempt: 1 }, ...next.timeline];
+    const mine = await this.store.replace(storeKey, current, next);
+    return mine ? this.runAttempt(spec, mine, 'send') : undefined;
+  }
+
+  /** A failed record: the failure we waited on is ours; otherwise attempt n+1 (R6), or the provider's word at the cap (R13). */
+  private async afterFailure<T>(
+    spec: RunSpec<T>,
+    storeKey: string,
+    current: Stored<LedgerRecord<T>>,
+    state: Extract<LedgerRecord<T>['state'], { status: 'failed' }>,
+    now: number,
+    wait: Waiting,
+  ): Promise<RunResult<T> | undefined> {
+    const record = current.value;
+    const sawItRun = wait.on?.generation === record.generation && wait.on.attempt === record.attempt;
+    if (sawItRun) return this.failedResult(record, state, true);
+    if (record.attempt >= this.maxAttempts) return this.atAttemptsCap(spec, storeKey, current, state, now);
+    // A genuine failure re-executes as attempt n+1 with a new outbound key (R6).
+    const mine = await this.store.replace(storeKey, current, this.nextAttempt(record, now, spec));
+    return mine ? this.runAttempt(spec, mine, 'send') : undefined;
+  }
+
+  /** Out of attempts, but the provider may show the outcome after all (a payment approved since). */
+  private async atAttemptsCap<T>(
+    spec: RunSpec<T>,
+    storeKey: string,
+    current: Stored<LedgerRecord<T>>,
+    state: Extract<LedgerRecord<T>['state'], { status: 'failed' }>,
+    now: number,
+  ): Promise<RunResult<T> | undefined> {
+    const record = current.value;
+    const info: AttemptInfo = { number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() };
+    const seen = spec.precheck ? await spec.precheck(info) : undefined;
+    if (!seen) {
+      throw new LedgerError('attempts_exhausted', `${record.attempt} attempts of ${spec.operation} already failed (last: ${state.code})`, {
+        key: spec.key,
+        anchor: record.anchor,
+        attempt: record.attempt,
+      });
+    }
+    const event: TimelineEvent = { at: now, event: 'reconciled', attempt: record.attempt, detail: PRECHECKED };
+    const next = this.settledRecord({ ...record, fence: record.fence + 1 }, info, seen, [event], now, spec.anchorKey);
+    const mine = await this.store.replace(storeKey, current, next);
+    return mine ? this.resultOf(next, true) : undefined;
+  }
+
+  /** A live owner runs the attempt: wait for its outcome (R7), up to waitMs. */
+  private async waitForOwner<T>(record: LedgerRecord<T>, now: number, spec: RunSpec<T>, wait: Waiting): Promise<RunResult<T> | undefined> {
+    wait.on = { generation: record.generation, attempt: record.attempt };
+    const waited = now - wait.started;
+    if (waited >= this.waitMs) return { outcome: 'pending', replayed: false, record };
+    spec.onWait?.(waited);
+    await this.clock.sleep(Math.min(wait.poll, this.waitMs - waited));
+    wait.poll = Math.min(wait.poll * 2, 250);
+    return undefined;
+  }
+
+  /** Same attempt, same key, a new fence; reconcile before anything is sent again (R6, R7). */
+  private async takeOverAndReconcile<T>(spec: RunSpec<T>, storeKey: string, current: Stored<LedgerRecord<T>>, now: number, why: string, wait: Waiting): Promise<RunResult<T> | undefined> {
+    const mine = await this.store.replace(storeKey, current, this.takeOver(current.value, now, why));
+    if (!mine) return undefined;
+    const settled = await this.runAttempt(spec, mine, 'reconcile');
+    if (settled.code !== SUPERSEDED) return settled;
+    wait.on = undefined; // the superseded attempt failed for us to replace, not for us to report
+    return undefined;
   }
 
   /**
@@ -320,8 +336,8 @@ export class Ledger {
       const written = await this.settle(storeKey, lease.current, next);
       if (!written) {
         // Fenced out: a live call took the record over meanwhile; its outcome is the truth.
-        const now2 = await this.read<T>(key);
-        return { kind: 'skipped', reason: now2 && isSettled(now2) ? 'settled' : 'running', record: now2 };
+        const winner = await this.read<T>(key);
+        return { kind: 'skipped', reason: winner && isSettled(winner) ? 'settled' : 'running', record: winner };
       }
       if (result.kind === 'unknown') return { kind: 'unresolved', reason: result.reason, resend: seen.kind === 'resend', record: next };
       return { kind: 'settled', record: next };
@@ -440,8 +456,8 @@ export class Ledger {
     }
     if (!written) {
       // Fenced out: our lease lapsed and another runner owns the record now; its outcome is the truth.
-      const now2 = await this.read<T>(record.key);
-      return now2 ? this.resultOf(now2, false) : { outcome: 'unknown', replayed: false, record: next };
+      const winner = await this.read<T>(record.key);
+      return winner ? this.resultOf(winner, false) : { outcome: 'unknown', replayed: false, record: next };
     }
     return this.resultOf(next, events.some((e) => e.event === 'reconciled' && e.detail === PRECHECKED));
   }
@@ -576,6 +592,14 @@ export class Ledger {
 }
 
 const PRECHECKED = 'provider already shows the outcome; nothing sent';
+
+/** A call's waiting on a concurrent duplicate (R7): since when, the next poll, and the attempt it saw running. */
+interface Waiting {
+  started: number;
+  poll: number;
+  /** The attempt we saw running: when it settles, its outcome is ours too (R7), even a failure. */
+  on: { generation: number; attempt: number } | undefined;
+}
 
 /** What the attempt sends, kept on the record only where it differs from the intent's fingerprint. */
 function attemptFingerprintOf<T>(spec: RunSpec<T>): string | undefined {
