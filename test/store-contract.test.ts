@@ -23,6 +23,7 @@ if (pgUp) stores.push(['postgres', async () => openPostgresStore(await freshPost
 if (redisUp) {
   stores.push(['redis', async () => openRedisStore(await freshRedisDatabase(11))]);
   stores.push(['redis, claim by script (Redis before 7.0)', async () => openRedisStore(await freshRedisDatabase(10), { claimByScript: true })]);
+  stores.push(['redis, as before 6.2 (no SET … GET)', async () => openRedisStore(await freshRedisDatabase(9), { claimByScript: true, replaceByGetrange: true })]);
 }
 
 describe.each(stores)('store contract: %s', (_name, open) => {
@@ -57,6 +58,20 @@ describe.each(stores)('store contract: %s', (_name, open) => {
     expect(newer?.value).toEqual({ fence: 2 });
     expect(await store.replace('cas', claimed.stored, { fence: 3 })).toBeUndefined();
     expect((await store.get('cas'))?.value).toEqual({ fence: 2 });
+  });
+
+  it('R7: a replace fenced out leaves the text it found, and a key deleted meanwhile stays absent', async () => {
+    store ??= await open();
+    const claimed = await store.claim('fenced', { fence: 1 });
+    if (!claimed.claimed) throw new Error('claim failed');
+    const takenOver = await store.replace('fenced', claimed.stored, { fence: 2, owner: 'other' });
+    if (!takenOver) throw new Error('take-over failed');
+    expect(await store.replace('fenced', claimed.stored, { fence: 1, settled: true })).toBeUndefined();
+    const after = await store.get('fenced');
+    expect(after?.raw).toBe(takenOver.raw);
+    expect(await store.delete('fenced')).toBe(true);
+    expect(await store.replace('fenced', takenOver, { fence: 3 })).toBeUndefined();
+    expect(await store.get('fenced')).toBeUndefined();
   });
 
   it('R7: what claim and replace write starts with a write id of its own: the same value written again is another text (no ABA)', async () => {

@@ -11,10 +11,16 @@ import { redact } from './store.js';
 /** Redis before 7.0 refuses SET NX GET: the same step as a script (nil when it inserted). */
 const CLAIM = `if redis.call('SET', KEYS[1], ARGV[1], 'NX') then return false end
 return redis.call('GET', KEYS[1])`;
-// Compare-and-swap on the write id a text starts with (ARGV[1]): only that prefix is read (GETRANGE). The
-// scripts are as short as they can be: on a fresh run the replace is the one script, and Redis spends more
-// on a script's call and arguments than on the SET inside it.
-const REPLACE = `if redis.call('GETRANGE', KEYS[1], 0, #ARGV[1] - 1) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
+// Compare-and-swap on the write id a text starts with (ARGV[1]). On a fresh run this script is the settle, and
+// Redis spends more on a script's call and on each redis.call inside it than on the SET itself: so one call
+// writes and hands back what it replaced, and only a mismatch (a take-over fenced us out) puts that back. All
+// inside one script, so nobody sees the write that is undone.
+const REPLACE_SET_GET = `local old = redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL', 'GET')
+if old and string.sub(old, 1, #ARGV[1]) == ARGV[1] then return 1 end
+if old then redis.call('SET', KEYS[1], old, 'KEEPTTL') else redis.call('DEL', KEYS[1]) end
+return 0`;
+/** The same for Redis before 6.2 (no SET … GET): read the write id, then write. */
+const REPLACE_GETRANGE = `if redis.call('GETRANGE', KEYS[1], 0, #ARGV[1] - 1) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
 return 0`;
 /** The same on the whole text, for a text without a write id. */
 const REPLACE_WHOLE = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL') return 1 end
@@ -109,18 +115,22 @@ class Connection {
   }
 }
 
-/** A Lua script run by its SHA, loaded on the first NOSCRIPT (after a Redis restart too). */
+/**
+ * A Lua script run by its SHA, loaded on the first NOSCRIPT (after a Redis restart too). Sent as a raw command:
+ * the client's typed `evalSha` parses and transforms on every call, which costs more than the script.
+ */
 function script(source: string) {
   const sha = createHash('sha1').update(source).digest('hex');
   return (client: Client, keys: string[], args: string[]): Promise<unknown> =>
-    client.evalSha(sha, { keys, arguments: args }).catch((error: unknown) => {
+    client.sendCommand(['EVALSHA', sha, String(keys.length), ...keys, ...args]).catch((error: unknown) => {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return client.eval(source, { keys, arguments: args });
+      return client.sendCommand(['EVAL', source, String(keys.length), ...keys, ...args]);
     });
 }
 
 const claimScript = script(CLAIM);
-const replaceScript = script(REPLACE);
+const replaceSetGetScript = script(REPLACE_SET_GET);
+const replaceGetrangeScript = script(REPLACE_GETRANGE);
 const replaceWholeScript = script(REPLACE_WHOLE);
 const removeIfScript = script(REMOVE_IF);
 const removeIfWholeScript = script(REMOVE_IF_WHOLE);
@@ -129,10 +139,17 @@ const getLinkedScript = script(GET_LINKED);
 export interface RedisStoreOptions {
   /** Claim with the Lua script even where SET NX GET would do (as on Redis before 7.0): for tests. */
   claimByScript?: boolean;
+  /** Compare-and-swap without SET … GET even where the server has it (as on Redis before 6.2): for tests. */
+  replaceByGetrange?: boolean;
 }
 
 export async function openRedisStore(url: string, options: RedisStoreOptions = {}): Promise<KeyvStore> {
   const connection = new Connection(url);
+  return new KeyvStore(redact(url), keyvOn(connection), redisSteps(connection, options));
+}
+
+/** Keyv on the shared connection, for the plain reads and writes (put, delete). */
+function keyvOn(connection: Connection): Keyv {
   // Keyv's own writes (put, delete) go through the same client and throw instead of being swallowed.
   class SharedClientRedis extends KeyvRedis<string> {
     override async getClient() {
@@ -155,8 +172,13 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
   // The adapter prefixes `once:` itself, so Keyv must not add it again.
   const keyv = new Keyv({ store: adapter, ...keyvJson, useKeyPrefix: false, throwOnErrors: true });
   keyv.on('error', () => {});
+  return keyv;
+}
 
+/** The atomic steps, each one command or one script on the shared connection. */
+function redisSteps(connection: Connection, options: RedisStoreOptions): NativeSteps {
   let nxGet = !options.claimByScript; // until the server refuses it
+  let setGet = !options.replaceByGetrange; // until the server refuses SET … GET inside a script (Redis before 6.2)
   const native: NativeSteps = {
     async claim(rawKey, raw) {
       let there: unknown;
@@ -175,8 +197,14 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
       return there === null || there === undefined ? raw : String(there);
     },
     async replace(rawKey, expected, next) {
-      const run = expected.prefix ? replaceScript : replaceWholeScript;
-      return Number(await connection.send((client) => run(client, [rawKey], [expected.text, next]))) === 1;
+      const run = !expected.prefix ? replaceWholeScript : setGet ? replaceSetGetScript : replaceGetrangeScript;
+      try {
+        return Number(await connection.send((client) => run(client, [rawKey], [expected.text, next]))) === 1;
+      } catch (error) {
+        if (run !== replaceSetGetScript || !(error instanceof Error) || !/syntax error/i.test(error.message)) throw error;
+        setGet = false;
+        return native.replace(rawKey, expected, next);
+      }
     },
     async removeIf(rawKey, expected) {
       const run = expected.prefix ? removeIfScript : removeIfWholeScript;
@@ -216,5 +244,5 @@ export async function openRedisStore(url: string, options: RedisStoreOptions = {
     },
     close: () => connection.close(),
   };
-  return new KeyvStore(redact(url), keyv, native);
+  return native;
 }
