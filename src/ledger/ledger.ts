@@ -389,6 +389,7 @@ export class Ledger {
       outbound_key: key,
       first_seen_at: now,
       updated_at: now,
+      settled_at: undefined,
       expires_at: now + this.ttlMs,
       state: { status: 'pending', owner: this.owner, lease_until: now + this.leaseMs },
       // The store tells our insert from an identical one (each write has its own id): no claim id needed.
@@ -488,33 +489,46 @@ export class Ledger {
     now: number,
     anchorKey?: (anchor: string) => string,
   ): LedgerRecord<T> {
+    // Written as one literal in freshRecord's field order, so every record object has one shape.
     const settledEvent: TimelineEvent = {
       at: now,
       event: result.kind,
       attempt: info.number,
       outbound_key: info.outboundKey,
       fence: base.fence,
+      code: result.kind === 'failed' ? result.code : undefined,
+      detail: result.kind === 'failed' ? result.message : result.kind === 'unknown' ? result.reason : undefined,
       provider_request_id: result.providerRequestId,
     };
-    if (result.kind === 'failed') {
-      settledEvent.code = result.code;
-      settledEvent.detail = result.message;
-    } else if (result.kind === 'unknown') {
-      settledEvent.detail = result.reason;
-    }
-    const next: LedgerRecord<T> = { ...base };
     const anchor = base.anchor ?? (result.kind === 'succeeded' ? result.anchor : undefined);
-    if (anchor !== base.anchor) next.anchor = anchor;
-    if (anchor && anchorKey && !base.anchor_key) next.anchor_key = anchorKey(anchor);
-    next.updated_at = now;
-    if (result.kind !== 'unknown') next.settled_at = now;
-    next.state =
-      result.kind === 'succeeded'
-        ? { status: 'succeeded', result: result.value }
-        : result.kind === 'failed'
-          ? { status: 'failed', code: result.code, message: result.message, result: result.value }
-          : { status: 'unknown', reason: result.reason };
-    next.timeline = events.length === 0 ? [...base.timeline, settledEvent] : [...base.timeline, ...events, settledEvent];
+    const next: EveryField<LedgerRecord<T>> = {
+      v: base.v,
+      key: base.key,
+      principal: base.principal,
+      operation: base.operation,
+      backend: base.backend,
+      anchor,
+      anchor_key: base.anchor_key ?? (anchor && anchorKey ? anchorKey(anchor) : undefined),
+      fingerprint: base.fingerprint,
+      attempt_fingerprint: base.attempt_fingerprint,
+      summary: base.summary,
+      generation: base.generation,
+      generation_started_at: base.generation_started_at,
+      attempt: base.attempt,
+      fence: base.fence,
+      outbound_key: base.outbound_key,
+      first_seen_at: base.first_seen_at,
+      updated_at: now,
+      settled_at: result.kind === 'unknown' ? base.settled_at : now,
+      expires_at: base.expires_at,
+      state:
+        result.kind === 'succeeded'
+          ? { status: 'succeeded', result: result.value }
+          : result.kind === 'failed'
+            ? { status: 'failed', code: result.code, message: result.message, result: result.value }
+            : { status: 'unknown', reason: result.reason },
+      timeline: events.length === 0 ? [...base.timeline, settledEvent] : [...base.timeline, ...events, settledEvent],
+    };
     return next;
   }
 
@@ -592,6 +606,9 @@ export class Ledger {
 }
 
 const PRECHECKED = 'provider already shows the outcome; nothing sent';
+
+/** Every field of T named, optional ones too (as undefined): a field added to the record cannot be dropped unnoticed. */
+type EveryField<T> = { [K in keyof Required<T>]: T[K] };
 
 /** A call's waiting on a concurrent duplicate (R7): since when, the next poll, and the attempt it saw running. */
 interface Waiting {
