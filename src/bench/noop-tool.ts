@@ -1,34 +1,69 @@
-// Benchmark only: a tool that touches neither the ledger nor a backend and answers a fixed checkout of the
-// usual size, so `create_checkout` replays over MCP stdio can be compared with the protocol's own floor.
+// Benchmark only: a tool that touches neither the ledger nor a backend and answers a fixed checkout the size of
+// the sandbox's, so `create_checkout` replays over MCP stdio can be compared with the protocol's own floor.
 import { z } from 'zod';
 import type { CheckoutResult } from '../checkout/checkouts.js';
 import type { CheckoutSession } from '../commerce/session.js';
 import { defineTool } from '../tool-definition.js';
 
-const total = (type: 'items_base_amount' | 'subtotal' | 'tax' | 'total', amount: number) => ({
-  type,
-  display_text: type.replace(/_/g, ' '),
-  amount,
-});
+const total = (type: 'items_base_amount' | 'subtotal' | 'tax' | 'total', display_text: string, amount: number) => ({ type, display_text, amount });
+const lineTotals = (base: number, tax: number) => [
+  total('items_base_amount', 'Base amount', base),
+  total('subtotal', 'Subtotal', base),
+  total('tax', 'Tax', tax),
+  total('total', 'Total', base + tax),
+];
 
+// The sandbox merchant's answer to the bench's cart, field for field: the floor carries the same bytes as the
+// replay it is compared with (a smaller answer would charge the protocol's cost of the extra bytes to the ledger).
 const CHECKOUT: CheckoutSession = {
-  id: 'cs_bench_noop',
+  id: 'cs_bench_noop_0000000000000',
   status: 'not_ready_for_payment',
   currency: 'usd',
   line_items: [
-    { id: 'li_1', item: { id: 'sku_tshirt', name: 'T-shirt', unit_amount: 2000 }, quantity: 2, totals: [total('subtotal', 4000)] },
-    { id: 'li_2', item: { id: 'sku_mug', name: 'Mug', unit_amount: 1200 }, quantity: 1, totals: [total('subtotal', 1200)] },
+    { id: 'li_sku_mug', item: { id: 'sku_mug' }, quantity: 1, name: 'Sandbox Mug', unit_amount: 1400, totals: lineTotals(1400, 123) },
+    { id: 'li_sku_tshirt', item: { id: 'sku_tshirt' }, quantity: 2, name: 'Sandbox T-Shirt', unit_amount: 2500, totals: lineTotals(5000, 438) },
+  ] as CheckoutSession['line_items'],
+  totals: [
+    total('items_base_amount', 'Item(s) total', 6400),
+    total('subtotal', 'Subtotal', 6400),
+    total('tax', 'Tax (8.75%)', 561),
+    total('total', 'Total', 6961),
   ],
-  totals: [total('items_base_amount', 5200), total('subtotal', 5200), total('tax', 416), total('total', 5616)],
   fulfillment_options: [
-    { type: 'shipping', id: 'ship_standard', title: 'Standard shipping', description: '5-7 days', totals: [total('total', 500)] },
-    { type: 'shipping', id: 'ship_express', title: 'Express shipping', description: '1-2 days', totals: [total('total', 1500)] },
+    { type: 'shipping', id: 'ship_standard', title: 'Standard shipping', description: 'Arrives in 4-6 business days', totals: [total('total', 'Standard shipping', 500)] },
+    { type: 'shipping', id: 'ship_express', title: 'Express shipping', description: 'Arrives in 1-2 business days', totals: [total('total', 'Express shipping', 1500)] },
   ],
-  messages: [{ type: 'info', content_type: 'plain', content: 'Add a shipping address to see the final total.' }],
-  links: [{ type: 'terms_of_use', url: 'https://merchant.example/terms' }],
+  messages: [
+    { type: 'error', code: 'missing', content_type: 'plain', content: 'A shipping address is required.', param: '$.fulfillment_details.address' },
+    { type: 'error', code: 'missing', content_type: 'plain', content: 'Choose a fulfillment option first.', param: '$.selected_fulfillment_options' },
+  ],
+  links: [
+    { type: 'terms_of_use', url: 'https://sandbox.once-checkout.invalid/terms' },
+    { type: 'return_policy', url: 'https://sandbox.once-checkout.invalid/returns' },
+  ],
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: '2026-01-01T00:00:00.000Z',
-};
+  protocol: { version: '2026-04-17' },
+  capabilities: {
+    payment: {
+      handlers: [
+        {
+          id: 'sandbox',
+          name: 'dev.acp.tokenized.card',
+          display_name: 'Card (sandbox tokens)',
+          version: '2026-01-22',
+          spec: 'https://acp.dev/handlers/tokenized.card',
+          requires_delegate_payment: false,
+          requires_pci_compliance: false,
+          psp: 'sandbox',
+          config_schema: 'https://acp.dev/schemas/handlers/tokenized.card/config.json',
+          instrument_schemas: ['https://acp.dev/schemas/handlers/tokenized.card/instrument.json'],
+          config: { environment: 'sandbox' },
+        },
+      ],
+    },
+  },
+} as CheckoutSession;
 
 const RESULT: CheckoutResult = {
   ok: true,
