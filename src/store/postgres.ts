@@ -5,10 +5,11 @@ import Keyv from 'keyv';
 import KeyvPostgres from '@keyv/postgres';
 import pg from 'pg';
 import { KeyvStore, keyvJson, likePrefix, type Expected, type NativeSteps } from './keyv-store.js';
+import { ENTRIES_PAGE, linkedPair, pagedEntries, valuesInAskedOrder, type Rows } from './sql-store.js';
 import { redact } from './store.js';
 import { NoLedgerError } from './store-refusal.js';
 
-type Query = (sql: string, values?: unknown[]) => Promise<Array<Record<string, string>>>;
+type Query = (sql: string, values?: unknown[]) => Promise<Rows>;
 
 const TABLE = 'once_checkout';
 
@@ -48,17 +49,28 @@ export async function openPostgresStore(url: string, options: { create?: boolean
   const keyv = new Keyv({ store: adapter, ...keyvJson });
   keyv.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
   const query = adapter.query.bind(adapter) as unknown as Query;
-  let schemaReady = !create;
-  if (!create) {
-    try {
-      const rows = await query(`SELECT to_regclass('public.${TABLE}') IS NOT NULL AS present`);
-      if (String(rows[0]?.present) !== 'true') throw new NoLedgerError({ kind: 'postgres', url }, `no ${TABLE} table in that database`);
-    } catch (error) {
-      await adapter.disconnect().catch(() => {});
-      throw error;
-    }
+  if (!create) await requireLedgerTable(query, adapter, url);
+  const native = postgresSteps(createTableOnFirstUse(query, create), adapter);
+  return new KeyvStore(redact(url), keyv, native);
+}
+
+/** A reader's check that the ledger table is there; when it is not (or the check fails), the pool is closed. */
+async function requireLedgerTable(query: Query, adapter: OwnPoolPostgres, url: string): Promise<void> {
+  try {
+    const rows = await query(`SELECT to_regclass('public.${TABLE}') IS NOT NULL AS present`);
+    if (String(rows[0]?.present) !== 'true') throw new NoLedgerError({ kind: 'postgres', url }, `no ${TABLE} table in that database`);
+  } catch (error) {
+    await adapter.disconnect().catch(() => {});
+    throw error;
   }
-  // The adapter creates its table once at start and gives up if the server was down then; we retry.
+}
+
+/**
+ * `query`, creating the table before the first statement when `create` is set. The adapter creates its table
+ * once at start and gives up if the server was down then; we retry.
+ */
+function createTableOnFirstUse(query: Query, create: boolean): Query {
+  let schemaReady = !create;
   const ensureSchema = async () => {
     if (schemaReady) return;
     await query(`CREATE TABLE IF NOT EXISTS ${TABLE} (key VARCHAR(255) PRIMARY KEY, value TEXT)`).catch(
@@ -68,11 +80,15 @@ export async function openPostgresStore(url: string, options: { create?: boolean
     );
     schemaReady = true;
   };
-  const run: Query = async (sql, values) => {
+  return async (sql, values) => {
     await ensureSchema();
     return query(sql, values);
   };
-  const native: NativeSteps = {
+}
+
+/** The atomic steps in PostgreSQL's SQL, each statement run through `run`. */
+function postgresSteps(run: Query, adapter: OwnPoolPostgres): NativeSteps {
+  return {
     async claim(rawKey, raw) {
       // DO NOTHING writes nothing when the key exists (a replay stays a read: no dead tuple, no WAL flush).
       // The SELECT sees the statement's snapshot, so a row committed by a racing claim after it began is
@@ -103,8 +119,7 @@ export async function openPostgresStore(url: string, options: { create?: boolean
     },
     async getMany(rawKeys) {
       const rows = await run(`SELECT key, value FROM ${TABLE} WHERE key = ANY($1)`, [rawKeys]);
-      const found = new Map(rows.map((row) => [row.key, row.value]));
-      return rawKeys.map((key) => found.get(key));
+      return valuesInAskedOrder(rawKeys, rows);
     },
     async getLinked(rawKey, field, rawPrefix) {
       const rows = await run(
@@ -113,21 +128,15 @@ export async function openPostgresStore(url: string, options: { create?: boolean
          WHERE r.key = $2`,
         [rawPrefix, rawKey],
       );
-      return [rows[0]?.first, rows[0]?.second ?? undefined];
+      return linkedPair(rows);
     },
-    async *entries(rawPrefix) {
-      let after = '';
-      for (;;) {
-        const rows = await run(
-          `SELECT key, value FROM ${TABLE} WHERE key LIKE $1 AND key COLLATE "C" > $2 ORDER BY key COLLATE "C" LIMIT 500`,
+    entries: (rawPrefix) =>
+      pagedEntries((after) =>
+        run(
+          `SELECT key, value FROM ${TABLE} WHERE key LIKE $1 AND key COLLATE "C" > $2 ORDER BY key COLLATE "C" LIMIT ${ENTRIES_PAGE}`,
           [likePrefix(rawPrefix), after],
-        );
-        for (const row of rows) yield [row.key, row.value];
-        if (rows.length < 500) return;
-        after = rows[rows.length - 1].key;
-      }
-    },
+        ),
+      ),
     close: () => adapter.disconnect(),
   };
-  return new KeyvStore(redact(url), keyv, native);
 }

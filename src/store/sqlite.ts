@@ -5,8 +5,9 @@ import { dirname } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { KeyvStore, keyvJson, likePrefix, type Expected, type NativeSteps } from './keyv-store.js';
+import { ENTRIES_PAGE, linkedPair, pagedEntries, valuesInAskedOrder, type Rows } from './sql-store.js';
 
-type Query = (sql: string, ...params: unknown[]) => Promise<Array<Record<string, string>>>;
+type Query = (sql: string, ...params: unknown[]) => Promise<Rows>;
 
 /** The compare-and-swap's condition on `value`, with the expected text as the one parameter (ASCII write id). */
 function same(expected: Expected): string {
@@ -46,8 +47,7 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
     },
     async getMany(rawKeys) {
       const rows = await query(`SELECT key, value FROM ${table} WHERE key IN (${rawKeys.map(() => '?').join(', ')})`, ...rawKeys);
-      const found = new Map(rows.map((row) => [row.key, row.value]));
-      return rawKeys.map((key) => found.get(key));
+      return valuesInAskedOrder(rawKeys, rows);
     },
     async getLinked(rawKey, field, rawPrefix) {
       const rows = await query(
@@ -57,21 +57,16 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
         rawPrefix,
         rawKey,
       );
-      return [rows[0]?.first, rows[0]?.second ?? undefined];
+      return linkedPair(rows);
     },
-    async *entries(rawPrefix) {
-      let after = '';
-      for (;;) {
-        const rows = await query(
-          `SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT 500`,
+    entries: (rawPrefix) =>
+      pagedEntries((after) =>
+        query(
+          `SELECT key, value FROM ${table} WHERE key LIKE ? ESCAPE '\\' AND key > ? ORDER BY key LIMIT ${ENTRIES_PAGE}`,
           likePrefix(rawPrefix),
           after,
-        );
-        for (const row of rows) yield [row.key, row.value];
-        if (rows.length < 500) return;
-        after = rows[rows.length - 1].key;
-      }
-    },
+        ),
+      ),
     close: () => adapter.close(),
   };
   return new KeyvStore(`sqlite://${path}`, keyv, native);
