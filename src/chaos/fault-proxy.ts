@@ -7,7 +7,7 @@
 // it stands for (create_checkout_session = POST /checkout_sessions, with meta.idempotency_key as its
 // Idempotency-Key), so one plan of faults serves both transports; other MCP traffic is method `MCP`.
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { MCP_TOOLS } from '../backends/acp/mcp-transport.js';
 import { restPath, type AcpOperationName } from '../backends/acp/transport.js';
@@ -15,11 +15,6 @@ import { restPath, type AcpOperationName } from '../backends/acp/transport.js';
 export const PROXY_FAULTS = ['drop_request', 'drop_response', 'delay', 'error_5xx', 'in_flight_409', 'cut_body', 'rpc_error'] as const;
 export type ProxyFault = (typeof PROXY_FAULTS)[number];
 
-/**
- * Holds the next request matching `method`/`path` before it reaches the merchant, until a later request matching
- * `releaseOn` arrives (then the held one lands first, and the later one goes on only once the merchant answered
- * it), or `maxMs` passes. This is a request stuck in the network while the client gave up and moved on.
- */
 /** Which requests a rule or hold is about: method, path, and (one MCP endpoint carries every operation) body. */
 export interface RequestMatch {
   method?: string;
@@ -28,6 +23,11 @@ export interface RequestMatch {
   body?: (body: unknown) => boolean;
 }
 
+/**
+ * Holds the next request matching `method`/`path` before it reaches the merchant, until a later request matching
+ * `releaseOn` arrives (then the held one lands first, and the later one goes on only once the merchant answered
+ * it), or `maxMs` passes. This is a request stuck in the network while the client gave up and moved on.
+ */
 export interface HoldRule extends RequestMatch {
   releaseOn: RequestMatch;
   maxMs: number;
@@ -248,26 +248,215 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 export async function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy> {
-  const target = new URL(options.target);
-  if (target.protocol !== 'http:') throw new Error(`fault proxy: target must be http, not ${target.protocol}`);
-  const targetBase = target.pathname.replace(/\/+$/, '');
-  const rules: Planned[] = [];
-  const log: ProxyEntry[] = [];
-  const counts: ProxyCounts = {
+  const proxy = new FaultInjector(options);
+  const server = createServer((req, res) => {
+    proxy.handle(req, res).catch(() => req.socket.destroy());
+  });
+  server.on('connection', (socket: Socket) => proxy.admit(socket));
+  const url = await listen(server, options);
+  return {
+    url,
+    plan: (rule) => proxy.plan(rule),
+    clear: () => proxy.clear(),
+    hold: (rule) => proxy.hold(rule),
+    partition: (on) => proxy.partition(on),
+    log: proxy.log,
+    counts: proxy.counts,
+    close: () => proxy.close(server),
+  };
+}
+
+/** Listens on `options.host`/`options.port` (a free port by default); the proxy's base URL. */
+async function listen(server: Server, options: FaultProxyOptions): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
+}
+
+/** One request as the proxy handles it: what arrived, what it stands for (on MCP), and its log entry. */
+interface Incoming {
+  req: IncomingMessage;
+  res: ServerResponse;
+  /** The HTTP path (an MCP call's `path` is the REST path it stands for). */
+  httpPath: string;
+  raw: Buffer;
+  mcp?: McpView;
+  method: string;
+  path: string;
+  entry: ProxyEntry;
+}
+
+/** The proxy's rules, holds, log and counts, and the steps one request goes through. */
+class FaultInjector {
+  readonly log: ProxyEntry[] = [];
+  readonly counts: ProxyCounts = {
     requests: 0,
     forwarded: 0,
     faults: { drop_request: 0, drop_response: 0, delay: 0, error_5xx: 0, in_flight_409: 0, cut_body: 0, rpc_error: 0, partition: 0 },
     held: 0,
   };
-  let holds: Hold[] = [];
-  let closed = false;
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-  let partitioned = false;
+  private readonly target: URL;
+  private readonly targetBase: string;
+  private readonly rules: Planned[] = [];
+  private holds: Hold[] = [];
+  private closed = false;
+  private partitioned = false;
+  private readonly sockets = new Set<Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly landedOf = new WeakMap<Hold, () => void>();
 
-  function pick(method: string, path: string, body: unknown): ProxyRule | undefined {
+  constructor(private readonly options: FaultProxyOptions) {
+    this.target = new URL(options.target);
+    if (this.target.protocol !== 'http:') throw new Error(`fault proxy: target must be http, not ${this.target.protocol}`);
+    this.targetBase = this.target.pathname.replace(/\/+$/, '');
+  }
+
+  plan(rule: ProxyRule): void {
+    this.rules.push({ rule, seen: 0, fired: 0 });
+  }
+
+  clear(): void {
+    this.rules.length = 0;
+  }
+
+  hold(rule: HoldRule): () => void {
+    const hold: Hold = { rule, state: 'armed' };
+    this.holds.push(hold);
+    return () => {
+      if (hold.state === 'armed') this.holds = this.holds.filter((h) => h !== hold);
+      else if (hold.state === 'holding') hold.release?.('released');
+    };
+  }
+
+  partition(on: boolean): void {
+    this.partitioned = on;
+    // Open keep-alive connections would let requests through: a partition cuts them too.
+    if (on) for (const socket of this.sockets) socket.destroy();
+  }
+
+  /** A new connection: refused during a partition, otherwise tracked so a partition can cut it. */
+  admit(socket: Socket): void {
+    if (this.partitioned) {
+      this.counts.faults.partition += 1;
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  close(server: Server): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.closed = true;
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
+      for (const hold of this.holds) this.landedOf.get(hold)?.();
+      this.holds = [];
+      server.close((error) => (error ? reject(error) : resolve()));
+      server.closeAllConnections();
+    });
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const call = await this.record(req, res);
+    if (this.partitioned) {
+      call.entry.fault = 'partition';
+      this.counts.faults.partition += 1;
+      req.socket.destroy();
+      return;
+    }
+    await this.letHeldRequestsLandBefore(call);
+    const hold = this.holds.find((h) => h.state === 'armed' && matches(h.rule, call.method, call.path, call.entry.body));
+    if (hold) return this.holdThenForward(hold, call);
+    const rule = this.pick(call.method, call.path, call.entry.body) ?? (this.options.decide?.(call.method, call.path, call.entry.body) as ProxyRule | undefined);
+    if (rule) {
+      call.entry.fault = rule.fault;
+      this.counts.faults[rule.fault] += 1;
+    }
+    if (answerInsteadOfMerchant(rule, call)) return;
+    let upstream: Upstream;
+    try {
+      upstream = await this.forward(call);
+    } catch {
+      // The merchant itself is unreachable: the client sees a reset, as it would without the proxy.
+      req.socket.destroy();
+      return;
+    }
+    this.seeAnswer(call, upstream);
+    this.deliver(rule, call, upstream);
+  }
+
+  /** Reads the request, sees what it stands for, counts it and logs it. */
+  private async record(req: IncomingMessage, res: ServerResponse): Promise<Incoming> {
+    const httpPath = new URL(req.url ?? '/', 'http://proxy').pathname;
+    const raw = await readAll(req);
+    const mcp = mcpView(req, httpPath, parsed(raw));
+    const method = mcp?.method ?? (req.method ?? 'GET').toUpperCase();
+    const path = mcp?.path ?? httpPath;
+    this.counts.requests += 1;
+    const entry: ProxyEntry = { seq: this.log.length + 1, method, path, headers: { ...headersOf(req), ...mcp?.headers }, body: mcp ? mcp.body : parsed(raw), forwarded: false };
+    if (this.options.keepLog !== false) this.log.push(entry);
+    return { req, res, httpPath, raw, mcp, method, path, entry };
+  }
+
+  /** A request a held one waits for: the held one reaches the merchant first (bounded, should it hang). */
+  private async letHeldRequestsLandBefore(call: Incoming): Promise<void> {
+    for (const waiting of this.holds.filter((h) => h.state === 'holding' && matches(h.rule.releaseOn, call.method, call.path, call.entry.body))) {
+      waiting.release?.('released');
+      await Promise.race([waiting.landed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+    }
+  }
+
+  /** Holds the request until released or expired, then forwards it; a client still there gets the answer. */
+  private async holdThenForward(hold: Hold, call: Incoming): Promise<void> {
+    const { req, res } = call;
+    this.counts.held += 1;
+    await this.holdRequest(hold);
+    if (this.closed) return;
+    let answer: Upstream | undefined;
+    try {
+      answer = await this.forward(call);
+      this.seeAnswer(call, answer);
+    } catch {
+      // The merchant is unreachable: the held request is lost.
+    } finally {
+      hold.state = 'done';
+      this.holds = this.holds.filter((h) => h !== hold);
+      this.landedOf.get(hold)?.();
+    }
+    // The client has usually given up by now; if it is still there, it gets the answer.
+    if (answer && !res.destroyed && !req.socket.destroyed) relay(res, answer);
+    else req.socket.destroy();
+  }
+
+  /** Waits until the hold is released by a later request or expires. */
+  private holdRequest(hold: Hold): Promise<void> {
+    hold.state = 'holding';
+    hold.landed = new Promise<void>((resolve) => this.landedOf.set(hold, resolve));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => hold.release?.('expired'), hold.rule.maxMs);
+      this.timers.add(timer);
+      hold.release = (why) => {
+        hold.release = undefined;
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        hold.rule.onRelease?.(why);
+        resolve();
+      };
+    });
+  }
+
+  /** The first planned rule that fires for this request, if any. */
+  private pick(method: string, path: string, body: unknown): ProxyRule | undefined {
     let chosen: ProxyRule | undefined;
-    for (const planned of rules) {
+    for (const planned of this.rules) {
       const { rule } = planned;
       if (!matches(rule, method, path, body)) continue;
       // Every matching rule counts the occurrence, so `nth` means the same whichever rule fires.
@@ -279,148 +468,46 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     return chosen;
   }
 
-  function forward(req: IncomingMessage, path: string, body: Buffer): Promise<Upstream> {
+  private forward({ req, httpPath, raw }: Incoming): Promise<Upstream> {
     return new Promise((resolve, reject) => {
-      const headers = { ...req.headers, host: target.host, connection: 'close' };
+      const headers = { ...req.headers, host: this.target.host, connection: 'close' };
       const upstream = httpRequest(
         // A connection of its own (agent: false): with `Connection: close` sent, a pooled socket could carry the
         // next request after the merchant closed it ("Data after Connection: close").
-        { host: target.hostname, port: target.port, method: req.method, path: `${targetBase}${path}${search(req)}`, headers, agent: false },
+        { host: this.target.hostname, port: this.target.port, method: req.method, path: `${this.targetBase}${httpPath}${search(req)}`, headers, agent: false },
         (answer) => {
           readAll(answer).then(
-            (raw) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers as Upstream['headers'], body: raw }),
+            (body) => resolve({ status: answer.statusCode ?? 502, headers: answer.headers as Upstream['headers'], body }),
             reject,
           );
         },
       );
       upstream.once('error', reject);
-      upstream.end(body);
+      upstream.end(raw);
     });
   }
 
-  function relay(res: ServerResponse, upstream: Upstream): void {
-    const headers = { ...upstream.headers };
-    delete headers['transfer-encoding'];
-    delete headers.connection;
-    res.writeHead(upstream.status, { ...headers, 'content-length': String(upstream.body.length) });
-    res.end(upstream.body);
-  }
-
-  const landedOf = new WeakMap<Hold, () => void>();
-
-  /** Waits until the hold is released by a later request or expires. */
-  function holdRequest(hold: Hold): Promise<void> {
-    hold.state = 'holding';
-    hold.landed = new Promise<void>((resolve) => landedOf.set(hold, resolve));
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => hold.release?.('expired'), hold.rule.maxMs);
-      timers.add(timer);
-      hold.release = (why) => {
-        hold.release = undefined;
-        clearTimeout(timer);
-        timers.delete(timer);
-        hold.rule.onRelease?.(why);
-        resolve();
-      };
-    });
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const httpPath = new URL(req.url ?? '/', 'http://proxy').pathname;
-    const raw = await readAll(req);
-    const mcp = mcpView(req, httpPath, parsed(raw));
-    const method = mcp?.method ?? (req.method ?? 'GET').toUpperCase();
-    const path = mcp?.path ?? httpPath;
-    counts.requests += 1;
-    const entry: ProxyEntry = { seq: log.length + 1, method, path, headers: { ...headersOf(req), ...mcp?.headers }, body: mcp ? mcp.body : parsed(raw), forwarded: false };
-    if (options.keepLog !== false) log.push(entry);
-    if (partitioned) {
-      entry.fault = 'partition';
-      counts.faults.partition += 1;
-      req.socket.destroy();
-      return;
-    }
-    // A request a held one waits for: the held one reaches the merchant first (bounded, should it hang).
-    for (const waiting of holds.filter((h) => h.state === 'holding' && matches(h.rule.releaseOn, method, path, entry.body))) {
-      waiting.release?.('released');
-      await Promise.race([waiting.landed, new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
-    }
-    const hold = holds.find((h) => h.state === 'armed' && matches(h.rule, method, path, entry.body));
-    if (hold) {
-      counts.held += 1;
-      await holdRequest(hold);
-      if (closed) return;
-      let answer: Upstream | undefined;
-      try {
-        answer = await forward(req, httpPath, raw);
-        entry.forwarded = true;
-        entry.upstreamStatus = answer.status;
-        counts.forwarded += 1;
-        options.onAnswer?.({ method, path, ...(mcp ? mcpAnswer(answer.body) : { status: answer.status, body: answer.body }), request: entry.body });
-      } catch {
-        // The merchant is unreachable: the held request is lost.
-      } finally {
-        hold.state = 'done';
-        holds = holds.filter((h) => h !== hold);
-        landedOf.get(hold)?.();
-      }
-      // The client has usually given up by now; if it is still there, it gets the answer.
-      if (answer && !res.destroyed && !req.socket.destroyed) relay(res, answer);
-      else req.socket.destroy();
-      return;
-    }
-    const rule = pick(method, path, entry.body) ?? (options.decide?.(method, path, entry.body) as ProxyRule | undefined);
-    if (rule) {
-      entry.fault = rule.fault;
-      counts.faults[rule.fault] += 1;
-    }
-    switch (rule?.fault) {
-      case 'drop_request':
-        req.socket.destroy();
-        return;
-      case 'error_5xx':
-        json(res, rule.status ?? 503, { type: 'service_unavailable', code: 'injected_fault', message: 'Injected fault: the proxy answered 5xx.' });
-        return;
-      case 'rpc_error':
-        // ACP's MCP binding: a -32000 internal error before anything happened (over REST: a 500).
-        if (mcp) rpcError(res, mcp.rpcId, { type: 'processing_error', code: 'internal_error', message: 'Injected fault: internal error.' });
-        else json(res, 500, { type: 'processing_error', code: 'internal_error', message: 'Injected fault: internal error.' });
-        return;
-      case 'in_flight_409':
-        if (mcp) {
-          rpcError(res, mcp.rpcId, { type: 'invalid_request', code: 'idempotency_in_flight', message: 'A request with this Idempotency-Key is currently being processed' });
-          return;
-        }
-        json(
-          res,
-          409,
-          { type: 'invalid_request', code: 'idempotency_in_flight', message: 'A request with this Idempotency-Key is currently being processed' },
-          { 'Retry-After': String(rule.retryAfterSeconds ?? 1) },
-        );
-        return;
-    }
-    let upstream: Upstream;
-    try {
-      upstream = await forward(req, httpPath, raw);
-    } catch {
-      // The merchant itself is unreachable: the client sees a reset, as it would without the proxy.
-      req.socket.destroy();
-      return;
-    }
+  /** Logs and counts the merchant's answer, and shows it to `onAnswer` before the client can see it. */
+  private seeAnswer(call: Incoming, upstream: Upstream): void {
+    const { mcp, method, path, entry } = call;
     entry.forwarded = true;
     entry.upstreamStatus = upstream.status;
-    counts.forwarded += 1;
-    options.onAnswer?.({ method, path, ...(mcp ? mcpAnswer(upstream.body) : { status: upstream.status, body: upstream.body }), request: entry.body });
+    this.counts.forwarded += 1;
+    this.options.onAnswer?.({ method, path, ...(mcp ? mcpAnswer(upstream.body) : { status: upstream.status, body: upstream.body }), request: entry.body });
+  }
+
+  /** Hands the merchant's answer to the client, or loses, delays or cuts it as the rule says. */
+  private deliver(rule: ProxyRule | undefined, { req, res }: Incoming, upstream: Upstream): void {
     switch (rule?.fault) {
       case 'drop_response':
         req.socket.destroy();
         return;
       case 'delay': {
         const timer = setTimeout(() => {
-          timers.delete(timer);
+          this.timers.delete(timer);
           if (!res.destroyed) relay(res, upstream);
         }, rule.delayMs ?? 5_000);
-        timers.add(timer);
+        this.timers.add(timer);
         return;
       }
       case 'cut_body': {
@@ -434,63 +521,45 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         relay(res, upstream);
     }
   }
+}
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch(() => req.socket.destroy());
-  });
-  server.on('connection', (socket: Socket) => {
-    if (partitioned) {
-      counts.faults.partition += 1;
-      socket.destroy();
-      return;
-    }
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+/** The faults that never reach the merchant: the proxy drops the request or answers itself. True if it did. */
+function answerInsteadOfMerchant(rule: ProxyRule | undefined, { req, res, mcp }: Incoming): boolean {
+  switch (rule?.fault) {
+    case 'drop_request':
+      req.socket.destroy();
+      return true;
+    case 'error_5xx':
+      json(res, rule.status ?? 503, { type: 'service_unavailable', code: 'injected_fault', message: 'Injected fault: the proxy answered 5xx.' });
+      return true;
+    case 'rpc_error':
+      // ACP's MCP binding: a -32000 internal error before anything happened (over REST: a 500).
+      if (mcp) rpcError(res, mcp.rpcId, { type: 'processing_error', code: 'internal_error', message: 'Injected fault: internal error.' });
+      else json(res, 500, { type: 'processing_error', code: 'internal_error', message: 'Injected fault: internal error.' });
+      return true;
+    case 'in_flight_409':
+      if (mcp) {
+        rpcError(res, mcp.rpcId, { type: 'invalid_request', code: 'idempotency_in_flight', message: 'A request with this Idempotency-Key is currently being processed' });
+        return true;
+      }
+      json(
+        res,
+        409,
+        { type: 'invalid_request', code: 'idempotency_in_flight', message: 'A request with this Idempotency-Key is currently being processed' },
+        { 'Retry-After': String(rule.retryAfterSeconds ?? 1) },
+      );
+      return true;
+    default:
+      return false;
+  }
+}
 
-  return {
-    url: `http://${host}:${address.port}`,
-    plan(rule) {
-      rules.push({ rule, seen: 0, fired: 0 });
-    },
-    clear() {
-      rules.length = 0;
-    },
-    hold(rule) {
-      const hold: Hold = { rule, state: 'armed' };
-      holds.push(hold);
-      return () => {
-        if (hold.state === 'armed') holds = holds.filter((h) => h !== hold);
-        else if (hold.state === 'holding') hold.release?.('released');
-      };
-    },
-    partition(on) {
-      partitioned = on;
-      // Open keep-alive connections would let requests through: a partition cuts them too.
-      if (on) for (const socket of sockets) socket.destroy();
-    },
-    log,
-    counts,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        closed = true;
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        for (const hold of holds) landedOf.get(hold)?.();
-        holds = [];
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
-  };
+function relay(res: ServerResponse, upstream: Upstream): void {
+  const headers = { ...upstream.headers };
+  delete headers['transfer-encoding'];
+  delete headers.connection;
+  res.writeHead(upstream.status, { ...headers, 'content-length': String(upstream.body.length) });
+  res.end(upstream.body);
 }
 
 function search(req: IncomingMessage): string {
