@@ -4,14 +4,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveMerchant } from '../backends/sandbox/http.js';
+import { serveMerchant, type MerchantServer } from '../backends/sandbox/http.js';
 import { mulberry32, parseFaults } from '../backends/sandbox/faults.js';
 import { openMemoryStore } from '../store/memory.js';
 import { parseStoreUrl } from '../config/store-url.js';
 import { openStore } from '../store/open.js';
-import { runTask, type Interleaving, type TaskOutcome, type TaskPlan } from './agent.js';
-import { startFaultProxy, type HoldRule, type ProxyFault } from './fault-proxy.js';
-import { protocolWire, type ChaosProtocol } from './protocols.js';
+import type { Store } from '../store/store.js';
+import { runTask, type AgentOptions, type Interleaving, type TaskOutcome, type TaskPlan } from './agent.js';
+import { startFaultProxy, type FaultProxy, type HoldRule, type ProxyAnswer, type ProxyFault, type ProxyRule } from './fault-proxy.js';
+import { protocolWire, type ChaosProtocol, type ProtocolWire } from './protocols.js';
 import { ServerPool } from './server-pool.js';
 import { startStoreCut, type StoreCut } from './store-cut.js';
 import { judge, type Verdict } from './verdict.js';
@@ -140,205 +141,342 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
 
   const wire = protocolWire(options.protocol ?? 'acp');
   const merchantStore = openMemoryStore();
-  const merchant = await serveMerchant({
-    port: 0,
-    store: merchantStore,
-    tokens: { [TOKEN]: 'chaos' },
-    ...(wire.merchantFaults ? { faults: parseFaults(wire.merchantFaults), rng: mulberry32(options.seed ^ 0x1c9), completeDelayMs: 1_500 } : {}),
-    // The receiver's address is known only once it runs (after the proxy): set below.
-    ...(options.orderEvents ? { orderEvents: { url: '', secret: '', faults: ORDER_EVENT_FAULTS, rng: mulberry32(options.seed ^ 0x0e7), backoffMs: 100 } } : {}),
-  });
-  let completeInProgress = 0;
-  let storm = true;
-  const faultRandom = mulberry32(options.seed ^ 0x5eed);
-  const cutRandom = mulberry32(options.seed ^ 0xc075);
-  // Checkouts whose complete answer cuts the store, right between the merchant's answer and the ledger's settle.
-  const cutAfterComplete = new Set<string>();
-  const settleCuts: Array<Promise<void>> = [];
-  let longCuts = 0;
-  let storeCut: StoreCut | undefined;
+  const merchant = await startChaosMerchant(merchantStore, wire, options);
+  const schedule = new FaultSchedule(options, wire);
   const proxy = await startFaultProxy({
     target: merchant.url,
     keepLog: false,
-    onAnswer(answer) {
-      if (wire.inProgress(answer)) completeInProgress += 1;
-      if (!storeCut || cutAfterComplete.size === 0) return;
-      const id = wire.completedBy(answer);
-      if (!id || !cutAfterComplete.delete(id)) return;
-      const long = settleCuts.length === 0 || cutRandom() < LONG_CUT_SHARE;
-      if (long) longCuts += 1;
-      settleCuts.push(storeCut.outage(long ? SETTLE_CUT_MS.long : SETTLE_CUT_MS.short));
-    },
-    decide(method) {
-      // MCP's own plumbing on ACP's binding (initialize, notifications) is not an ACP operation: faults are for those.
-      if (!storm || method === 'MCP') return undefined;
-      // Reads (reconciliation) meet faults less often, so a storm still lets the truth through now and then.
-      const rate = method === 'GET' ? options.faultRate / 2 : options.faultRate;
-      if (faultRandom() >= rate) return undefined;
-      const fault = wire.faults[Math.floor(faultRandom() * wire.faults.length)];
-      return { fault, delayMs: 1_500, status: faultRandom() < 0.5 ? 500 : 503, retryAfterSeconds: 1 };
-    },
+    onAnswer: (answer) => schedule.seeAnswer(answer),
+    decide: (method) => schedule.decide(method),
   });
-  storeCut = isPostgres ? await startStoreCut(ledgerUrl) : undefined;
-  const serverEnv: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? scratch,
-    ONCE_STORE: storeCut?.url ?? ledgerUrl,
-    ...wire.serverEnv(proxy.url, TOKEN),
-    ONCE_PRINCIPAL: principal,
-    ONCE_LOG: 'warn',
-    // Agents here retry far faster than any person's agent would; the limit is not what is under test.
-    ONCE_RATE_LIMIT: 'off',
-    ...(options.cap !== undefined ? { ONCE_MAX_ORDER_AMOUNT: String(options.cap) } : {}),
-  };
+  schedule.storeCut = isPostgres ? await startStoreCut(ledgerUrl) : undefined;
+  const serverEnv = chaosServerEnv(options, wire, { proxyUrl: proxy.url, storeUrl: schedule.storeCut?.url ?? ledgerUrl, principal, home: scratch });
   const pool = new ServerPool(
     { bin: options.bin, env: serverEnv },
     options.processes,
     mulberry32(options.seed ^ 0xbeef),
   );
-  const counts = { partition: 0, server_sigkill: 0, store_outage: 0 };
+  const disruptions = new Disruptions(options.tasks, pool, proxy, schedule.storeCut);
   // One count for the progress line and the summary: a partition is one fault, however many requests it refused.
-  const allFaults = (): Record<FaultKind, number> => ({ ...(faultCounts(proxy.counts.faults, wire.faults) as Record<ProxyFault, number>), ...counts });
+  const allFaults = (): Record<FaultKind, number> => ({ ...(faultCounts(proxy.counts.faults, wire.faults) as Record<ProxyFault, number>), ...disruptions.counts });
   const held = { released: 0, expired: 0 };
   const latencies: number[] = [];
-  const outcomes: TaskOutcome[] = [];
-  const disruptions: Array<Promise<void>> = [];
-  // Crashes, partitions and store outages are spread by task count: at least one of each per 90 tasks.
-  const every = Math.max(1, Math.min(90, Math.floor(options.tasks / 5)));
 
   let receiver: OrderReceiver | undefined;
   try {
-    if (options.orderEvents) {
-      if (wire.protocol !== 'acp' && wire.protocol !== 'acp-mcp') throw new Error('--order-events needs --protocol acp (ACP order events)');
-      receiver = await startOrderReceiver(options.bin, serverEnv);
-      merchant.orders.sender!.setDestination(receiver.url, receiver.secret);
-    }
+    if (options.orderEvents) receiver = await receiveOrderEvents(options.bin, wire, serverEnv, merchant);
     await pool.start();
     const twists = mulberry32(options.seed ^ 0x7a157);
     const plans = Array.from({ length: options.tasks }, (_, i) => planTask(runId, i, random, twists, isPostgres));
-    const agentRandom = mulberry32(options.seed ^ 0xa9e7);
     const interleave = {
       hold: (rule: HoldRule) => proxy.hold({ ...rule, onRelease: (why) => void (held[why] += 1) }),
       wire,
       created(plan: TaskPlan, checkoutId: string) {
-        if (plan.settleCut) cutAfterComplete.add(checkoutId);
+        if (plan.settleCut) schedule.cutStoreAfterComplete(checkoutId);
       },
     };
-    const agent = { pool, random: agentRandom, parallelChance: 0.1, maxTries: 25, callTimeoutMs: 30_000, latencies, interleave };
-    let next = 0;
-    const disrupt = (index: number) => {
-      if (index === 0) return;
-      if (index % every === 0) disruptions.push(pool.killOne().then(() => void (counts.server_sigkill += 1)));
-      if (index % every === Math.floor(every / 3)) {
-        counts.partition += 1;
-        proxy.partition(true);
-        disruptions.push(new Promise((resolve) => setTimeout(() => resolve(proxy.partition(false)), 250)));
-      }
-      if (storeCut && index % every === Math.floor((2 * every) / 3)) {
-        disruptions.push(storeCut.outage(300).then(() => void (counts.store_outage += 1)));
-      }
-    };
-    const worker = async () => {
-      while (next < plans.length) {
-        const index = next++;
-        disrupt(index);
-        outcomes[index] = await runTask(plans[index], agent);
-        options.onProgress?.(outcomes.filter(Boolean).length, plans.length, {
-          faults: faultTotal(allFaults()),
-          reinvocations: outcomes.reduce((sum, o) => sum + (o?.reinvocations ?? 0), 0),
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, plans.length) }, worker));
-    await Promise.all(disruptions);
-    const settleCutCount = settleCuts.length;
-    cutAfterComplete.clear();
-    await Promise.all(settleCuts);
+    const agent: AgentOptions = { pool, random: mulberry32(options.seed ^ 0xa9e7), parallelChance: 0.1, maxTries: 25, callTimeoutMs: 30_000, latencies, interleave };
+    const outcomes = await runAgentsThroughStorm(plans, agent, options, disruptions, allFaults);
+    await disruptions.settled();
+    const settleCutCount = await schedule.settleCutsDone();
 
     // The storm passes: agents that gave up come back once the network is calm, as a person would ask again
     // (plainly this time: no interleaving), and what they lived before still counts.
-    storm = false;
-    let recovered = 0;
-    for (let i = 0; i < outcomes.length; i++) {
-      if (outcomes[i].status !== 'gave_up') continue;
-      const { interleaving: _played, settleCut: _cut, ...plain } = plans[i];
-      const again = await runTask(plain, { ...agent, parallelChance: 0, interleave: undefined });
-      again.reinvocations += outcomes[i].reinvocations;
-      again.parallelDuplicates += outcomes[i].parallelDuplicates;
-      again.log = [...outcomes[i].log, ...again.log];
-      again.played = outcomes[i].played;
-      outcomes[i] = again;
-      if (again.status === 'completed') recovered += 1;
-    }
-
-    if (receiver) {
-      // After the purchase: 1 order in 3 ships, then is delivered (a reordered shipment then arrives late).
-      let n = 0;
-      for await (const [, stored] of merchantStore.entries<{ order: { id: string } }>('sandbox:orderlife:')) {
-        if (n++ % 3 !== 0) continue;
-        await merchant.orders.advance(stored.order.id, 'ship');
-        await merchant.orders.advance(stored.order.id, 'deliver');
-      }
-      await merchant.orders.idle();
-    }
-    const ledgerStore = await openStore(parseStoreUrl(ledgerUrl));
-    let verdict: Verdict;
-    let orderEvents: OrderEventsCheck | undefined;
-    try {
-      verdict = await judge(merchantStore, ledgerStore, outcomes, principal, { cap: options.cap });
-      if (receiver) {
-        const { events, deliveries, duplicates, retries, reordered } = merchant.orders.sender!.stats;
-        const endpoint = serverEnv.ACP_BASE_URL ?? serverEnv.ACP_MCP_URL;
-        orderEvents = await checkOrderEvents(merchantStore, ledgerStore, `acp:${merchantIdentity(new URL(endpoint))}`, { events, deliveries, duplicates, retries, reordered });
-      }
-    } finally {
-      await ledgerStore.close();
-    }
-    const sorted = [...latencies].sort((a, b) => a - b);
-    return {
-      protocol: wire.protocol,
-      tasks: options.tasks,
-      processes: options.processes,
-      store: parseStoreUrl(ledgerUrl).kind,
-      seed: options.seed,
+    schedule.storm = false;
+    const recovered = await askAgainCalmly(plans, outcomes, agent);
+    if (receiver) await shipAndDeliverSomeOrders(merchant, merchantStore);
+    const { verdict, orderEvents } = await judgeRun(merchant, merchantStore, { ledgerUrl, outcomes, principal, options, serverEnv, receiver });
+    return summarize(options, {
+      wire,
+      ledgerUrl,
       faults: allFaults(),
-      completeInProgress,
-      reinvocations: outcomes.reduce((sum, o) => sum + o.reinvocations, 0),
-      parallelDuplicates: outcomes.reduce((sum, o) => sum + o.parallelDuplicates, 0),
-      completed: outcomes.filter((o) => o.status === 'completed').length,
-      refused: outcomes.filter((o) => o.status === 'refused').length,
-      gaveUp: outcomes.filter((o) => o.status === 'gave_up').length,
-      stopped: outcomes.filter((o) => o.status !== 'completed').slice(0, 20).map(({ taskId, status, detail }) => ({ taskId, status, detail })),
-      recoveredAfterStorm: recovered,
-      sessions: verdict.sessions,
-      orders: verdict.orders,
-      charges: verdict.charges,
-      duplicates: verdict.duplicates.length,
-      lostSuccesses: verdict.lostSuccesses.length,
-      wrongAnswers: verdict.wrongAnswers.length,
-      genuineReexecutions: verdict.genuineReexecutions,
-      interleavings: {
-        payment_switch: outcomes.filter((o) => o.played === 'payment_switch').length,
-        update_race: outcomes.filter((o) => o.played === 'update_race').length,
-        settle_cut: settleCutCount,
-        settle_cut_past_retry: longCuts,
-      },
-      held: { ...held },
-      toldFailedButCharged: verdict.toldFailedButCharged.length,
-      chargedNotShown: verdict.chargedNotShown.length,
-      aboveCap: options.cap !== undefined ? verdict.aboveCap.length : null,
-      cap: options.cap ?? null,
-      wallSeconds: Math.round((performance.now() - started) / 100) / 10,
-      toolLatencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), calls: sorted.length },
-      ...(orderEvents ? { orderEvents } : {}),
+      completeInProgress: schedule.completeInProgress,
+      outcomes,
+      recovered,
       verdict,
-    };
+      settleCuts: { count: settleCutCount, long: schedule.longCuts },
+      held,
+      latencies,
+      started,
+      orderEvents,
+    });
   } finally {
     await receiver?.stop();
     await pool.close();
     await proxy.close();
     await merchant.close();
-    await storeCut?.close();
+    await schedule.storeCut?.close();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** The sandbox merchant on a free port, with the protocol's own faults and, when asked, order events. */
+function startChaosMerchant(merchantStore: Store, wire: ProtocolWire, options: ChaosOptions): Promise<MerchantServer> {
+  return serveMerchant({
+    port: 0,
+    store: merchantStore,
+    tokens: { [TOKEN]: 'chaos' },
+    ...(wire.merchantFaults ? { faults: parseFaults(wire.merchantFaults), rng: mulberry32(options.seed ^ 0x1c9), completeDelayMs: 1_500 } : {}),
+    // The receiver's address is known only once it runs (after the proxy): set by receiveOrderEvents.
+    ...(options.orderEvents ? { orderEvents: { url: '', secret: '', faults: ORDER_EVENT_FAULTS, rng: mulberry32(options.seed ^ 0x0e7), backoffMs: 100 } } : {}),
+  });
+}
+
+/**
+ * What the proxy does to the run's traffic: a seeded network fault per request while the storm lasts, and a
+ * store cut right after the merchant answers the complete of a checkout planned for one.
+ */
+class FaultSchedule {
+  /** While true, requests meet network faults at the run's rate. */
+  storm = true;
+  /** UCP: completes the merchant answered complete_in_progress. */
+  completeInProgress = 0;
+  /** PostgreSQL only: the lever that cuts the ledger's store. */
+  storeCut: StoreCut | undefined;
+  /** Settle cuts that outlast the settle's retries. */
+  longCuts = 0;
+  // Checkouts whose complete answer cuts the store, right between the merchant's answer and the ledger's settle.
+  private readonly cutAfterComplete = new Set<string>();
+  private readonly settleCuts: Array<Promise<void>> = [];
+  private readonly faultRandom: () => number;
+  private readonly cutRandom: () => number;
+
+  constructor(
+    private readonly options: ChaosOptions,
+    private readonly wire: ProtocolWire,
+  ) {
+    this.faultRandom = mulberry32(options.seed ^ 0x5eed);
+    this.cutRandom = mulberry32(options.seed ^ 0xc075);
+  }
+
+  cutStoreAfterComplete(checkoutId: string): void {
+    this.cutAfterComplete.add(checkoutId);
+  }
+
+  /** The proxy's `onAnswer`: counts complete_in_progress, and cuts the store after a planned complete. */
+  seeAnswer(answer: ProxyAnswer): void {
+    if (this.wire.inProgress(answer)) this.completeInProgress += 1;
+    if (!this.storeCut || this.cutAfterComplete.size === 0) return;
+    const id = this.wire.completedBy(answer);
+    if (!id || !this.cutAfterComplete.delete(id)) return;
+    const long = this.settleCuts.length === 0 || this.cutRandom() < LONG_CUT_SHARE;
+    if (long) this.longCuts += 1;
+    this.settleCuts.push(this.storeCut.outage(long ? SETTLE_CUT_MS.long : SETTLE_CUT_MS.short));
+  }
+
+  /** The proxy's `decide`: the fault this request meets, if any. */
+  decide(method: string): Omit<ProxyRule, 'path'> | undefined {
+    // MCP's own plumbing on ACP's binding (initialize, notifications) is not an ACP operation: faults are for those.
+    if (!this.storm || method === 'MCP') return undefined;
+    // Reads (reconciliation) meet faults less often, so a storm still lets the truth through now and then.
+    const rate = method === 'GET' ? this.options.faultRate / 2 : this.options.faultRate;
+    if (this.faultRandom() >= rate) return undefined;
+    const fault = this.wire.faults[Math.floor(this.faultRandom() * this.wire.faults.length)];
+    return { fault, delayMs: 1_500, status: this.faultRandom() < 0.5 ? 500 : 503, retryAfterSeconds: 1 };
+  }
+
+  /** Aims no more settle cuts and waits for those under way; how many there were. */
+  async settleCutsDone(): Promise<number> {
+    const count = this.settleCuts.length;
+    this.cutAfterComplete.clear();
+    await Promise.all(this.settleCuts);
+    return count;
+  }
+}
+
+/** Crashes, partitions and store outages, spread by task count: at least one of each per 90 tasks. */
+class Disruptions {
+  readonly counts = { partition: 0, server_sigkill: 0, store_outage: 0 };
+  private readonly pending: Array<Promise<void>> = [];
+  private readonly every: number;
+
+  constructor(
+    tasks: number,
+    private readonly pool: ServerPool,
+    private readonly proxy: FaultProxy,
+    private readonly storeCut: StoreCut | undefined,
+  ) {
+    this.every = Math.max(1, Math.min(90, Math.floor(tasks / 5)));
+  }
+
+  /** Before task `index`: a server SIGKILL, a 250 ms partition or a 300 ms store outage, when its turn comes. */
+  before(index: number): void {
+    const every = this.every;
+    if (index === 0) return;
+    if (index % every === 0) this.pending.push(this.pool.killOne().then(() => void (this.counts.server_sigkill += 1)));
+    if (index % every === Math.floor(every / 3)) {
+      this.counts.partition += 1;
+      this.proxy.partition(true);
+      this.pending.push(new Promise((resolve) => setTimeout(() => resolve(this.proxy.partition(false)), 250)));
+    }
+    if (this.storeCut && index % every === Math.floor((2 * every) / 3)) {
+      this.pending.push(this.storeCut.outage(300).then(() => void (this.counts.store_outage += 1)));
+    }
+  }
+
+  /** Waits for every disruption started to be over. */
+  async settled(): Promise<void> {
+    await Promise.all(this.pending);
+  }
+}
+
+/** The servers' environment: the ledger store, the backend pointed at the proxy, and the run's principal and cap. */
+function chaosServerEnv(
+  options: ChaosOptions,
+  wire: ProtocolWire,
+  at: { proxyUrl: string; storeUrl: string; principal: string; home: string },
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? at.home,
+    ONCE_STORE: at.storeUrl,
+    ...wire.serverEnv(at.proxyUrl, TOKEN),
+    ONCE_PRINCIPAL: at.principal,
+    ONCE_LOG: 'warn',
+    // Agents here retry far faster than any person's agent would; the limit is not what is under test.
+    ONCE_RATE_LIMIT: 'off',
+    ...(options.cap !== undefined ? { ONCE_MAX_ORDER_AMOUNT: String(options.cap) } : {}),
+  };
+}
+
+/** Starts a server in HTTP mode that receives the merchant's order events, and points the merchant's sender at it. */
+async function receiveOrderEvents(bin: string, wire: ProtocolWire, serverEnv: Record<string, string>, merchant: MerchantServer): Promise<OrderReceiver> {
+  if (wire.protocol !== 'acp' && wire.protocol !== 'acp-mcp') throw new Error('--order-events needs --protocol acp (ACP order events)');
+  const receiver = await startOrderReceiver(bin, serverEnv);
+  merchant.orders.sender!.setDestination(receiver.url, receiver.secret);
+  return receiver;
+}
+
+/** Every task through the storm, `options.concurrency` at a time: a disruption before each, progress after. */
+async function runAgentsThroughStorm(
+  plans: TaskPlan[],
+  agent: AgentOptions,
+  options: ChaosOptions,
+  disruptions: Disruptions,
+  allFaults: () => Record<FaultKind, number>,
+): Promise<TaskOutcome[]> {
+  const outcomes: TaskOutcome[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < plans.length) {
+      const index = next++;
+      disruptions.before(index);
+      outcomes[index] = await runTask(plans[index], agent);
+      options.onProgress?.(outcomes.filter(Boolean).length, plans.length, {
+        faults: faultTotal(allFaults()),
+        reinvocations: outcomes.reduce((sum, o) => sum + (o?.reinvocations ?? 0), 0),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(options.concurrency, plans.length) }, worker));
+  return outcomes;
+}
+
+/** Runs again, plainly and one by one, each task that gave up; its outcome keeps what it lived before. How many completed. */
+async function askAgainCalmly(plans: TaskPlan[], outcomes: TaskOutcome[], agent: AgentOptions): Promise<number> {
+  let recovered = 0;
+  for (let i = 0; i < outcomes.length; i++) {
+    if (outcomes[i].status !== 'gave_up') continue;
+    const { interleaving: _played, settleCut: _cut, ...plain } = plans[i];
+    const again = await runTask(plain, { ...agent, parallelChance: 0, interleave: undefined });
+    again.reinvocations += outcomes[i].reinvocations;
+    again.parallelDuplicates += outcomes[i].parallelDuplicates;
+    again.log = [...outcomes[i].log, ...again.log];
+    again.played = outcomes[i].played;
+    outcomes[i] = again;
+    if (again.status === 'completed') recovered += 1;
+  }
+  return recovered;
+}
+
+/** After the purchase: 1 order in 3 ships, then is delivered (a reordered shipment then arrives late). */
+async function shipAndDeliverSomeOrders(merchant: MerchantServer, merchantStore: Store): Promise<void> {
+  let n = 0;
+  for await (const [, stored] of merchantStore.entries<{ order: { id: string } }>('sandbox:orderlife:')) {
+    if (n++ % 3 !== 0) continue;
+    await merchant.orders.advance(stored.order.id, 'ship');
+    await merchant.orders.advance(stored.order.id, 'deliver');
+  }
+  await merchant.orders.idle();
+}
+
+/** The merchant's records judged against the ledger; with order events, what the ledger made of them too. */
+async function judgeRun(
+  merchant: MerchantServer,
+  merchantStore: Store,
+  run: { ledgerUrl: string; outcomes: TaskOutcome[]; principal: string; options: ChaosOptions; serverEnv: Record<string, string>; receiver?: OrderReceiver },
+): Promise<{ verdict: Verdict; orderEvents?: OrderEventsCheck }> {
+  const ledgerStore = await openStore(parseStoreUrl(run.ledgerUrl));
+  try {
+    const verdict = await judge(merchantStore, ledgerStore, run.outcomes, run.principal, { cap: run.options.cap });
+    let orderEvents: OrderEventsCheck | undefined;
+    if (run.receiver) {
+      const { events, deliveries, duplicates, retries, reordered } = merchant.orders.sender!.stats;
+      const endpoint = run.serverEnv.ACP_BASE_URL ?? run.serverEnv.ACP_MCP_URL;
+      orderEvents = await checkOrderEvents(merchantStore, ledgerStore, `acp:${merchantIdentity(new URL(endpoint))}`, { events, deliveries, duplicates, retries, reordered });
+    }
+    return { verdict, orderEvents };
+  } finally {
+    await ledgerStore.close();
+  }
+}
+
+/** What a run found, counted. */
+function summarize(
+  options: ChaosOptions,
+  run: {
+    wire: ProtocolWire;
+    ledgerUrl: string;
+    faults: Record<FaultKind, number>;
+    completeInProgress: number;
+    outcomes: TaskOutcome[];
+    recovered: number;
+    verdict: Verdict;
+    settleCuts: { count: number; long: number };
+    held: { released: number; expired: number };
+    latencies: number[];
+    started: number;
+    orderEvents?: OrderEventsCheck;
+  },
+): ChaosSummary {
+  const { outcomes, verdict, orderEvents } = run;
+  const sorted = [...run.latencies].sort((a, b) => a - b);
+  return {
+    protocol: run.wire.protocol,
+    tasks: options.tasks,
+    processes: options.processes,
+    store: parseStoreUrl(run.ledgerUrl).kind,
+    seed: options.seed,
+    faults: run.faults,
+    completeInProgress: run.completeInProgress,
+    reinvocations: outcomes.reduce((sum, o) => sum + o.reinvocations, 0),
+    parallelDuplicates: outcomes.reduce((sum, o) => sum + o.parallelDuplicates, 0),
+    completed: outcomes.filter((o) => o.status === 'completed').length,
+    refused: outcomes.filter((o) => o.status === 'refused').length,
+    gaveUp: outcomes.filter((o) => o.status === 'gave_up').length,
+    stopped: outcomes.filter((o) => o.status !== 'completed').slice(0, 20).map(({ taskId, status, detail }) => ({ taskId, status, detail })),
+    recoveredAfterStorm: run.recovered,
+    sessions: verdict.sessions,
+    orders: verdict.orders,
+    charges: verdict.charges,
+    duplicates: verdict.duplicates.length,
+    lostSuccesses: verdict.lostSuccesses.length,
+    wrongAnswers: verdict.wrongAnswers.length,
+    genuineReexecutions: verdict.genuineReexecutions,
+    interleavings: {
+      payment_switch: outcomes.filter((o) => o.played === 'payment_switch').length,
+      update_race: outcomes.filter((o) => o.played === 'update_race').length,
+      settle_cut: run.settleCuts.count,
+      settle_cut_past_retry: run.settleCuts.long,
+    },
+    held: { ...run.held },
+    toldFailedButCharged: verdict.toldFailedButCharged.length,
+    chargedNotShown: verdict.chargedNotShown.length,
+    aboveCap: options.cap !== undefined ? verdict.aboveCap.length : null,
+    cap: options.cap ?? null,
+    wallSeconds: Math.round((performance.now() - run.started) / 100) / 10,
+    toolLatencyMs: { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), calls: sorted.length },
+    ...(orderEvents ? { orderEvents } : {}),
+    verdict,
+  };
 }
