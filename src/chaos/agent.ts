@@ -113,10 +113,80 @@ function readResult(result: CallToolResult): Step {
 }
 
 export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<TaskOutcome> {
-  const outcome: TaskOutcome = { taskId: plan.taskId, status: 'gave_up', reinvocations: 0, parallelDuplicates: 0, log: [] };
-  const disarms: Array<() => void> = [];
+  const calls = new TaskCalls(plan.taskId, options);
+  try {
+    return await buy(plan, calls, options);
+  } finally {
+    calls.disarmHolds();
+  }
+}
 
-  function record(tool: string, startedAt: number, step: Step): Step {
+/** One task's calls as an agent makes them: re-invoked, sometimes in parallel, every answer logged in `outcome`. */
+class TaskCalls {
+  readonly outcome: TaskOutcome;
+  private readonly disarms: Array<() => void> = [];
+
+  constructor(
+    taskId: string,
+    private readonly options: AgentOptions,
+  ) {
+    this.outcome = { taskId, status: 'gave_up', reinvocations: 0, parallelDuplicates: 0, log: [] };
+  }
+
+  /** A call the agent insists on: re-invoked until a clear answer or `maxTries`, sometimes twice at once. */
+  async invoke(name: string, args: Record<string, unknown>): Promise<Step> {
+    const { options, outcome } = this;
+    let last: Step = { ok: false, code: 'no_answer', message: 'never called', retryable: true };
+    for (let attempt = 0; attempt < options.maxTries; attempt++) {
+      if (attempt > 0) {
+        outcome.reinvocations += 1;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1_000) * (0.5 + options.random())));
+      }
+      const parallel = options.random() < options.parallelChance ? 2 : 1;
+      if (parallel === 2) outcome.parallelDuplicates += 1;
+      const startedAt = Date.now();
+      const steps = await Promise.all(Array.from({ length: parallel }, () => this.once(name, args)));
+      const success = steps.find((s) => s.ok);
+      if (success) return this.record(name, startedAt, success);
+      const definite = steps.find((s) => !s.ok && !s.retryable);
+      if (definite) return this.record(name, startedAt, definite);
+      // Two unclear answers: the agent believes the one that admits not knowing ("unknown") over one that
+      // speaks only for its own call ("nothing was sent"), as the other call may have gone through.
+      last = this.record(name, startedAt, steps.find((s) => !s.ok && (s.code === 'outcome_unknown' || s.code === 'pending' || s.code === 'no_answer')) ?? steps[0]);
+    }
+    return last;
+  }
+
+  /** One call, no retry, no parallel twin: the agent will not insist on this one. */
+  async single(name: string, args: Record<string, unknown>): Promise<Step> {
+    const startedAt = Date.now();
+    return this.record(name, startedAt, await this.once(name, args));
+  }
+
+  /** Arms a hold at the proxy for this task's next request matching `held`, until `releaseOn` or HOLD_MS. */
+  hold(held: RequestMatch, releaseOn: RequestMatch): void {
+    const disarm = this.options.interleave?.hold({ ...held, releaseOn, maxMs: HOLD_MS });
+    if (disarm) this.disarms.push(disarm);
+  }
+
+  disarmHolds(): void {
+    for (const disarm of this.disarms) disarm();
+  }
+
+  private async once(name: string, args: Record<string, unknown>): Promise<Step> {
+    const started = performance.now();
+    try {
+      const step = readResult(await this.options.pool.call(name, args, this.options.callTimeoutMs));
+      this.options.latencies.push(performance.now() - started);
+      return step;
+    } catch (error) {
+      // The server died under us, or the call timed out: the model sees no answer at all.
+      return { ok: false, code: 'no_answer', message: error instanceof Error ? error.message : String(error), retryable: true };
+    }
+  }
+
+  /** Logs the answer the agent acts on: what it was told, and the cart it was shown. */
+  private record(tool: string, startedAt: number, step: Step): Step {
     const entry: Invocation = { tool, startedAt, answeredAt: Date.now(), ok: step.ok };
     if (step.ok) {
       const checkout = step.data.checkout as Record<string, any> | undefined;
@@ -130,114 +200,85 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
       const live = cartOf((step.data?.error?.checkout ?? step.data?.checkout) as Record<string, any> | undefined);
       if (live) entry.cart = live;
     }
-    outcome.log.push(entry);
+    this.outcome.log.push(entry);
     return step;
   }
+}
 
-  async function once(name: string, args: Record<string, unknown>): Promise<Step> {
-    const started = performance.now();
-    try {
-      const step = readResult(await options.pool.call(name, args, options.callTimeoutMs));
-      options.latencies.push(performance.now() - started);
-      return step;
-    } catch (error) {
-      // The server died under us, or the call timed out: the model sees no answer at all.
-      return { ok: false, code: 'no_answer', message: error instanceof Error ? error.message : String(error), retryable: true };
-    }
+/** The checkout a task bought on, and its complete and update on the wire (when the run plays interleavings). */
+interface TaskCheckout {
+  id: string;
+  completeCall?: RequestMatch;
+  updateCall?: RequestMatch;
+}
+
+/** create → update (→ the update race) → pay, stopped at the first answer the agent cannot get past. */
+async function buy(plan: TaskPlan, calls: TaskCalls, options: AgentOptions): Promise<TaskOutcome> {
+  const { outcome } = calls;
+  const created = await calls.invoke('create_checkout', {
+    items: plan.items,
+    currency: 'usd',
+    buyer: { email: `${plan.taskId}@chaos.invalid` },
+    fulfillment_details: { address: ADDRESS },
+    task_id: plan.taskId,
+  });
+  if (!created.ok) return stop(outcome, created);
+  const session = created.data.checkout as { id: string; line_items: Array<{ id: string }> };
+  outcome.checkoutId = session.id;
+  options.interleave?.created?.(plan, session.id);
+  const checkout: TaskCheckout = { id: session.id, completeCall: options.interleave?.wire.complete(session.id), updateCall: options.interleave?.wire.update(session.id) };
+
+  const updated = await calls.invoke('update_checkout', {
+    checkout_session_id: checkout.id,
+    selected_fulfillment_options: [{ type: 'shipping', option_id: 'ship_express', item_ids: session.line_items.map((l) => l.id) }],
+  });
+  if (!updated.ok) return stop(outcome, updated);
+
+  if (plan.interleaving === 'update_race' && options.interleave) {
+    const settled = await raceUpdates(plan, calls, checkout);
+    if (!settled.ok) return stop(outcome, settled);
   }
+  return pay(plan, calls, checkout, options.interleave !== undefined);
+}
 
-  /** One call, no retry, no parallel twin: the agent will not insist on this one. */
-  async function single(name: string, args: Record<string, unknown>): Promise<Step> {
-    const startedAt = Date.now();
-    return record(name, startedAt, await once(name, args));
+/**
+ * Update A is stuck in the network until the agent pays; the agent, told nothing clear, changes its mind
+ * (update B) and pays. What it was shown last is B, so B is what may be charged (R14).
+ */
+async function raceUpdates(plan: TaskPlan, calls: TaskCalls, checkout: TaskCheckout): Promise<Step> {
+  calls.outcome.played = 'update_race';
+  calls.hold(checkout.updateCall!, checkout.completeCall!);
+  await calls.single('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 9 })) });
+  return calls.invoke('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 1 })) });
+}
+
+/** Pays (a declined card first, when planned; the payment switch, when played), and pays again for a changed cart. */
+async function pay(plan: TaskPlan, calls: TaskCalls, checkout: TaskCheckout, interleaves: boolean): Promise<TaskOutcome> {
+  const { outcome } = calls;
+  const payWith = (paymentData: typeof CARD) => ({ checkout_session_id: checkout.id, payment_data: paymentData });
+  if (plan.declineFirst) {
+    const declined = await calls.invoke('complete_checkout', payWith(DECLINED));
+    if (declined.ok || declined.code !== 'payment_declined') return stop(outcome, declined.ok ? { ok: false, code: 'not_declined', message: 'a declined card was accepted', retryable: false } : declined);
   }
-
-  async function invoke(name: string, args: Record<string, unknown>): Promise<Step> {
-    let last: Step = { ok: false, code: 'no_answer', message: 'never called', retryable: true };
-    for (let attempt = 0; attempt < options.maxTries; attempt++) {
-      if (attempt > 0) {
-        outcome.reinvocations += 1;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** attempt, 1_000) * (0.5 + options.random())));
-      }
-      const parallel = options.random() < options.parallelChance ? 2 : 1;
-      if (parallel === 2) outcome.parallelDuplicates += 1;
-      const startedAt = Date.now();
-      const steps = await Promise.all(Array.from({ length: parallel }, () => once(name, args)));
-      const success = steps.find((s) => s.ok);
-      if (success) return record(name, startedAt, success);
-      const definite = steps.find((s) => !s.ok && !s.retryable);
-      if (definite) return record(name, startedAt, definite);
-      // Two unclear answers: the agent believes the one that admits not knowing ("unknown") over one that
-      // speaks only for its own call ("nothing was sent"), as the other call may have gone through.
-      last = record(name, startedAt, steps.find((s) => !s.ok && (s.code === 'outcome_unknown' || s.code === 'pending' || s.code === 'no_answer')) ?? steps[0]);
-    }
-    return last;
+  let paymentData = CARD;
+  if (plan.interleaving === 'payment_switch' && interleaves) {
+    // The first complete is stuck in the network until the next complete for this checkout arrives, then
+    // lands first: the merchant charges it while the agent, told nothing clear, pays with its wallet.
+    calls.hold(checkout.completeCall!, checkout.completeCall!);
+    const first = await calls.single('complete_checkout', payWith(CARD));
+    if (first.ok) return done(outcome, first);
+    outcome.played = 'payment_switch';
+    paymentData = WALLET;
   }
-
-  /** Arms a hold at the proxy for this task's next request matching `held`, until `releaseOn` or HOLD_MS. */
-  function hold(held: RequestMatch, releaseOn: RequestMatch): void {
-    const disarm = options.interleave?.hold({ ...held, releaseOn, maxMs: HOLD_MS });
-    if (disarm) disarms.push(disarm);
+  let paid = await calls.invoke('complete_checkout', payWith(paymentData));
+  // The live cart changed under the agent (R14): it looks at the checkout, and pays for what it now sees.
+  for (let round = 0; round < 2 && !paid.ok && paid.code === 'checkout_changed'; round++) {
+    const seen = await calls.invoke('get_checkout', { checkout_session_id: checkout.id });
+    if (!seen.ok) return stop(outcome, seen);
+    paid = await calls.invoke('complete_checkout', payWith(paymentData));
   }
-
-  try {
-    const created = await invoke('create_checkout', {
-      items: plan.items,
-      currency: 'usd',
-      buyer: { email: `${plan.taskId}@chaos.invalid` },
-      fulfillment_details: { address: ADDRESS },
-      task_id: plan.taskId,
-    });
-    if (!created.ok) return stop(outcome, created);
-    const checkout = created.data.checkout as { id: string; line_items: Array<{ id: string }> };
-    outcome.checkoutId = checkout.id;
-    options.interleave?.created?.(plan, checkout.id);
-    const completeCall = options.interleave?.wire.complete(checkout.id);
-    const updateCall = options.interleave?.wire.update(checkout.id);
-
-    const updated = await invoke('update_checkout', {
-      checkout_session_id: checkout.id,
-      selected_fulfillment_options: [{ type: 'shipping', option_id: 'ship_express', item_ids: checkout.line_items.map((l) => l.id) }],
-    });
-    if (!updated.ok) return stop(outcome, updated);
-
-    if (plan.interleaving === 'update_race' && options.interleave) {
-      // Update A is stuck in the network until the agent pays; the agent, told nothing clear, changes its
-      // mind (update B) and pays. What it was shown last is B, so B is what may be charged (R14).
-      outcome.played = 'update_race';
-      hold(updateCall!, completeCall!);
-      await single('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 9 })) });
-      const settled = await invoke('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: 1 })) });
-      if (!settled.ok) return stop(outcome, settled);
-    }
-
-    const pay = (paymentData: typeof CARD) => ({ checkout_session_id: checkout.id, payment_data: paymentData });
-    if (plan.declineFirst) {
-      const declined = await invoke('complete_checkout', pay(DECLINED));
-      if (declined.ok || declined.code !== 'payment_declined') return stop(outcome, declined.ok ? { ok: false, code: 'not_declined', message: 'a declined card was accepted', retryable: false } : declined);
-    }
-    let paymentData = CARD;
-    if (plan.interleaving === 'payment_switch' && options.interleave) {
-      // The first complete is stuck in the network until the next complete for this checkout arrives, then
-      // lands first: the merchant charges it while the agent, told nothing clear, pays with its wallet.
-      hold(completeCall!, completeCall!);
-      const first = await single('complete_checkout', pay(CARD));
-      if (first.ok) return done(outcome, first);
-      outcome.played = 'payment_switch';
-      paymentData = WALLET;
-    }
-    let paid = await invoke('complete_checkout', pay(paymentData));
-    // The live cart changed under the agent (R14): it looks at the checkout, and pays for what it now sees.
-    for (let round = 0; round < 2 && !paid.ok && paid.code === 'checkout_changed'; round++) {
-      const seen = await invoke('get_checkout', { checkout_session_id: checkout.id });
-      if (!seen.ok) return stop(outcome, seen);
-      paid = await invoke('complete_checkout', pay(paymentData));
-    }
-    if (!paid.ok) return stop(outcome, paid);
-    return done(outcome, paid);
-  } finally {
-    for (const disarm of disarms) disarm();
-  }
+  if (!paid.ok) return stop(outcome, paid);
+  return done(outcome, paid);
 }
 
 function done(outcome: TaskOutcome, step: Extract<Step, { ok: true }>): TaskOutcome {
