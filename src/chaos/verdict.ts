@@ -108,25 +108,69 @@ async function all<T>(store: Store, prefix: string): Promise<T[]> {
   return out;
 }
 
-export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: TaskOutcome[], principal: string, options: JudgeOptions = {}): Promise<Verdict> {
-  const sessions = await all<SessionState>(merchantStore, 'sandbox:session:');
-  const orders = await all<SandboxOrderRecord>(merchantStore, 'sandbox:order:');
-  const charges = await all<SandboxCharge>(merchantStore, 'sandbox:charge:');
-  const records = (await all<LedgerRecord>(ledgerStore, RECORD_PREFIX)).filter((r) => r.principal === principal);
+/** What the merchant holds: its sessions, orders and charges. */
+interface MerchantRecords {
+  sessions: SessionState[];
+  orders: SandboxOrderRecord[];
+  charges: SandboxCharge[];
+}
 
+/** What every judgement step reads: the merchant's records, its sessions by task, and how to write a finding. */
+interface Judging {
+  merchant: MerchantRecords;
+  sessionsByTask: Map<string, string[]>;
+  finding: (taskId: string, what: string, checkoutIds: string[]) => Finding;
+}
+
+export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: TaskOutcome[], principal: string, options: JudgeOptions = {}): Promise<Verdict> {
+  const merchant: MerchantRecords = {
+    sessions: await all<SessionState>(merchantStore, 'sandbox:session:'),
+    orders: await all<SandboxOrderRecord>(merchantStore, 'sandbox:order:'),
+    charges: await all<SandboxCharge>(merchantStore, 'sandbox:charge:'),
+  };
+  const records = (await all<LedgerRecord>(ledgerStore, RECORD_PREFIX)).filter((r) => r.principal === principal);
+  const recordsByAnchor = ledgerRecordsByCheckout(records);
+  const judging: Judging = { merchant, sessionsByTask: sessionsByTask(merchant.sessions), finding: findingWith(recordsByAnchor) };
+  const genuineReexecutions = records.filter((r) => r.operation === 'complete' && r.state.status === 'succeeded' && r.attempt > 1).length;
+  return {
+    sessions: merchant.sessions.length,
+    orders: merchant.orders.length,
+    charges: merchant.charges.length,
+    ...judgeTasks(judging, recordsByAnchor, outcomes),
+    genuineReexecutions,
+    ...judgeCheckouts(judging, outcomes, options.cap),
+    ...(options.cap !== undefined ? { cap: options.cap } : {}),
+  };
+}
+
+/** The ledger's records per checkout: by anchor, or for a create by the checkout it made. */
+function ledgerRecordsByCheckout(records: LedgerRecord[]): Map<string, LedgerRecord[]> {
   const recordsByAnchor = new Map<string, LedgerRecord[]>();
   for (const record of records) {
     const anchor = record.anchor ?? (record.state.status === 'succeeded' ? (record.state.result as { id?: string } | null)?.id : undefined);
     if (!anchor) continue;
     recordsByAnchor.set(anchor, [...(recordsByAnchor.get(anchor) ?? []), record]);
   }
-  const sessionsByTask = new Map<string, string[]>();
+  return recordsByAnchor;
+}
+
+/** The task a session was made for (its buyer's e-mail names it). */
+function taskOf(session: SessionState | undefined): string {
+  return session?.buyer?.email?.replace(/@chaos\.invalid$/, '') ?? '(no buyer)';
+}
+
+function sessionsByTask(sessions: SessionState[]): Map<string, string[]> {
+  const byTask = new Map<string, string[]>();
   for (const session of sessions) {
-    const task = session.buyer?.email?.replace(/@chaos\.invalid$/, '') ?? '(no buyer)';
-    sessionsByTask.set(task, [...(sessionsByTask.get(task) ?? []), session.id]);
+    const task = taskOf(session);
+    byTask.set(task, [...(byTask.get(task) ?? []), session.id]);
   }
-  const count = <T extends { checkout_session_id: string }>(list: T[], ids: string[]) => list.filter((x) => ids.includes(x.checkout_session_id));
-  const finding = (taskId: string, what: string, checkoutIds: string[]): Finding => ({
+  return byTask;
+}
+
+/** A finding, with the ledger records of the task's checkouts. */
+function findingWith(recordsByAnchor: Map<string, LedgerRecord[]>): Judging['finding'] {
+  return (taskId, what, checkoutIds) => ({
     taskId,
     what,
     checkoutIds,
@@ -134,13 +178,25 @@ export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: 
       key, operation, anchor, attempt, outbound_key, state, timeline,
     })),
   });
+}
 
+/** The entries of `list` on any of the checkouts `ids`. */
+function onCheckouts<T extends { checkout_session_id: string }>(list: T[], ids: string[]): T[] {
+  return list.filter((x) => ids.includes(x.checkout_session_id));
+}
+
+/** Per task: duplicates, charges the ledger does not report as succeeded, and orders the agent was wrongly told of. */
+function judgeTasks(
+  { merchant, sessionsByTask, finding }: Judging,
+  recordsByAnchor: Map<string, LedgerRecord[]>,
+  outcomes: TaskOutcome[],
+): Pick<Verdict, 'duplicates' | 'lostSuccesses' | 'wrongAnswers'> {
   const duplicates: Finding[] = [];
   const lostSuccesses: Finding[] = [];
   const wrongAnswers: Finding[] = [];
   for (const [taskId, ids] of sessionsByTask) {
-    const taskOrders = count(orders, ids);
-    const taskCharges = count(charges, ids);
+    const taskOrders = onCheckouts(merchant.orders, ids);
+    const taskCharges = onCheckouts(merchant.charges, ids);
     if (ids.length > 1) duplicates.push(finding(taskId, `${ids.length} checkout sessions for one task`, ids));
     if (taskOrders.length > 1) duplicates.push(finding(taskId, `${taskOrders.length} orders for one task`, ids));
     if (taskCharges.length > 1) duplicates.push(finding(taskId, `${taskCharges.length} charges for one task`, ids));
@@ -154,34 +210,44 @@ export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: 
   for (const outcome of outcomes) {
     if (outcome.status !== 'completed') continue;
     const ids = sessionsByTask.get(outcome.taskId) ?? [];
-    const merchantOrders = count(orders, ids).map((o) => o.id);
+    const merchantOrders = onCheckouts(merchant.orders, ids).map((o) => o.id);
     if (!outcome.orderId || !merchantOrders.includes(outcome.orderId)) {
       wrongAnswers.push(finding(outcome.taskId, `agent was told order ${outcome.orderId}; merchant has ${merchantOrders.join(', ') || 'none'}`, ids));
     }
   }
+  return { duplicates, lostSuccesses, wrongAnswers };
+}
 
-  // Per checkout, against what the agent lived.
-  const toldFailedButCharged: Finding[] = [];
-  const chargedNotShown: Finding[] = [];
-  const aboveCap: Finding[] = [];
-  const sessionById = new Map(sessions.map((session) => [session.id, session]));
-  const outcomeByTask = new Map(outcomes.map((outcome) => [outcome.taskId, outcome]));
-  // What the merchant holds per checkout: its charges, and an order with no charge beside it (same judgement).
+/** What the merchant holds per checkout: its charges, and an order with no charge beside it (same judgement). */
+function heldByMerchant({ charges, orders }: MerchantRecords): SandboxCharge[] {
   const charged = new Set(charges.map((c) => c.checkout_session_id));
-  const held: SandboxCharge[] = [
+  return [
     ...charges,
     ...orders
       .filter((o) => !charged.has(o.checkout_session_id))
       .map((o) => ({ id: o.id, checkout_session_id: o.checkout_session_id, amount: o.amount, currency: '', created_at: o.created_at })),
   ];
-  for (const charge of held) {
+}
+
+/** Per checkout, against what the agent lived: charged though told it failed, charged not as shown, above the cap. */
+function judgeCheckouts(
+  { merchant, sessionsByTask, finding }: Judging,
+  outcomes: TaskOutcome[],
+  cap: number | undefined,
+): Pick<Verdict, 'toldFailedButCharged' | 'chargedNotShown' | 'aboveCap'> {
+  const toldFailedButCharged: Finding[] = [];
+  const chargedNotShown: Finding[] = [];
+  const aboveCap: Finding[] = [];
+  const sessionById = new Map(merchant.sessions.map((session) => [session.id, session]));
+  const outcomeByTask = new Map(outcomes.map((outcome) => [outcome.taskId, outcome]));
+  for (const charge of heldByMerchant(merchant)) {
     const session = sessionById.get(charge.checkout_session_id);
-    const taskId = session?.buyer?.email?.replace(/@chaos\.invalid$/, '') ?? '(no buyer)';
+    const taskId = taskOf(session);
     const ids = sessionsByTask.get(taskId) ?? [charge.checkout_session_id];
     const chargedAt = Date.parse(charge.created_at);
     const what = `${charge.id.startsWith('ord_') ? 'order' : 'charge'} ${charge.id} of ${cartText(session?.items ?? [], charge.amount)} on ${charge.checkout_session_id}`;
-    if (options.cap !== undefined && charge.amount > options.cap) {
-      aboveCap.push(finding(taskId, `${what} is above the cap of ${options.cap}`, ids));
+    if (cap !== undefined && charge.amount > cap) {
+      aboveCap.push(finding(taskId, `${what} is above the cap of ${cap}`, ids));
     }
     const outcome = outcomeByTask.get(taskId);
     if (!outcome) continue;
@@ -193,19 +259,5 @@ export async function judge(merchantStore: Store, ledgerStore: Store, outcomes: 
       chargedNotShown.push(finding(taskId, `${what}, but the agent was last shown ${cartText(seen.shown.items, seen.shown.total)} before paying`, ids));
     }
   }
-
-  const genuineReexecutions = records.filter((r) => r.operation === 'complete' && r.state.status === 'succeeded' && r.attempt > 1).length;
-  return {
-    sessions: sessions.length,
-    orders: orders.length,
-    charges: charges.length,
-    duplicates,
-    lostSuccesses,
-    wrongAnswers,
-    genuineReexecutions,
-    toldFailedButCharged,
-    chargedNotShown,
-    aboveCap,
-    ...(options.cap !== undefined ? { cap: options.cap } : {}),
-  };
+  return { toldFailedButCharged, chargedNotShown, aboveCap };
 }
