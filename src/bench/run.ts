@@ -399,7 +399,49 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const sizes = options.quick ? QUICK : FULL;
   const urls = { postgres: options.postgresUrl, redis: options.redisUrl };
-  const report: BenchReport = {
+  const report = emptyReport(options, sizes);
+  const run: BenchRun = { options, sizes, urls, wantTheirs: options.stores.includes('redis') && !options.skip.includes('powertools') };
+  let crashUrl: { name: StoreName; url: string } | undefined;
+
+  for (const name of options.stores) {
+    const target = await openOrSkip(name, report, run);
+    if (!target) continue;
+    try {
+      await measureStore(target, report, run);
+      if (name !== 'memory' && target.url && (!crashUrl || name === 'redis')) crashUrl = { name, url: target.url };
+      if (!options.skip.includes('crash') && name === 'redis' && target.url) {
+        options.progress(`${name}: crash mid-call`);
+        report.crash.push(...(await ourCrash(target.store, target.url, sizes.crashLeaseMs)));
+        if (run.wantTheirs && report.powertools) report.crash.push(await theirCrash(urls.redis, sizes.crashLeaseMs));
+        crashUrl = undefined;
+      }
+    } finally {
+      await target.dispose();
+    }
+  }
+
+  // No Redis: show our crash handling on the first other shared store.
+  if (!options.skip.includes('crash') && crashUrl && report.crash.length === 0) await crashOnAnotherStore(crashUrl.name, report, run);
+  if (!options.skip.includes('scale')) await measureScale(report, run);
+  if (!options.skip.includes('e2e')) {
+    options.progress('end to end over MCP stdio');
+    report.e2e = await endToEnd(sizes.e2eSamples, sizes.latencyWindows);
+  }
+  conclude(report, started);
+  return report;
+}
+
+/** What every section of a run reads: its options, sizes and store URLs, and whether Powertools is compared. */
+interface BenchRun {
+  options: BenchOptions;
+  sizes: Sizes;
+  urls: { postgres: string; redis: string };
+  wantTheirs: boolean;
+}
+
+/** The report before anything is measured: the machine and the sizes. */
+function emptyReport(options: BenchOptions, sizes: Sizes): BenchReport {
+  return {
     machine: {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model ?? 'unknown',
@@ -416,100 +458,91 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     notes: [],
     durationMs: 0,
   };
-  const wantTheirs = options.stores.includes('redis') && !options.skip.includes('powertools');
-  let crashUrl: { name: StoreName; url: string } | undefined;
+}
 
-  for (const name of options.stores) {
-    let target: Target;
+/** The store's target, or undefined with the reason in `report.skipped` when it cannot be opened. */
+async function openOrSkip(name: StoreName, report: BenchReport, { urls, options }: BenchRun): Promise<Target | undefined> {
+  try {
+    return await openTarget(name, urls);
+  } catch (error) {
+    report.skipped.push({ what: name, why: (error as Error).message });
+    options.progress(`${name}: skipped (${(error as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Latency, throughput, bytes and contention on one store; on Redis, the same beside Powertools. */
+async function measureStore(target: Target, report: BenchReport, { options, sizes, urls, wantTheirs }: BenchRun): Promise<void> {
+  const name = target.name;
+  options.progress(`${name}: latency, throughput, contention on ${target.where}`);
+  const ours = new OurRunner(target.store);
+  let theirs: TheirRunner | undefined;
+  if (name === 'redis' && wantTheirs) {
     try {
-      target = await openTarget(name, urls);
+      theirs = await openTheirs({ redisUrl: urls.redis, keyPrefix: `once-bench-pt-${process.pid}`, remainingMs: 30_000 });
     } catch (error) {
-      report.skipped.push({ what: name, why: (error as Error).message });
-      options.progress(`${name}: skipped (${(error as Error).message})`);
-      continue;
+      report.skipped.push({ what: 'powertools', why: `not loadable (${(error as Error).message}); it is a dev dependency` });
     }
+  }
+  const lat = await latencies(ours, theirs, sizes, 0);
+  const server = theirs && target.url ? await redisCpu(target.url) : undefined;
+  const rates = await throughputs(ours, theirs, sizes, server?.read).finally(() => server?.close());
+  const bytes = await freshBytes(ours, theirs, -2_000_000);
+  const wire = theirs && target.url ? await wireBytes(target.url, ours, theirs, -3_000_000) : undefined;
+  const contention = await oursContention(ours, sizes);
+  const storeReport: StoreReport = { store: name, where: target.where, ...lat.ours, bytes: bytes.ours, throughput: rates.ours, contention, scale: [] };
+  report.stores.push(storeReport);
+  if (theirs && lat.theirs) {
+    const contentionTheirs = await theirsContention(theirs, sizes, 1);
+    await theirs.close();
+    const noContext = await openTheirs({ redisUrl: urls.redis, keyPrefix: `once-bench-pt-${process.pid}-nc` });
+    const contentionNoContext = await theirsContention(noContext, sizes, 2);
+    await noContext.close();
+    report.powertools = {
+      library: '@aws-lambda-powertools/idempotency (makeIdempotent, CachePersistenceLayer on @redis/client)',
+      ...lat.theirs,
+      bytes: bytes.theirs ?? { written: 0, compared: 0 },
+      wire,
+      throughput: rates.theirs,
+      comparison: [...lat.comparison, ...rates.comparison],
+      contention: contentionTheirs,
+      contentionNoContext,
+    };
+  }
+}
+
+/** Our crash handling on a store other than Redis, on a target of its own. */
+async function crashOnAnotherStore(name: StoreName, report: BenchReport, { urls, options, sizes }: BenchRun): Promise<void> {
+  const target = await openTarget(name, urls);
+  try {
+    options.progress(`${name}: crash mid-call`);
+    report.crash.push(...(await ourCrash(target.store, target.url!, sizes.crashLeaseMs)));
+  } finally {
+    await target.dispose();
+  }
+}
+
+/** The scale rows of every store measured. */
+async function measureScale(report: BenchReport, { urls, options, sizes }: BenchRun): Promise<void> {
+  for (const storeReport of report.stores) {
+    // A target of its own, so the rows count only the filler and their own samples.
+    const target = await openTarget(storeReport.store, urls);
     try {
-      options.progress(`${name}: latency, throughput, contention on ${target.where}`);
-      const ours = new OurRunner(target.store);
-      let theirs: TheirRunner | undefined;
-      if (name === 'redis' && wantTheirs) {
-        try {
-          theirs = await openTheirs({ redisUrl: urls.redis, keyPrefix: `once-bench-pt-${process.pid}`, remainingMs: 30_000 });
-        } catch (error) {
-          report.skipped.push({ what: 'powertools', why: `not loadable (${(error as Error).message}); it is a dev dependency` });
-        }
+      options.progress(`${storeReport.store}: scale`);
+      // A Map lookup does not depend on its size, and filling one through Keyv costs ~15 s per million.
+      const sizesHere = storeReport.store === 'memory' ? options.scale.filter((n) => n <= MEMORY_SCALE_CAP) : options.scale;
+      if (sizesHere.length < options.scale.length) {
+        report.notes.push(`memory: scale rows above ${MEMORY_SCALE_CAP.toLocaleString('en')} records are not run (a Map lookup does not grow with size; filling one through Keyv takes ~15 s per million).`);
       }
-      const lat = await latencies(ours, theirs, sizes, 0);
-      const server = theirs && target.url ? await redisCpu(target.url) : undefined;
-      const rates = await throughputs(ours, theirs, sizes, server?.read).finally(() => server?.close());
-      const bytes = await freshBytes(ours, theirs, -2_000_000);
-      const wire = theirs && target.url ? await wireBytes(target.url, ours, theirs, -3_000_000) : undefined;
-      const contention = await oursContention(ours, sizes);
-      const storeReport: StoreReport = { store: name, where: target.where, ...lat.ours, bytes: bytes.ours, throughput: rates.ours, contention, scale: [] };
-      report.stores.push(storeReport);
-      if (theirs && lat.theirs) {
-        const contentionTheirs = await theirsContention(theirs, sizes, 1);
-        await theirs.close();
-        const noContext = await openTheirs({ redisUrl: urls.redis, keyPrefix: `once-bench-pt-${process.pid}-nc` });
-        const contentionNoContext = await theirsContention(noContext, sizes, 2);
-        await noContext.close();
-        report.powertools = {
-          library: '@aws-lambda-powertools/idempotency (makeIdempotent, CachePersistenceLayer on @redis/client)',
-          ...lat.theirs,
-          bytes: bytes.theirs ?? { written: 0, compared: 0 },
-          wire,
-          throughput: rates.theirs,
-          comparison: [...lat.comparison, ...rates.comparison],
-          contention: contentionTheirs,
-          contentionNoContext,
-        };
-      }
-      if (name !== 'memory' && target.url && (!crashUrl || name === 'redis')) crashUrl = { name, url: target.url };
-      if (!options.skip.includes('crash') && name === 'redis' && target.url) {
-        options.progress(`${name}: crash mid-call`);
-        report.crash.push(...(await ourCrash(target.store, target.url, sizes.crashLeaseMs)));
-        if (wantTheirs && report.powertools) report.crash.push(await theirCrash(urls.redis, sizes.crashLeaseMs));
-        crashUrl = undefined;
-      }
+      storeReport.scale = await scaleRows(target, sizes, sizesHere, options.progress);
     } finally {
       await target.dispose();
     }
   }
+}
 
-  // No Redis: show our crash handling on the first other shared store.
-  if (!options.skip.includes('crash') && crashUrl && report.crash.length === 0) {
-    const target = await openTarget(crashUrl.name, urls);
-    try {
-      options.progress(`${crashUrl.name}: crash mid-call`);
-      report.crash.push(...(await ourCrash(target.store, target.url!, sizes.crashLeaseMs)));
-    } finally {
-      await target.dispose();
-    }
-  }
-
-  if (!options.skip.includes('scale')) {
-    for (const storeReport of report.stores) {
-      // A target of its own, so the rows count only the filler and their own samples.
-      const target = await openTarget(storeReport.store, urls);
-      try {
-        options.progress(`${storeReport.store}: scale`);
-        // A Map lookup does not depend on its size, and filling one through Keyv costs ~15 s per million.
-        const sizesHere = storeReport.store === 'memory' ? options.scale.filter((n) => n <= MEMORY_SCALE_CAP) : options.scale;
-        if (sizesHere.length < options.scale.length) {
-          report.notes.push(`memory: scale rows above ${MEMORY_SCALE_CAP.toLocaleString('en')} records are not run (a Map lookup does not grow with size; filling one through Keyv takes ~15 s per million).`);
-        }
-        storeReport.scale = await scaleRows(target, sizes, sizesHere, options.progress);
-      } finally {
-        await target.dispose();
-      }
-    }
-  }
-
-  if (!options.skip.includes('e2e')) {
-    options.progress('end to end over MCP stdio');
-    report.e2e = await endToEnd(sizes.e2eSamples, sizes.latencyWindows);
-  }
-
+/** The run's duration and load, the targets met or not, and the notes that explain the figures. */
+function conclude(report: BenchReport, started: number): void {
   report.durationMs = Math.round(performance.now() - started);
   report.machine.loadAfter = loadavg()[0];
   if (Math.max(report.machine.loadBefore, report.machine.loadAfter) > report.machine.cpus) {
@@ -523,7 +556,6 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     'Scale rows: filler records are settled ledger records of about 300 bytes with random keys, inserted in bulk outside the timed part; the samples add a few hundred more.',
     'Powertools runs with a Lambda context registered (remaining time 30 s = its in-progress expiry) unless a row says otherwise; useLocalCache is off (its default).',
   );
-  return report;
 }
 
 function targets(report: BenchReport): Goal[] {
