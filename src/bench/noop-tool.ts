@@ -1,6 +1,7 @@
 // Benchmark only: a tool that touches neither the ledger nor a backend and answers a fixed checkout the size of
 // the sandbox's, so `create_checkout` replays over MCP stdio can be compared with the protocol's own floor.
 import { z } from 'zod';
+import { SANDBOX_HANDLERS } from '../backends/sandbox/cart.js';
 import type { CheckoutResult } from '../checkout/checkouts.js';
 import type { CheckoutSession } from '../commerce/session.js';
 import { defineTool } from '../tool-definition.js';
@@ -44,25 +45,7 @@ const CHECKOUT: CheckoutSession = {
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: '2026-01-01T00:00:00.000Z',
   protocol: { version: '2026-04-17' },
-  capabilities: {
-    payment: {
-      handlers: [
-        {
-          id: 'sandbox',
-          name: 'dev.acp.tokenized.card',
-          display_name: 'Card (sandbox tokens)',
-          version: '2026-01-22',
-          spec: 'https://acp.dev/handlers/tokenized.card',
-          requires_delegate_payment: false,
-          requires_pci_compliance: false,
-          psp: 'sandbox',
-          config_schema: 'https://acp.dev/schemas/handlers/tokenized.card/config.json',
-          instrument_schemas: ['https://acp.dev/schemas/handlers/tokenized.card/instrument.json'],
-          config: { environment: 'sandbox' },
-        },
-      ],
-    },
-  },
+  capabilities: { payment: { handlers: SANDBOX_HANDLERS } },
 } as CheckoutSession;
 
 const RESULT: CheckoutResult = {
