@@ -49,8 +49,6 @@ export interface Backend {
   close?(): Promise<void>;
 }
 
-export const HOUR = 3_600_000;
-
 /** A backend built from its settings (nothing contacted yet), and the address that must answer before use. */
 export interface PreparedBackend {
   backend: Backend;

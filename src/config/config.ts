@@ -5,7 +5,7 @@ import type { LogLevel } from '../log.js';
 import type { StoreUrl } from '../store/store.js';
 import { parseStoreUrl } from './store-url.js';
 import { ConfigError } from './config-error.js';
-import { parseDuration } from './duration.js';
+import { HOUR, parseDuration } from './duration.js';
 
 export interface Config {
   store: StoreUrl;
@@ -55,7 +55,6 @@ export const KNOWN_VARIABLES = [
 ] as const;
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn'];
-const HOUR = 3_600_000;
 
 function duration(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const value = env[name];

@@ -1,5 +1,6 @@
 // Durations as operators write them: 500ms, 30s, 15m, 23h, 3d (or combined: 1h30m).
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+export const HOUR = 3_600_000;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: HOUR, d: 24 * HOUR };
 
 export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();

@@ -1,6 +1,7 @@
 // ONCE_BACKEND=acp: any ACP merchant, of any released version (or `auto`), over REST (ACP_BASE_URL) or over
 // ACP's own MCP binding (ACP_MCP_URL). The protocol is AcpClient's; this file only picks the transport.
-import { HOUR, type Backend, type Retention } from '../backend.js';
+import { HOUR } from '../../config/duration.js';
+import type { Backend, Retention } from '../backend.js';
 import { AcpClient, type InFlightPolicy } from './acp-client.js';
 import { AcpClientBackend } from './acp-client-backend.js';
 import { merchantIdentity, readAcpConfig, type AcpConfig } from './acp-config.js';

@@ -6,6 +6,7 @@ import { redactDeep } from '../../commerce/redact.js';
 import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../../commerce/inputs.js';
 import type { CheckoutSession } from '../../commerce/session.js';
 import { parseMerchantSession } from '../../commerce/merchant-session.js';
+import { systemClock } from '../../ledger/clock.js';
 import type { BackendResult, CallContext } from '../backend.js';
 import { answerToResult } from './acp-answer.js';
 import { reshapeLegacySession } from './legacy-session.js';
@@ -26,8 +27,6 @@ export const DEFAULT_IN_FLIGHT: InFlightPolicy = { maxResends: 3, maxTotalWaitMs
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 /** The session id of the version probe: a read of a session no merchant has. */
 const PROBE_ID = 'cs_once_checkout_version_probe';
-
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export interface AcpClientOptions {
   transport: AcpTransport;
@@ -56,7 +55,7 @@ export class AcpClient {
 
   constructor(private readonly options: AcpClientOptions) {
     this.inFlight = options.inFlight ?? DEFAULT_IN_FLIGHT;
-    this.sleep = options.sleep ?? realSleep;
+    this.sleep = options.sleep ?? systemClock.sleep;
   }
 
   get transport(): AcpTransport {

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, BackendResult, CallContext } from '../backend.js';
 import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../../commerce/inputs.js';
 import { redactingBackend } from '../redacting.js';
-import { HOUR } from '../backend.js';
+import { HOUR } from '../../config/duration.js';
 import type { Catalog } from '../catalog-file.js';
 import { checkPaypalApiBase, DEFAULT_REQUEST_ID_RETENTION_MS, type PaypalBackendOptions } from './paypal-config.js';
 import { describePaypalError, firstIssue, paypalFailure } from './paypal-errors.js';

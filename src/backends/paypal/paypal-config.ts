@@ -1,6 +1,5 @@
 // Environment → PaypalBackendOptions, or one clear line naming the variable and the fix.
-import { parseDuration } from '../../config/duration.js';
-import { HOUR } from '../backend.js';
+import { HOUR, parseDuration } from '../../config/duration.js';
 import { loadCatalogFile, type Catalog } from '../catalog-file.js';
 
 export interface PaypalBackendOptions {

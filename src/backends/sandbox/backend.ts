@@ -5,7 +5,9 @@ import type { Store } from '../../store/store.js';
 import { AcpClient } from '../acp/acp-client.js';
 import { AcpClientBackend } from '../acp/acp-client-backend.js';
 import { LATEST_ACP_VERSION } from '../acp/versions.js';
-import { HOUR, type Backend, type Retention } from '../backend.js';
+import { HOUR } from '../../config/duration.js';
+import { systemClock } from '../../ledger/clock.js';
+import type { Backend, Retention } from '../backend.js';
 import { FaultTransport } from './fault-transport.js';
 import { NO_FAULTS, parseFaults, type FaultPlan, type Random } from './faults.js';
 import { InProcessTransport } from './in-process-transport.js';
@@ -26,7 +28,6 @@ export interface SandboxBackendOptions {
   merchant?: Omit<SandboxMerchantOptions, 'store' | 'now'>;
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const hardCrash = () => {
   process.kill(process.pid, 'SIGKILL');
 };
@@ -49,7 +50,7 @@ export class SandboxBackend extends AcpClientBackend implements Backend {
     const transport = new FaultTransport(new InProcessTransport(this.sandbox), {
       faults,
       rng: options.rng ?? Math.random,
-      sleep: options.sleep ?? realSleep,
+      sleep: options.sleep ?? systemClock.sleep,
       timeoutDelayMs: options.timeoutDelayMs ?? 20,
       crash: options.crash ?? hardCrash,
     });

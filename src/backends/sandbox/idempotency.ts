@@ -1,10 +1,11 @@
 // The merchant side of ACP idempotency: keys scoped to (identity, method, path), bodies compared by JSON
 // meaning, one atomic claim per key so concurrent duplicates across processes see `in_flight`, 24 h retention.
 import { createHash, randomBytes } from 'node:crypto';
+import { HOUR } from '../../config/duration.js';
 import type { Store, Stored } from '../../store/store.js';
 import type { Answer } from './errors.js';
 
-export const KEY_RETENTION_MS = 24 * 3_600_000;
+export const KEY_RETENTION_MS = 24 * HOUR;
 /** An in-flight record older than this is taken to be abandoned by a crashed process and may be taken over. */
 export const IN_FLIGHT_LEASE_MS = 30_000;
 

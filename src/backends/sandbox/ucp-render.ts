@@ -1,12 +1,13 @@
 // A sandbox session as a UCP 2026-04-08 checkout (with the fulfillment and discount extensions): the same
 // stored state the ACP side renders (cart.ts), so both protocols show one cart, one total, one order.
+import { HOUR } from '../../config/duration.js';
 import { toPostal } from '../ucp/ucp-address.js';
 import { findItem, taxOn, type CatalogItem } from './catalog.js';
 import { availableOptions, cartTotals, effectiveOption, isReady, lineId, missingErrors, stockErrors, type SessionState } from './cart.js';
 
 export const UCP_VERSION = '2026-04-08';
 /** How long a UCP checkout stays open (the spec's default TTL when the business sends none). */
-export const CHECKOUT_TTL_MS = 6 * 3_600_000;
+export const CHECKOUT_TTL_MS = 6 * HOUR;
 
 /** The payment handler the sandbox advertises; it accepts the sandbox tokens (tok_sandbox_ok, tok_sandbox_decline). */
 export const SANDBOX_HANDLER = { name: 'dev.once_checkout.sandbox_token', id: 'sandbox' } as const;

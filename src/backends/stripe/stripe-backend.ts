@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import type { Backend, BackendResult, CallContext } from '../backend.js';
 import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../../commerce/inputs.js';
 import { redactingBackend } from '../redacting.js';
-import { HOUR } from '../backend.js';
+import { HOUR } from '../../config/duration.js';
 import type { Buyer } from '../../commerce/session.js';
 import type { StripeBackendOptions } from './stripe-config.js';
 import { createStripeClient } from './stripe-client.js';

@@ -11,7 +11,9 @@ import { redactDeep } from '../../commerce/redact.js';
 import { digest } from '../../ledger/keys.js';
 import { openMemoryStore } from '../../store/memory.js';
 import type { Store } from '../../store/store.js';
-import { HOUR, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { HOUR } from '../../config/duration.js';
+import { systemClock } from '../../ledger/clock.js';
+import type { Backend, BackendResult, CallContext, Retention } from '../backend.js';
 import { type CancelInput, type CompleteInput, type CreateInput, type UpdateInput } from '../../commerce/inputs.js';
 import { completeResult, errorsOf, ucpAnswerToResult } from './ucp-answer.js';
 import { parseUcpCheckout } from './ucp-checkout.js';
@@ -32,7 +34,6 @@ export interface UcpBackendOptions extends UcpConfig {
   now?: () => number;
 }
 
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 /** First read-back of a complete_in_progress after this long; doubling up to the cap. */
 const FIRST_READ_BACK_MS = 250;
 const MAX_READ_BACK_MS = 2_000;
@@ -65,7 +66,7 @@ export class UcpBackend implements Backend {
     this.secrets = options.apiKey ? [options.apiKey] : [];
     this.store = options.store ?? openMemoryStore();
     this.completeWaitMs = options.completeWaitMs;
-    this.sleep = options.sleep ?? realSleep;
+    this.sleep = options.sleep ?? systemClock.sleep;
     this.now = options.now ?? Date.now;
   }
 
