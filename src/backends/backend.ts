@@ -3,10 +3,9 @@
 import type { CheckoutSession } from '../commerce/session.js';
 import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../commerce/inputs.js';
 import type { KeyShape } from '../ledger/keys.js';
+import type { BackendName } from './names.js';
 
-/** Every backend ONCE_BACKEND may name: the one list, from which the type is derived. */
-export const BACKEND_NAMES = ['sandbox', 'acp', 'ucp', 'stripe', 'paypal'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
+export type { BackendName } from './names.js';
 
 /** What the ledger gives every mutating call: the outbound key to send (R1) and a request id for the logs. */
 export interface CallContext {

@@ -1,6 +1,6 @@
 // The configuration, read once from the environment (flags are folded in first). Anything unknown or
 // malformed stops start-up with one line naming the variable and the fix.
-import { BACKEND_NAMES, type BackendName } from '../backends/backend.js';
+import { BACKEND_NAMES, type BackendName } from '../backends/names.js';
 import type { LogLevel } from '../log.js';
 import type { StoreUrl } from '../store/store.js';
 import { parseStoreUrl } from './store-url.js';
