@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
-import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
+import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import type { Backend } from '../src/backends/backend.js';
 import { Checkouts, type CheckoutResult } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
@@ -31,7 +31,7 @@ async function engine(backend: Backend): Promise<Checkouts> {
 async function stripe(): Promise<{ fake: StripeFake; checkouts: Checkouts; price: string }> {
   const fake = await startStripeFake();
   closers.push(() => fake.close());
-  const backend = createStripeBackend({ secretKey: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', apiBase: fake.url, timeoutMs: 1_000 });
+  const backend = new StripeBackend({ secretKey: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', apiBase: fake.url, timeoutMs: 1_000 });
   return { fake, checkouts: await engine(backend), price: fake.seedPrice({ currency: 'usd', unit_amount: 4200 }) };
 }
 

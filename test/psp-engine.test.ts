@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backends/backend.js';
 import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
-import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
+import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import type { LedgerRecord } from '../src/ledger/record.js';
@@ -47,7 +47,7 @@ async function stripeRig(): Promise<Rig> {
   const fake: StripeFake = await startStripeFake();
   const proxy: FaultProxy = await startFaultProxy({ target: fake.url });
   const price = fake.seedPrice({ currency: 'usd', unit_amount: 4200 });
-  const backend = createStripeBackend({ secretKey: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', apiBase: proxy.url, timeoutMs: 2_000 });
+  const backend = new StripeBackend({ secretKey: 'sk_test_4eC39HqLyjWDarjtT1zdp7dc', apiBase: proxy.url, timeoutMs: 2_000 });
   const { checkouts, store } = await engine(backend);
   return {
     checkouts,

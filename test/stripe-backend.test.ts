@@ -1,7 +1,7 @@
 // The Stripe backend through the real SDK against the local fake: each operation mapped to a CheckoutSession.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
-import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
+import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import { isCompleted, totalAmount, type CheckoutSession } from '../src/commerce/session.js';
 import { startStripeFake, type StripeFake } from './fakes/stripe-fake.js';
 
@@ -22,7 +22,7 @@ describe('stripe backend: operations map PaymentIntents to CheckoutSessions', ()
 
   beforeEach(async () => {
     fake = await startStripeFake();
-    backend = createStripeBackend({ secretKey: SECRET, apiBase: fake.url });
+    backend = new StripeBackend({ secretKey: SECRET, apiBase: fake.url });
     tshirt = fake.seedPrice({ currency: 'usd', unit_amount: 2500 });
     mug = fake.seedPrice({ currency: 'usd', unit_amount: 1200 });
   });

@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
-import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
-import { validateStripeConfig } from '../src/backends/stripe/stripe-config.js';
+import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
+import { readStripeConfig } from '../src/backends/stripe/stripe-config.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { isCompleted, type CheckoutSession } from '../src/commerce/session.js';
 import { Ledger } from '../src/ledger/ledger.js';
@@ -33,7 +33,7 @@ describe('issue 15: Stripe as documented', () => {
 
   beforeEach(async () => {
     fake = await startStripeFake({ keys: { [SECRET]: ACCOUNT, [ROTATED]: ACCOUNT }, accountNames: { [ACCOUNT]: 'Once Test Shop' } });
-    backend = createStripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
+    backend = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
     price = fake.seedPrice({ currency: 'usd', unit_amount: 4200 });
   });
   afterEach(() => fake.close());
@@ -71,7 +71,7 @@ describe('issue 15: Stripe as documented', () => {
   });
 
   it('issue 15, R13 (lost confirm): a confirm that timed out went through; the next confirm, another card under a new key, is the order', async () => {
-    const quick = createStripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 300 });
+    const quick = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 300 });
     const id = await open('k-c4');
     const held = fake.failNext({ path: '/confirm', mode: 'hold' });
     expect((await quick.complete(id, card('pm_card_visa'), ctx('k-pay4'))).kind).toBe('unknown');
@@ -84,20 +84,20 @@ describe('issue 15: Stripe as documented', () => {
 
   it('issue 15 (STRIPE_ACCOUNT_ID): read from the environment and checked; the merchant identity is the account, whatever the key', () => {
     const env = { STRIPE_SECRET_KEY: SECRET, STRIPE_API_BASE: fake.url };
-    expect(validateStripeConfig({ ...env, STRIPE_ACCOUNT_ID: ` ${ACCOUNT} ` }).accountId).toBe(ACCOUNT);
-    expect(validateStripeConfig(env).accountId).toBeUndefined();
-    expect(() => validateStripeConfig({ ...env, STRIPE_ACCOUNT_ID: 'shop-1' })).toThrow(/^STRIPE_ACCOUNT_ID is not a Stripe account id \(expected acct_…\)/);
-    const before = createStripeBackend(validateStripeConfig({ ...env, STRIPE_ACCOUNT_ID: ACCOUNT }));
-    const after = createStripeBackend(validateStripeConfig({ ...env, STRIPE_SECRET_KEY: ROTATED, STRIPE_ACCOUNT_ID: ACCOUNT }));
+    expect(readStripeConfig({ ...env, STRIPE_ACCOUNT_ID: ` ${ACCOUNT} ` }).accountId).toBe(ACCOUNT);
+    expect(readStripeConfig(env).accountId).toBeUndefined();
+    expect(() => readStripeConfig({ ...env, STRIPE_ACCOUNT_ID: 'shop-1' })).toThrow(/^STRIPE_ACCOUNT_ID is not a Stripe account id \(expected acct_…\)/);
+    const before = new StripeBackend(readStripeConfig({ ...env, STRIPE_ACCOUNT_ID: ACCOUNT }));
+    const after = new StripeBackend(readStripeConfig({ ...env, STRIPE_SECRET_KEY: ROTATED, STRIPE_ACCOUNT_ID: ACCOUNT }));
     expect(after.merchant).toBe(before.merchant);
-    expect(createStripeBackend(validateStripeConfig(env)).merchant).not.toBe(before.merchant);
+    expect(new StripeBackend(readStripeConfig(env)).merchant).not.toBe(before.merchant);
   });
 
   it('issue 15 (key rotation), R2 R3 R5: with STRIPE_ACCOUNT_ID a rotated key keeps the records: the same cart is the same checkout, paid once', async () => {
     const store: Store = await openSqliteStore(join(tempDir('once-rotation-'), 'ledger.db'));
     try {
       const engine = (secret: string) => {
-        const b = createStripeBackend(validateStripeConfig({ STRIPE_SECRET_KEY: secret, STRIPE_API_BASE: fake.url, STRIPE_ACCOUNT_ID: ACCOUNT }));
+        const b = new StripeBackend(readStripeConfig({ STRIPE_SECRET_KEY: secret, STRIPE_API_BASE: fake.url, STRIPE_ACCOUNT_ID: ACCOUNT }));
         return new Checkouts({ ledger: new Ledger({ store, ttlMs: b.retention.defaultTtlMs }), backend: b, windowMs: HOUR });
       };
       const cart = { items: [{ id: price, quantity: 2 }], currency: 'usd' };

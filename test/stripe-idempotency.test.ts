@@ -1,7 +1,7 @@
 // The exactly-once rules the Stripe backend keeps, proved with the real SDK over HTTP against the local fake.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
-import { createStripeBackend } from '../src/backends/stripe/stripe-backend.js';
+import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import { isCompleted, type CheckoutSession } from '../src/commerce/session.js';
 import { startStripeFake, type StripeFake } from './fakes/stripe-fake.js';
 
@@ -27,7 +27,7 @@ describe('stripe backend: exactly-once rules', () => {
     clock = Date.UTC(2026, 5, 1);
     sentKeys.clear();
     fake = await startStripeFake({ now: () => clock });
-    backend = createStripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
+    backend = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
     price = fake.seedPrice({ currency: 'usd', unit_amount: 4200 });
   });
   afterEach(async () => {
@@ -79,7 +79,7 @@ describe('stripe backend: exactly-once rules', () => {
   });
 
   it('R6: a timeout is unknown, and the held confirm that commits later shows up on get', async () => {
-    const quick = createStripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 150 });
+    const quick = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 150 });
     const id = await newCheckout('k-create-timeout');
     const hold = fake.failNext({ path: '/confirm', mode: 'hold' });
     const result = await quick.complete(id, card('pm_card_visa'), track(ctx('k-complete-timeout')));

@@ -48,6 +48,11 @@ export interface Backend {
   close?(): Promise<void>;
 }
 
+/** A refusal before anything is sent: the input cannot be said to the provider as given. */
+export function invalid(message: string): { ok: false; result: BackendResult } {
+  return { ok: false, result: { kind: 'failed', code: 'invalid_input', message } };
+}
+
 /** A backend built from its settings (nothing contacted yet), and the address that must answer before use. */
 export interface PreparedBackend {
   backend: Backend;

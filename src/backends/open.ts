@@ -46,10 +46,10 @@ async function fromSettings(config: Config, store: Store): Promise<PreparedBacke
       return prepareUcpBackend(config.env, store);
     }
     case 'stripe': {
-      const { createStripeBackend } = await import('./stripe/stripe-backend.js');
-      const { validateStripeConfig } = await import('./stripe/stripe-config.js');
-      const options = validateStripeConfig(config.env);
-      return { backend: createStripeBackend(options), endpoint: { variable: 'STRIPE_API_BASE', url: options.apiBase ?? 'https://api.stripe.com' } };
+      const { StripeBackend } = await import('./stripe/stripe-backend.js');
+      const { readStripeConfig } = await import('./stripe/stripe-config.js');
+      const options = readStripeConfig(config.env);
+      return { backend: new StripeBackend(options), endpoint: { variable: 'STRIPE_API_BASE', url: options.apiBase ?? 'https://api.stripe.com' } };
     }
     case 'paypal': {
       const { createPaypalBackend } = await import('./paypal/paypal-backend.js');

@@ -162,8 +162,8 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
     if (config?.backend === 'stripe') {
       if (status === 'ok') {
         const { checkStripeAccount } = await import('../backends/stripe/stripe-account.js');
-        const { validateStripeConfig } = await import('../backends/stripe/stripe-config.js');
-        const account = await checkStripeAccount(validateStripeConfig(config.env));
+        const { readStripeConfig } = await import('../backends/stripe/stripe-config.js');
+        const account = await checkStripeAccount(readStripeConfig(config.env));
         add('account', account.status, account.detail);
       } else {
         add('account', 'skip', 'Stripe does not answer');

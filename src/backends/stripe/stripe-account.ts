@@ -2,7 +2,7 @@
 // STRIPE_ACCOUNT_ID, and so a STRIPE_ACCOUNT_ID that names another account is caught before records mix.
 import Stripe from 'stripe';
 import { createStripeClient } from './stripe-client.js';
-import type { StripeBackendOptions } from './stripe-config.js';
+import type { StripeConfig } from './stripe-config.js';
 
 export interface StripeAccountCheck {
   status: 'ok' | 'warn' | 'fail' | 'skip';
@@ -11,7 +11,7 @@ export interface StripeAccountCheck {
 
 const TIMEOUT_MS = 8_000;
 
-export async function checkStripeAccount(options: StripeBackendOptions): Promise<StripeAccountCheck> {
+export async function checkStripeAccount(options: StripeConfig): Promise<StripeAccountCheck> {
   const stripe = createStripeClient({ ...options, timeoutMs: Math.min(options.timeoutMs ?? TIMEOUT_MS, TIMEOUT_MS) });
   let account: Stripe.Account;
   try {

@@ -1,10 +1,10 @@
 // The one way this code builds a Stripe SDK client: pointed at STRIPE_API_BASE, with no retries of its own.
 import Stripe from 'stripe';
-import { checkStripeApiBase, checkStripeSecretKey, DEFAULT_STRIPE_API_BASE, type StripeBackendOptions } from './stripe-config.js';
+import { checkStripeApiBase, checkStripeSecretKey, DEFAULT_STRIPE_API_BASE, type StripeConfig } from './stripe-config.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function createStripeClient(options: Pick<StripeBackendOptions, 'secretKey' | 'apiBase' | 'timeoutMs'>): Stripe {
+export function createStripeClient(options: Pick<StripeConfig, 'secretKey' | 'apiBase' | 'timeoutMs'>): Stripe {
   checkStripeSecretKey(options.secretKey);
   const base = checkStripeApiBase(options.apiBase ?? DEFAULT_STRIPE_API_BASE);
   const protocol = base.protocol === 'http:' ? 'http' : 'https';

@@ -1,6 +1,6 @@
-// Environment → StripeBackendOptions, or one clear line naming the variable and the fix.
+// Environment → StripeConfig, or one clear line naming the variable and the fix.
 
-export interface StripeBackendOptions {
+export interface StripeConfig {
   secretKey: string;
   /** Default https://api.stripe.com; tests point it at a local fake. */
   apiBase?: string;
@@ -17,7 +17,7 @@ export const DEFAULT_STRIPE_API_BASE = 'https://api.stripe.com';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function validateStripeConfig(env: Env): StripeBackendOptions {
+export function readStripeConfig(env: Env): StripeConfig {
   const secretKey = env.STRIPE_SECRET_KEY?.trim();
   if (!secretKey) {
     throw new Error('STRIPE_SECRET_KEY is not set: set it to your Stripe secret key (sk_test_… or rk_test_…) for ONCE_BACKEND=stripe');
