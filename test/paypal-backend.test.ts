@@ -1,7 +1,7 @@
 // The PayPal backend over fetch against the local fake: each operation mapped to a CheckoutSession.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
-import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
+import { PaypalBackend } from '../src/backends/paypal/paypal-backend.js';
 import { isCompleted, totalAmount, type CheckoutSession } from '../src/commerce/session.js';
 import { startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 
@@ -25,7 +25,7 @@ describe('paypal backend: operations map Orders v2 to CheckoutSessions', () => {
 
   beforeEach(async () => {
     fake = await startPaypalFake();
-    backend = createPaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG });
+    backend = new PaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG });
   });
   afterEach(() => fake.close());
 
@@ -121,7 +121,7 @@ describe('paypal backend: operations map Orders v2 to CheckoutSessions', () => {
 
   it('retention follows PayPal: 6 h by default (TTL 5 h), or the declared window', () => {
     expect(backend.retention).toMatchObject({ providerMs: 6 * 3_600_000, defaultTtlMs: 5 * 3_600_000 });
-    const extended = createPaypalBackend({ clientId: 'a', clientSecret: 'b', apiBase: fake.url, catalog: CATALOG, requestIdRetentionMs: 72 * 3_600_000 });
+    const extended = new PaypalBackend({ clientId: 'a', clientSecret: 'b', apiBase: fake.url, catalog: CATALOG, requestIdRetentionMs: 72 * 3_600_000 });
     expect(extended.retention.providerMs).toBe(72 * 3_600_000);
     expect(extended.retention.defaultTtlMs).toBeLessThan(72 * 3_600_000);
     expect(backend.merchant).toMatch(/^paypal:sandbox:[0-9a-f]{16}$/);

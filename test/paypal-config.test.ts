@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCatalogFile, parseCatalog } from '../src/backends/catalog-file.js';
-import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
-import { validatePaypalConfig } from '../src/backends/paypal/paypal-config.js';
+import { PaypalBackend } from '../src/backends/paypal/paypal-backend.js';
+import { readPaypalConfig } from '../src/backends/paypal/paypal-config.js';
 import { fromPaypalValue, toPaypalMoney } from '../src/backends/paypal/paypal-money.js';
 import { startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 
@@ -25,24 +25,24 @@ describe('paypal configuration', () => {
 
   it('reads the PAYPAL_* variables and ONCE_CATALOG, with the sandbox base and 6 h retention by default', () => {
     const env = { PAYPAL_CLIENT_ID: 'id', PAYPAL_CLIENT_SECRET: 'secret', ONCE_CATALOG: catalogFile(JSON.stringify(CATALOG)) };
-    expect(validatePaypalConfig(env)).toEqual({
+    expect(readPaypalConfig(env)).toEqual({
       clientId: 'id',
       clientSecret: 'secret',
       apiBase: 'https://api-m.sandbox.paypal.com',
       catalog: CATALOG,
       requestIdRetentionMs: 6 * 3_600_000,
     });
-    expect(validatePaypalConfig({ ...env, PAYPAL_REQUEST_ID_RETENTION: '72h' }).requestIdRetentionMs).toBe(72 * 3_600_000);
+    expect(readPaypalConfig({ ...env, PAYPAL_REQUEST_ID_RETENTION: '72h' }).requestIdRetentionMs).toBe(72 * 3_600_000);
   });
 
   it('each missing or malformed variable is one line naming it and the fix', () => {
     const catalog = catalogFile(JSON.stringify(CATALOG));
-    expect(() => validatePaypalConfig({ PAYPAL_CLIENT_SECRET: 's', ONCE_CATALOG: catalog })).toThrow(/^PAYPAL_CLIENT_ID is not set: /);
-    expect(() => validatePaypalConfig({ PAYPAL_CLIENT_ID: 'i', ONCE_CATALOG: catalog })).toThrow(/^PAYPAL_CLIENT_SECRET is not set: /);
-    expect(() => validatePaypalConfig({ PAYPAL_CLIENT_ID: 'i', PAYPAL_CLIENT_SECRET: 's' })).toThrow(/^ONCE_CATALOG is not set: /);
+    expect(() => readPaypalConfig({ PAYPAL_CLIENT_SECRET: 's', ONCE_CATALOG: catalog })).toThrow(/^PAYPAL_CLIENT_ID is not set: /);
+    expect(() => readPaypalConfig({ PAYPAL_CLIENT_ID: 'i', ONCE_CATALOG: catalog })).toThrow(/^PAYPAL_CLIENT_SECRET is not set: /);
+    expect(() => readPaypalConfig({ PAYPAL_CLIENT_ID: 'i', PAYPAL_CLIENT_SECRET: 's' })).toThrow(/^ONCE_CATALOG is not set: /);
     const base = { PAYPAL_CLIENT_ID: 'i', PAYPAL_CLIENT_SECRET: 's', ONCE_CATALOG: catalog };
-    expect(() => validatePaypalConfig({ ...base, PAYPAL_API_BASE: 'nope' })).toThrow(/^PAYPAL_API_BASE is not a URL/);
-    expect(() => validatePaypalConfig({ ...base, PAYPAL_REQUEST_ID_RETENTION: 'six hours' })).toThrow(/^PAYPAL_REQUEST_ID_RETENTION is not a duration/);
+    expect(() => readPaypalConfig({ ...base, PAYPAL_API_BASE: 'nope' })).toThrow(/^PAYPAL_API_BASE is not a URL/);
+    expect(() => readPaypalConfig({ ...base, PAYPAL_REQUEST_ID_RETENTION: 'six hours' })).toThrow(/^PAYPAL_REQUEST_ID_RETENTION is not a duration/);
   });
 
   it('a bad catalog file names ONCE_CATALOG, the file and the item', () => {
@@ -70,7 +70,7 @@ describe('paypal configuration', () => {
 
   it('wrong client credentials are a merchant_error naming the variables', async () => {
     fake = await startPaypalFake();
-    const backend = createPaypalBackend({ clientId: fake.clientId, clientSecret: 'wrong', apiBase: fake.url, catalog: CATALOG });
+    const backend = new PaypalBackend({ clientId: fake.clientId, clientSecret: 'wrong', apiBase: fake.url, catalog: CATALOG });
     const result = await backend.create({ items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd' }, { idempotencyKey: 'k1', attempt: 1, requestId: 'r' });
     expect(result).toMatchObject({ kind: 'failed', code: 'merchant_error' });
     if (result.kind === 'failed') {
@@ -85,10 +85,10 @@ describe('paypal configuration', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as AddressInfo;
     await new Promise<void>((r) => server.close(() => r()));
-    const backend = createPaypalBackend({ clientId: 'i', clientSecret: 's', apiBase: `http://127.0.0.1:${port}`, catalog: CATALOG, timeoutMs: 1_000 });
+    const backend = new PaypalBackend({ clientId: 'i', clientSecret: 's', apiBase: `http://127.0.0.1:${port}`, catalog: CATALOG, timeoutMs: 1_000 });
     const got = await backend.get('ORDER1');
     expect(got.kind).toBe('unknown');
     if (got.kind === 'unknown') expect(got.reason).toContain(`127.0.0.1:${port}`);
-    expect(() => createPaypalBackend({ clientId: '', clientSecret: 's', apiBase: 'http://x', catalog: CATALOG })).toThrow(/PAYPAL_CLIENT_ID/);
+    expect(() => new PaypalBackend({ clientId: '', clientSecret: 's', apiBase: 'http://x', catalog: CATALOG })).toThrow(/PAYPAL_CLIENT_ID/);
   });
 });

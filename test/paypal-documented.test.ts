@@ -2,7 +2,7 @@
 // it), each failing on the main of the day: refunds, patches PayPal refuses, capture 422 issues, payment_source, money.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
-import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
+import { PaypalBackend } from '../src/backends/paypal/paypal-backend.js';
 import { isCompleted, totalAmount, type CheckoutSession } from '../src/commerce/session.js';
 import { ALTERNATE_FUNDING_PAYER, startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 
@@ -27,7 +27,7 @@ describe('issue 15: PayPal Orders v2 as documented', () => {
 
   beforeEach(async () => {
     fake = await startPaypalFake();
-    backend = createPaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG, timeoutMs: 2_000 });
+    backend = new PaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG, timeoutMs: 2_000 });
   });
   afterEach(() => fake.close());
 
@@ -168,7 +168,7 @@ describe('issue 15: PayPal Orders v2 as documented', () => {
 
   it('issue 15 (money): a price PayPal cannot take exactly (HUF not a whole forint, a currency PayPal lacks) stops start-up, never rounded', () => {
     const make = (entry: { unit_amount: number; currency: string }) =>
-      createPaypalBackend({ clientId: 'i', clientSecret: 's', apiBase: fake.url, catalog: { sku_x: { name: 'X', ...entry } } });
+      new PaypalBackend({ clientId: 'i', clientSecret: 's', apiBase: fake.url, catalog: { sku_x: { name: 'X', ...entry } } });
     expect(() => make({ unit_amount: 150050, currency: 'huf' })).toThrow(/^ONCE_CATALOG: item "sku_x": 150050 HUF minor units .*not a whole forint.*multiples of 100/);
     expect(() => make({ unit_amount: 45001, currency: 'twd' })).toThrow(/^ONCE_CATALOG: item "sku_x": .*TWD without decimals/);
     expect(() => make({ unit_amount: 1000, currency: 'kwd' })).toThrow(/^ONCE_CATALOG: item "sku_x": PayPal does not take KWD/);

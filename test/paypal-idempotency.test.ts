@@ -1,7 +1,7 @@
 // The exactly-once rules the PayPal backend keeps, proved over HTTP against the local fake.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Backend, BackendResult, CallContext } from '../src/backends/backend.js';
-import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
+import { PaypalBackend } from '../src/backends/paypal/paypal-backend.js';
 import { isCompleted, type CheckoutSession } from '../src/commerce/session.js';
 import { DECLINING_PAYER, startPaypalFake, type PaypalFake } from './fakes/paypal-fake.js';
 
@@ -26,7 +26,7 @@ describe('paypal backend: exactly-once rules', () => {
     clock = Date.UTC(2026, 5, 1);
     sentKeys.clear();
     fake = await startPaypalFake({ now: () => clock });
-    backend = createPaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG, timeoutMs: 2_000 });
+    backend = new PaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG, timeoutMs: 2_000 });
   });
   afterEach(async () => {
     // R1: every create and capture that reached PayPal carried a key we passed, within 36 characters.
@@ -73,7 +73,7 @@ describe('paypal backend: exactly-once rules', () => {
   });
 
   it('R6: a timeout is unknown, and the held capture that commits later shows up on get', async () => {
-    const quick = createPaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG, timeoutMs: 150 });
+    const quick = new PaypalBackend({ clientId: fake.clientId, clientSecret: fake.clientSecret, apiBase: fake.url, catalog: CATALOG, timeoutMs: 150 });
     const id = await approvedCheckout('k-create-timeout');
     const hold = fake.failNext({ path: '/capture', mode: 'hold' });
     expect((await quick.complete(id, pay, track(ctx('k-capture-timeout')))).kind).toBe('unknown');

@@ -2,7 +2,7 @@
 // that went through is never reported as failed, whatever the provider answered the second request.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
+import { PaypalBackend } from '../src/backends/paypal/paypal-backend.js';
 import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import type { Backend } from '../src/backends/backend.js';
 import { Checkouts, type CheckoutResult } from '../src/checkout/checkouts.js';
@@ -81,7 +81,7 @@ describe('R13 on Stripe', () => {
 async function paypal(): Promise<{ fake: PaypalFake; checkouts: Checkouts }> {
   const fake = await startPaypalFake({ clientId: 'client', clientSecret: 'secret' });
   closers.push(() => fake.close());
-  const backend = createPaypalBackend({
+  const backend = new PaypalBackend({
     clientId: 'client',
     clientSecret: 'secret',
     apiBase: fake.url,
@@ -128,7 +128,7 @@ describe('R13 on PayPal', () => {
   it('R13: a capture answered ORDER_ALREADY_CAPTURED after a superseded capture is the order, not a failure (held on main too: a regression guard)', async () => {
     const fake: PaypalFake = await startPaypalFake({ clientId: 'client', clientSecret: 'secret' });
     closers.push(() => fake.close());
-    const backend = createPaypalBackend({
+    const backend = new PaypalBackend({
       clientId: 'client',
       clientSecret: 'secret',
       apiBase: fake.url,

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend } from '../src/backends/backend.js';
-import { createPaypalBackend } from '../src/backends/paypal/paypal-backend.js';
+import { PaypalBackend } from '../src/backends/paypal/paypal-backend.js';
 import { StripeBackend } from '../src/backends/stripe/stripe-backend.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
@@ -73,7 +73,7 @@ async function stripeRig(): Promise<Rig> {
 async function paypalRig(): Promise<Rig> {
   const fake: PaypalFake = await startPaypalFake({ clientId: 'client', clientSecret: 'secret' });
   const proxy: FaultProxy = await startFaultProxy({ target: fake.url });
-  const backend = createPaypalBackend({
+  const backend = new PaypalBackend({
     clientId: 'client',
     clientSecret: 'secret',
     apiBase: proxy.url,

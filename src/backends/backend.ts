@@ -1,7 +1,7 @@
 // The one small contract between the engine and a merchant or PSP. Backends never choose keys or retry on
 // their own: the ledger hands them the outbound key, and they turn every answer into a BackendResult.
 import type { CheckoutSession } from '../commerce/session.js';
-import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../commerce/inputs.js';
+import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../commerce/inputs.js';
 import type { KeyShape } from '../ledger/keys.js';
 import type { BackendName } from './names.js';
 
@@ -51,6 +51,11 @@ export interface Backend {
 /** A refusal before anything is sent: the input cannot be said to the provider as given. */
 export function invalid(message: string): { ok: false; result: BackendResult } {
   return { ok: false, result: { kind: 'failed', code: 'invalid_input', message } };
+}
+
+/** The items in the order a PSP backend lists them: by id. */
+export function byId(items: readonly ItemRef[]): ItemRef[] {
+  return [...items].sort((a, b) => a.id.localeCompare(b.id));
 }
 
 /** A backend built from its settings (nothing contacted yet), and the address that must answer before use. */

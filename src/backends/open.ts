@@ -52,10 +52,10 @@ async function fromSettings(config: Config, store: Store): Promise<PreparedBacke
       return { backend: new StripeBackend(options), endpoint: { variable: 'STRIPE_API_BASE', url: options.apiBase ?? 'https://api.stripe.com' } };
     }
     case 'paypal': {
-      const { createPaypalBackend } = await import('./paypal/paypal-backend.js');
-      const { validatePaypalConfig } = await import('./paypal/paypal-config.js');
-      const options = validatePaypalConfig(config.env);
-      return { backend: createPaypalBackend(options), endpoint: { variable: 'PAYPAL_API_BASE', url: options.apiBase } };
+      const { PaypalBackend } = await import('./paypal/paypal-backend.js');
+      const { readPaypalConfig } = await import('./paypal/paypal-config.js');
+      const options = readPaypalConfig(config.env);
+      return { backend: new PaypalBackend(options), endpoint: { variable: 'PAYPAL_API_BASE', url: options.apiBase } };
     }
     default: {
       throw new ConfigError('ONCE_BACKEND', `the ${config.backend} backend is not available in this build`, 'Use ONCE_BACKEND=sandbox');

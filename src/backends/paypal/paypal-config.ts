@@ -1,8 +1,8 @@
-// Environment → PaypalBackendOptions, or one clear line naming the variable and the fix.
+// Environment → PaypalConfig, or one clear line naming the variable and the fix.
 import { HOUR, parseDuration } from '../../config/duration.js';
 import { loadCatalogFile, type Catalog } from '../catalog-file.js';
 
-export interface PaypalBackendOptions {
+export interface PaypalConfig {
   clientId: string;
   clientSecret: string;
   /** https://api-m.sandbox.paypal.com, https://api-m.paypal.com, or a local fake. */
@@ -20,7 +20,7 @@ export const DEFAULT_REQUEST_ID_RETENTION_MS = 6 * HOUR;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function validatePaypalConfig(env: Env): PaypalBackendOptions {
+export function readPaypalConfig(env: Env): PaypalConfig {
   const clientId = env.PAYPAL_CLIENT_ID?.trim();
   if (!clientId) {
     throw new Error('PAYPAL_CLIENT_ID is not set: set it to your PayPal REST app client id (developer.paypal.com → Apps & Credentials)');

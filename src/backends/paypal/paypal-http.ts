@@ -17,12 +17,6 @@ export interface PaypalRequest {
   requestId?: string;
 }
 
-export interface PaypalHttp {
-  send(request: PaypalRequest): Promise<PaypalReply>;
-  /** What must never appear in a result: the client secret, its Basic form and the access tokens issued. */
-  secrets?(): string[];
-}
-
 export interface PaypalHttpOptions {
   clientId: string;
   clientSecret: string;
@@ -34,25 +28,54 @@ export interface PaypalHttpOptions {
 // Renew this long before PayPal's stated expiry, so a token never dies in flight.
 const TOKEN_MARGIN_MS = 60_000;
 
-export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
-  const now = options.now ?? Date.now;
-  const base = options.apiBase.replace(/\/+$/, '');
-  let cached: { token: string; expiresAt: number } | undefined;
-  /** Every access token this process was issued (a few a day), so an echo of an old one is redacted too. */
-  const issued = new Set<string>();
+type Token = { ok: true; token: string } | { ok: false; reply: PaypalReply };
 
-  async function call(url: string, init: FetchInit): Promise<PaypalReply> {
+export class PaypalHttp {
+  private readonly now: () => number;
+  private readonly base: string;
+  private cached: { token: string; expiresAt: number } | undefined;
+  /** Every access token this process was issued (a few a day), so an echo of an old one is redacted too. */
+  private readonly issued = new Set<string>();
+
+  constructor(private readonly options: PaypalHttpOptions) {
+    this.now = options.now ?? Date.now;
+    this.base = options.apiBase.replace(/\/+$/, '');
+  }
+
+  /** What must never appear in a result: the client secret, its Basic form and the access tokens issued. */
+  secrets(): string[] {
+    return [this.options.clientSecret, this.basicCredentials(), ...this.issued];
+  }
+
+  async send(request: PaypalRequest): Promise<PaypalReply> {
+    const first = await this.token();
+    if (!first.ok) return first.reply;
+    const reply = await this.sendOnce(request, first.token);
+    if (reply.kind !== 'reply' || reply.status !== 401) return reply;
+    // An expired or revoked token: PayPal ran nothing, so one resend with a fresh token (same request id) is safe.
+    this.cached = undefined;
+    const second = await this.token();
+    if (!second.ok) return second.reply;
+    return this.sendOnce(request, second.token);
+  }
+
+  private basicCredentials(): string {
+    return Buffer.from(`${this.options.clientId}:${this.options.clientSecret}`).toString('base64');
+  }
+
+  private async call(url: string, init: FetchInit): Promise<PaypalReply> {
+    const { timeoutMs } = this.options;
     let response: Response;
     try {
-      response = await tracedFetch(url, { ...init, signal: AbortSignal.timeout(options.timeoutMs) });
+      response = await tracedFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (err) {
-      return { kind: 'no_reply', reason: describeFetchError(err, base, options.timeoutMs) };
+      return { kind: 'no_reply', reason: describeFetchError(err, this.base, timeoutMs) };
     }
     let text: string;
     try {
       text = await response.text();
     } catch (err) {
-      return { kind: 'no_reply', reason: `PayPal's reply was cut off: ${describeFetchError(err, base, options.timeoutMs)}` };
+      return { kind: 'no_reply', reason: `PayPal's reply was cut off: ${describeFetchError(err, this.base, timeoutMs)}` };
     }
     let body: unknown = text;
     if (text !== '') {
@@ -66,12 +89,12 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
     return { kind: 'reply', status: response.status, body, ...(debugId ? { debugId } : {}) };
   }
 
-  async function token(): Promise<{ ok: true; token: string } | { ok: false; reply: PaypalReply }> {
-    if (cached && now() < cached.expiresAt) return { ok: true, token: cached.token };
-    const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
-    const reply = await call(`${base}/v1/oauth2/token`, {
+  /** The cached access token, or a new one from the client credentials. */
+  private async token(): Promise<Token> {
+    if (this.cached && this.now() < this.cached.expiresAt) return { ok: true, token: this.cached.token };
+    const reply = await this.call(`${this.base}/v1/oauth2/token`, {
       method: 'POST',
-      headers: { Authorization: `Basic ${basic}`, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      headers: { Authorization: `Basic ${this.basicCredentials()}`, 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
       body: 'grant_type=client_credentials',
     });
     if (reply.kind !== 'reply') return { ok: false, reply };
@@ -90,12 +113,12 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
       return { ok: false, reply: { kind: 'no_reply', reason: `PayPal token endpoint answered ${reply.status}` } };
     }
     const lifetimeMs = (typeof body.expires_in === 'number' ? body.expires_in : 0) * 1000;
-    issued.add(body.access_token);
-    cached = { token: body.access_token, expiresAt: now() + Math.max(0, lifetimeMs - TOKEN_MARGIN_MS) };
+    this.issued.add(body.access_token);
+    this.cached = { token: body.access_token, expiresAt: this.now() + Math.max(0, lifetimeMs - TOKEN_MARGIN_MS) };
     return { ok: true, token: body.access_token };
   }
 
-  async function sendOnce(request: PaypalRequest, accessToken: string): Promise<PaypalReply> {
+  private async sendOnce(request: PaypalRequest, accessToken: string): Promise<PaypalReply> {
     const headers: Record<string, string> = {
       Authorization: `Bearer ${accessToken}`,
       Accept: 'application/json',
@@ -103,30 +126,12 @@ export function createPaypalHttp(options: PaypalHttpOptions): PaypalHttp {
     };
     if (request.body !== undefined) headers['Content-Type'] = 'application/json';
     if (request.requestId !== undefined) headers['PayPal-Request-Id'] = request.requestId;
-    return call(`${base}${request.path}`, {
+    return this.call(`${this.base}${request.path}`, {
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
     });
   }
-
-  return {
-    secrets() {
-      const basic = Buffer.from(`${options.clientId}:${options.clientSecret}`).toString('base64');
-      return [options.clientSecret, basic, ...issued];
-    },
-    async send(request) {
-      const first = await token();
-      if (!first.ok) return first.reply;
-      const reply = await sendOnce(request, first.token);
-      if (reply.kind !== 'reply' || reply.status !== 401) return reply;
-      // An expired or revoked token: PayPal ran nothing, so one resend with a fresh token (same request id) is safe.
-      cached = undefined;
-      const second = await token();
-      if (!second.ok) return second.reply;
-      return sendOnce(request, second.token);
-    },
-  };
 }
 
 function describeFetchError(err: unknown, base: string, timeoutMs: number): string {

@@ -5,7 +5,7 @@ import { HOUR } from '../../config/duration.js';
 import type { CancelInput, CompleteInput, CreateInput, ItemRef, UpdateInput } from '../../commerce/inputs.js';
 import { redactDeep } from '../../commerce/redact.js';
 import type { Buyer } from '../../commerce/session.js';
-import { invalid, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
+import { byId, invalid, type Backend, type BackendResult, type CallContext, type Retention } from '../backend.js';
 import type { StripeConfig } from './stripe-config.js';
 import { createStripeClient } from './stripe-client.js';
 import { stripeErrorToResult, type StripeCallSite } from './stripe-errors.js';
@@ -186,13 +186,13 @@ export class StripeBackend implements Backend {
   }
 
   /**
-   * Retrieves each Price and checks it can be sold in `currency`. The items arrive merged by id and sorted
+   * Retrieves each Price, sorted by id, and checks it can be sold in `currency`. The items arrive merged by id
    * (canonicalItems, checkout/intent.ts), one line per Price.
    */
   private async priceItems(refs: ItemRef[], currency: string, operation: StripeCallSite['operation']): Promise<Priced> {
     if (refs.length === 0) return invalid('a checkout needs at least one item');
     const items: PricedItem[] = [];
-    for (const { id: priceId, quantity } of refs) {
+    for (const { id: priceId, quantity } of byId(refs)) {
       let price: Stripe.Price;
       try {
         price = await this.stripe.prices.retrieve(priceId);
