@@ -4,7 +4,7 @@ import { HOUR } from '../../config/duration.js';
 import type { Backend, Retention } from '../backend.js';
 import { AcpClient, type InFlightPolicy } from './acp-client.js';
 import { AcpClientBackend } from './acp-client-backend.js';
-import { merchantIdentity, readAcpConfig, type AcpConfig } from './acp-config.js';
+import { merchantIdentity, type AcpConfig } from './acp-config.js';
 import { McpTransport } from './mcp-transport.js';
 import { RestTransport } from './rest-transport.js';
 import type { AcpTransport } from './transport.js';
@@ -53,8 +53,4 @@ export class AcpBackend extends AcpClientBackend implements Backend {
   async close(): Promise<void> {
     await this.client.transport.close?.();
   }
-}
-
-export function createAcpBackend(env: Readonly<Record<string, string | undefined>>, options: Partial<AcpBackendOptions> = {}): AcpBackend {
-  return new AcpBackend({ ...readAcpConfig(env), ...options });
 }

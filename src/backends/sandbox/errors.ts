@@ -1,5 +1,5 @@
 // ACP's flat protocol Error, for answers that cannot be a valid CheckoutSession (4xx/5xx).
-import { ACP_VERSION, type SandboxSession } from './cart.js';
+import type { SandboxSession } from './cart.js';
 
 /** `request_not_idempotent` only before 2026-04-17 (a key reused with another body). */
 export type AcpErrorType = 'invalid_request' | 'request_not_idempotent' | 'processing_error' | 'service_unavailable';
@@ -17,8 +17,6 @@ export type Answer =
   | { status: 200 | 201; body: SandboxSession }
   | { status: number; body: AcpError };
 
-export const SUPPORTED_VERSIONS = [ACP_VERSION];
-
 export function acpError(status: number, type: AcpErrorType, code: string, message: string, param?: string): Answer {
   const body: AcpError = param === undefined ? { type, code, message } : { type, code, message, param };
   return { status, body };
@@ -30,8 +28,4 @@ export function invalid(code: string, message: string, param?: string): Answer {
 
 export function notFound(id: string): Answer {
   return acpError(404, 'invalid_request', 'checkout_not_found', `No checkout session '${id}' exists.`);
-}
-
-export function isSession(answer: Answer): answer is { status: 200 | 201; body: SandboxSession } {
-  return answer.status === 200 || answer.status === 201;
 }

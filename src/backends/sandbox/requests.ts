@@ -70,10 +70,7 @@ export const cancelRequest = z
   .object({ intent_trace: z.object({ reason_code: z.string(), trace_summary: z.string().optional() }).optional() })
   .optional();
 
-export type CreateRequest = z.infer<typeof createRequest>;
 export type UpdateRequest = z.infer<typeof updateRequest>;
-export type CompleteRequest = z.infer<typeof completeRequest>;
-export type CancelRequest = z.infer<typeof cancelRequest>;
 export type ItemRequest = z.infer<typeof item>;
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; param: string; message: string };

@@ -60,6 +60,4 @@ const instrument = z.object({
 
 export const ucpCompleteRequest = z.object({ payment: z.object({ instruments: z.array(instrument).min(1).max(10) }) });
 
-export type UcpCreateRequest = z.infer<typeof ucpCreateRequest>;
 export type UcpUpdateRequest = z.infer<typeof ucpUpdateRequest>;
-export type UcpCompleteRequest = z.infer<typeof ucpCompleteRequest>;
