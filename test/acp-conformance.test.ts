@@ -9,7 +9,7 @@ import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
 import { openMemoryStore } from '../src/store/memory.js';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { AcpBackend } from '../src/backends/acp/acp-backend.js';
 import { startFaultProxy } from './support/fault-proxy.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -172,7 +172,7 @@ describe.skipIf(!present)('ACP 2026-04-17 conformance of the sandbox merchant', 
   });
 
   it('the in-process SandboxBackend returns the same conforming sessions', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const ctx = (k: string) => ({ idempotencyKey: k, attempt: 1, requestId: k });
     const created = await backend.create({ items: [{ id: 'sku_cap', quantity: 2 }], currency: 'usd', fulfillment_details: { address } }, ctx('a'));
     if (created.kind !== 'succeeded') throw new Error('create failed');

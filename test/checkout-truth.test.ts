@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Backend, BackendResult } from '../src/backends/backend.js';
 import type { CompleteInput } from '../src/commerce/inputs.js';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { Checkouts, type CallHooks, type CheckoutResult } from '../src/checkout/checkouts.js';
 import type { CheckoutSession } from '../src/commerce/session.js';
 import { ManualClock } from '../src/ledger/clock.js';
@@ -43,7 +43,7 @@ function engine(options: { maxOrderAmount?: number } = {}) {
   const clock = new ManualClock();
   const merchantStore = openMemoryStore();
   const cut = cuttableStore(openMemoryStore(), clock);
-  const backend = createSandboxBackend({ store: merchantStore, now: () => clock.now() });
+  const backend = new SandboxBackend({ store: merchantStore, now: () => clock.now() });
   const ledger = new Ledger({ store: cut.store, clock, ttlMs: 23 * HOUR });
   const checkouts = new Checkouts({ ledger, backend, windowMs: HOUR, maxOrderAmount: options.maxOrderAmount });
   return { clock, backend, ledger, checkouts, cut, charges: () => chargesAt(merchantStore) };

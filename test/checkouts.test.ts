@@ -1,6 +1,6 @@
 // The checkout engine over the in-process sandbox merchant: honest replays (R11), ownership, the spend cap.
 import { describe, expect, it } from 'vitest';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { ManualClock } from '../src/ledger/clock.js';
@@ -12,7 +12,7 @@ const HOUR = 3_600_000;
 function engine(maxOrderAmount?: number) {
   const store = openMemoryStore();
   const clock = new ManualClock();
-  const backend = createSandboxBackend({ store, now: () => clock.now() });
+  const backend = new SandboxBackend({ store, now: () => clock.now() });
   const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR });
   return { clock, backend, checkouts: new Checkouts({ ledger, backend, windowMs: HOUR, maxOrderAmount }) };
 }
@@ -89,7 +89,7 @@ describe('R5/R6: a lost payment retried with another card', () => {
   it('R6: the lost attempt is superseded once the merchant shows it did not complete; one charge, no key conflict', async () => {
     const store = openMemoryStore();
     const clock = new ManualClock();
-    const sandbox = createSandboxBackend({ store, now: () => clock.now() });
+    const sandbox = new SandboxBackend({ store, now: () => clock.now() });
     let loseNext = true;
     // The first payment (a declined card) reaches the merchant, and its answer is lost on the way back.
     const backend = Object.assign(Object.create(sandbox) as typeof sandbox, {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Backend, BackendResult } from '../src/backends/backend.js';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { describeFailure } from '../src/checkout/failure.js';
 import { ManualClock } from '../src/ledger/clock.js';
@@ -55,7 +55,7 @@ describe('issue 16 case 6 over stdio: cancel and complete on a canceled checkout
 /** The sandbox, except that the merchant shows the checkout expired and refuses payment with a code of its own. */
 function expiringBackend(): { backend: Backend; expire(): void } {
   const store = openMemoryStore();
-  const sandbox = createSandboxBackend({ store });
+  const sandbox = new SandboxBackend({ store });
   let expired = false;
   const backend = Object.create(sandbox) as Backend;
   backend.get = async (id) => {

@@ -6,7 +6,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { SandboxMerchant } from '../src/backends/sandbox/merchant.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
@@ -26,7 +26,7 @@ type Answer = (request: ElicitRequest) => ElicitResult | Promise<ElicitResult>;
 
 async function inProcess(capabilities: Record<string, unknown>, answer?: Answer) {
   const store = openMemoryStore();
-  const backend = createSandboxBackend({ store });
+  const backend = new SandboxBackend({ store });
   const checkouts = new Checkouts({ ledger: new Ledger({ store, ttlMs: 23 * HOUR }), backend, windowMs: HOUR });
   const server = createServer({ checkouts, principal: 'alice', logger: silentLogger, version: 'test', tools });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

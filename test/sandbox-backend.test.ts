@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { openMemoryStore } from '../src/store/memory.js';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { TOKEN_DECLINE, TOKEN_OK } from '../src/backends/sandbox/merchant.js';
 import type { BackendResult, CallContext } from '../src/backends/backend.js';
 import type { CompleteInput } from '../src/commerce/inputs.js';
@@ -23,7 +23,7 @@ function scripted(...draws: number[]) {
   return () => draws.shift() ?? 0.99;
 }
 
-async function readyCheckout(backend: ReturnType<typeof createSandboxBackend>) {
+async function readyCheckout(backend: SandboxBackend) {
   return checkout(
     await backend.create({ items: [{ id: 'sku_mug', quantity: 2 }], currency: 'usd', fulfillment_details: { address } }, ctx()),
   );
@@ -31,7 +31,7 @@ async function readyCheckout(backend: ReturnType<typeof createSandboxBackend>) {
 
 describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   it('declares name, merchant and a 23 h TTL under the 24 h key retention (R8)', () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     expect(backend.name).toBe('sandbox');
     expect(backend.merchant).toBe('sandbox');
     expect(backend.retention.providerMs).toBe(24 * 3_600_000);
@@ -39,7 +39,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('create, update, complete, get: succeeded with the ACP session; complete carries the order', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const created = checkout(await backend.create({ items: [{ id: 'sku_mug', quantity: 2 }], currency: 'usd' }, ctx()));
     expect(created.status).toBe('not_ready_for_payment');
     const updated = checkout(await backend.update(created.id, { fulfillment_details: { address } }, ctx()));
@@ -52,7 +52,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('R12: a declined payment is a terminal failure with code payment_declined and the merchant\'s words', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const ready = await readyCheckout(backend);
     const result = await backend.complete(ready.id, pay(TOKEN_DECLINE), ctx());
     expect(result).toMatchObject({
@@ -66,7 +66,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('R12: out of stock is a terminal failure with the merchant\'s words', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const created = await backend.create(
       { items: [{ id: 'sku_sold_out', quantity: 1 }], currency: 'usd', fulfillment_details: { address } },
       ctx(),
@@ -83,7 +83,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('a 4xx flat error is terminal: unknown item → invalid_item_id; unknown session → checkout_not_found', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     expect(await backend.create({ items: [{ id: 'sku_nope', quantity: 1 }], currency: 'usd' }, ctx())).toMatchObject({
       kind: 'failed',
       code: 'merchant:invalid_item_id',
@@ -93,7 +93,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('complete of a completed checkout under a new key fails (405) and attaches the session with its order', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const ready = await readyCheckout(backend);
     const first = checkout(await backend.complete(ready.id, pay(TOKEN_OK), ctx()));
     const second = await backend.complete(ready.id, pay(TOKEN_OK), ctx());
@@ -103,7 +103,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('R1: the same key resent replays the first answer (no second session or charge)', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const input = { items: [{ id: 'sku_cap', quantity: 1 }], currency: 'usd', fulfillment_details: { address } };
     const a = checkout(await backend.create(input, ctx('create-k')));
     const b = checkout(await backend.create(input, ctx('create-k', 2)));
@@ -115,7 +115,7 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
   });
 
   it('cancel succeeds with status canceled; null clears a list, but the fulfillment details cannot be cleared in ACP (issue 13: one ACP path)', async () => {
-    const backend = createSandboxBackend({ store: openMemoryStore() });
+    const backend = new SandboxBackend({ store: openMemoryStore() });
     const ready = await readyCheckout(backend);
     expect(await backend.update(ready.id, { fulfillment_details: null }, ctx())).toMatchObject({ kind: 'failed', code: 'invalid_input' });
     const cleared = checkout(await backend.update(ready.id, { discounts: null, selected_fulfillment_options: null }, ctx()));
@@ -127,13 +127,13 @@ describe('SandboxBackend: mapping merchant answers to BackendResult', () => {
 describe('SandboxBackend: injected faults', () => {
   it('R6: lose_response — the merchant commits, the client hears unknown; a resend with the same key returns the first order', async () => {
     const store = openMemoryStore();
-    const backend = createSandboxBackend({ store, faults: 'lose_response@complete:1', rng: () => 0 });
+    const backend = new SandboxBackend({ store, faults: 'lose_response@complete:1', rng: () => 0 });
     const ready = await readyCheckout(backend);
     const lost = await backend.complete(ready.id, pay(TOKEN_OK), ctx('pay'));
     expect(lost).toEqual({ kind: 'unknown', reason: 'response lost' });
     expect((await backend.sandbox.stats()).orders).toBe(1);
 
-    const calm = createSandboxBackend({ store });
+    const calm = new SandboxBackend({ store });
     const seen = checkout(await calm.get(ready.id));
     expect(seen.status).toBe('completed');
     const resent = checkout(await calm.complete(ready.id, pay(TOKEN_OK), ctx('pay', 2)));
@@ -143,12 +143,12 @@ describe('SandboxBackend: injected faults', () => {
 
   it('error_5xx — fails before the merchant acts, as unknown; the resend runs once', async () => {
     const store = openMemoryStore();
-    const backend = createSandboxBackend({ store, faults: 'error_5xx@complete:1', rng: () => 0 });
+    const backend = new SandboxBackend({ store, faults: 'error_5xx@complete:1', rng: () => 0 });
     const ready = await readyCheckout(backend);
     const result = await backend.complete(ready.id, pay(TOKEN_OK), ctx('pay'));
     expect(result.kind).toBe('unknown');
     expect((await backend.sandbox.stats()).orders).toBe(0);
-    expect(checkout(await createSandboxBackend({ store }).complete(ready.id, pay(TOKEN_OK), ctx('pay', 2))).status).toBe('completed');
+    expect(checkout(await new SandboxBackend({ store }).complete(ready.id, pay(TOKEN_OK), ctx('pay', 2))).status).toBe('completed');
   });
 
   it('timeout — the merchant acts or not (by the rng), the client waits the short delay and hears unknown', async () => {
@@ -157,12 +157,12 @@ describe('SandboxBackend: injected faults', () => {
       slept.push(ms);
     };
     const store = openMemoryStore();
-    const reached = createSandboxBackend({ store, faults: 'timeout@complete:1', rng: scripted(0, 0.2), sleep });
+    const reached = new SandboxBackend({ store, faults: 'timeout@complete:1', rng: scripted(0, 0.2), sleep });
     const a = await readyCheckout(reached);
     expect(await reached.complete(a.id, pay(TOKEN_OK), ctx())).toMatchObject({ kind: 'unknown' });
     expect(await reached.sandbox.ordersFor(a.id)).toHaveLength(1);
 
-    const lostOnTheWay = createSandboxBackend({ store, faults: 'timeout@complete:1', rng: scripted(0, 0.7), sleep });
+    const lostOnTheWay = new SandboxBackend({ store, faults: 'timeout@complete:1', rng: scripted(0, 0.7), sleep });
     const b = await readyCheckout(lostOnTheWay);
     expect(await lostOnTheWay.complete(b.id, pay(TOKEN_OK), ctx())).toMatchObject({ kind: 'unknown' });
     expect(await lostOnTheWay.sandbox.ordersFor(b.id)).toHaveLength(0);
@@ -171,7 +171,7 @@ describe('SandboxBackend: injected faults', () => {
 
   it('crash_after_commit — the merchant commits, then the process is killed (injected here)', async () => {
     let crashes = 0;
-    const backend = createSandboxBackend({
+    const backend = new SandboxBackend({
       store: openMemoryStore(),
       faults: 'crash_after_commit@complete:1',
       rng: () => 0,
@@ -189,7 +189,7 @@ describe('SandboxBackend: injected faults', () => {
   it('the same seed gives the same fault outcomes run after run', async () => {
     const { mulberry32 } = await import('../src/backends/sandbox/faults.js');
     const run = async () => {
-      const backend = createSandboxBackend({
+      const backend = new SandboxBackend({
         store: openMemoryStore(),
         faults: 'lose_response:0.3,error_5xx:0.2',
         rng: mulberry32(2026),

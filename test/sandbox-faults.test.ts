@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { faultsFromEnv, mulberry32, parseFaults, pickFault } from '../src/backends/sandbox/faults.js';
+import { mulberry32, parseFaults, pickFault } from '../src/backends/sandbox/faults.js';
+import { readSandboxConfig } from '../src/backends/sandbox/sandbox-config.js';
 
 describe('ONCE_SANDBOX_FAULTS parsing', () => {
   it('parses rates and operation filters into a typed plan', () => {
@@ -29,7 +30,7 @@ describe('ONCE_SANDBOX_FAULTS parsing', () => {
   });
 
   it('refuses a seed that is not an integer, naming ONCE_SANDBOX_SEED', () => {
-    expect(() => faultsFromEnv({ ONCE_SANDBOX_SEED: 'abc' })).toThrow(/^ONCE_SANDBOX_SEED: 'abc' is not an integer/);
+    expect(() => readSandboxConfig({ ONCE_SANDBOX_SEED: 'abc' })).toThrow(/^ONCE_SANDBOX_SEED: 'abc' is not an integer/);
   });
 });
 
@@ -59,10 +60,10 @@ describe('fault determinism', () => {
     expect(timeouts).toBeLessThan(0.1);
   });
 
-  it('faultsFromEnv with ONCE_SANDBOX_SEED is reproducible', () => {
+  it('readSandboxConfig with ONCE_SANDBOX_SEED is reproducible', () => {
     const env = { ONCE_SANDBOX_FAULTS: 'error_5xx:0.5', ONCE_SANDBOX_SEED: '123' };
-    const a = faultsFromEnv(env);
-    const b = faultsFromEnv(env);
+    const a = readSandboxConfig(env);
+    const b = readSandboxConfig(env);
     const picks = (x: typeof a) => Array.from({ length: 50 }, () => pickFault(x.faults, 'create', x.rng));
     expect(picks(a)).toEqual(picks(b));
   });

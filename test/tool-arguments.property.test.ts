@@ -8,7 +8,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tools } from '../tools/index.js';
-import { createSandboxBackend } from '../src/backends/sandbox/backend.js';
+import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
 import { Checkouts } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { silentLogger } from '../src/log.js';
@@ -27,7 +27,7 @@ let checkoutId: string;
 
 beforeAll(async () => {
   store = openMemoryStore();
-  const backend = createSandboxBackend({ store });
+  const backend = new SandboxBackend({ store });
   const checkouts = new Checkouts({ ledger: new Ledger({ store, ttlMs: 23 * HOUR }), backend, windowMs: HOUR });
   const server = createServer({ checkouts, principal: 'prop', logger: silentLogger, version: 'test', tools });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

@@ -30,9 +30,9 @@ export async function prepareBackend(config: Config, store: Store): Promise<Prep
 async function fromSettings(config: Config, store: Store): Promise<PreparedBackend> {
   switch (config.backend) {
     case 'sandbox': {
-      const { createSandboxBackend } = await import('./sandbox/backend.js');
-      const { faultsFromEnv } = await import('./sandbox/faults.js');
-      return { backend: createSandboxBackend({ store, ...faultsFromEnv(config.env) }) };
+      const { SandboxBackend } = await import('./sandbox/sandbox-backend.js');
+      const { readSandboxConfig } = await import('./sandbox/sandbox-config.js');
+      return { backend: new SandboxBackend({ store, ...readSandboxConfig(config.env) }) };
     }
     case 'acp': {
       const { AcpBackend } = await import('./acp/acp-backend.js');

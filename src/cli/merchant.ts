@@ -1,7 +1,8 @@
 // `once-checkout merchant --port N`: the sandbox merchant as a standalone ACP merchant over HTTP.
 import { readFileSync } from 'node:fs';
 import { ACP_VERSIONS, isAcpVersion, type AcpVersion } from '../backends/acp/versions.js';
-import { faultsFromEnv, mulberry32 } from '../backends/sandbox/faults.js';
+import { mulberry32 } from '../backends/sandbox/faults.js';
+import { readSandboxConfig } from '../backends/sandbox/sandbox-config.js';
 import { parseOrderEventFaults, type OrderEventSenderOptions } from '../backends/sandbox/order-events.js';
 import { serveMerchant } from '../backends/sandbox/http.js';
 import { ConfigError } from '../config/config-error.js';
@@ -101,7 +102,7 @@ export async function merchant(argv: string[]): Promise<void> {
     tokens: typeof tokens === 'string' ? parseTokens(tokens) : undefined,
     ignoreIdempotencyKeys: args.options.has('--ignore-idempotency-keys'),
     versions,
-    ...faultsFromEnv(config.env),
+    ...readSandboxConfig(config.env),
     orderEvents: orderEvents && { ...orderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), entry) },
     ucpOrderEvents: ucpOrderEvents && { ...ucpOrderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), { protocol: 'ucp', ...entry }) },
     // A standalone merchant really dies after committing, as a crashed shop would.

@@ -77,15 +77,3 @@ export function pickFault(plan: FaultPlan, operation: Operation, random: Random)
   }
   return undefined;
 }
-
-/** ONCE_SANDBOX_FAULTS and ONCE_SANDBOX_SEED (optional integer; without it, Math.random). */
-export function faultsFromEnv(env: NodeJS.ProcessEnv = process.env): { faults: FaultPlan; rng: Random } {
-  const faults = parseFaults(env.ONCE_SANDBOX_FAULTS);
-  const seedText = env.ONCE_SANDBOX_SEED;
-  if (seedText === undefined || seedText.trim() === '') return { faults, rng: Math.random };
-  const seed = Number(seedText);
-  if (!Number.isSafeInteger(seed)) {
-    throw new Error(`ONCE_SANDBOX_SEED: '${seedText}' is not an integer; set it like ONCE_SANDBOX_SEED=42 or unset it`);
-  }
-  return { faults, rng: mulberry32(seed) };
-}

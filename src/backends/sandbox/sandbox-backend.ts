@@ -62,7 +62,3 @@ export class SandboxBackend extends AcpClientBackend implements Backend {
     return `ACP ${LATEST_ACP_VERSION} in process (the sandbox merchant)`;
   }
 }
-
-export function createSandboxBackend(options: SandboxBackendOptions): SandboxBackend {
-  return new SandboxBackend(options);
-}
