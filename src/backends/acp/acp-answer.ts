@@ -89,6 +89,14 @@ export async function answerToResult(
 ): Promise<BackendResult> {
   const { status, body, text } = answer;
   const providerRequestId = answer.requestId === undefined ? undefined : cleanText(answer.requestId, 128);
+  const unsettled = ambiguousOrKeyFault(status, body, text, providerRequestId);
+  if (unsettled) return unsettled;
+  if (status >= 400 || isAcpError(body)) return refusalToResult(status, body, text, providerRequestId, current);
+  return sessionToResult(operation, status, body, providerRequestId);
+}
+
+/** An answer that settles nothing (5xx, 408, 429, a key still in flight) or says our key was wrong; else undefined. */
+function ambiguousOrKeyFault(status: number, body: unknown, text: string | undefined, providerRequestId: string | undefined): BackendResult | undefined {
   if (status >= 500 || status === 408 || status === 429) {
     return { kind: 'unknown', reason: `merchant answered ${describe(body, status, text)}`, providerRequestId };
   }
@@ -112,35 +120,50 @@ export async function answerToResult(
       providerRequestId,
     };
   }
-  if (status >= 400 || isAcpError(body)) {
-    // Already completed or canceled: the session (from the body or a fresh read) tells the ledger which, and
-    // our code comes from its validated status, not from the merchant's words.
-    const settled = status === 405 ? (asSession(body) ?? (await current())) : undefined;
-    let code: string;
-    let message: string;
-    if (status === 404) {
-      code = 'checkout_not_found';
-      message = isAcpError(body) ? `The merchant has no such checkout (${quoteMerchant(body.message)}).` : 'The merchant has no such checkout (status 404).';
-    } else if (settled) {
-      code = `checkout_already_${settled.status}`;
-      const said = isAcpError(body) ? ` (${quoteMerchant(body.message)})` : '';
-      message = `The merchant refused the request with status ${status}: the checkout is already ${settled.status}${said}.`;
-    } else if (isAcpError(body) && body.code === 'payment_declined') {
-      // ACP's own code for a decline (the MCP binding's example sends it as an error): ours, in its words.
-      code = 'payment_declined';
-      message = quoteMerchant(body.message);
-    } else if (isAcpError(body)) {
-      // The merchant's own code, namespaced: `invalid_input` or `rate_limited` from a merchant is not ours.
-      code = merchantCode(body.code);
-      message = merchantWords(body.message);
-    } else {
-      code = `http_${status}`;
-      message = `The merchant refused the request with ${excerpt(status, body, text)}.`;
-    }
-    const failed: BackendResult = { kind: 'failed', code, message, providerRequestId };
-    if (settled) failed.checkout = settled;
-    return failed;
+  return undefined;
+}
+
+/** A 4xx or an ACP error: terminal, with the session when the checkout is already completed or canceled. */
+async function refusalToResult(
+  status: number,
+  body: unknown,
+  text: string | undefined,
+  providerRequestId: string | undefined,
+  current: () => Promise<CheckoutSession | undefined>,
+): Promise<BackendResult> {
+  // Already completed or canceled: the session (from the body or a fresh read) tells the ledger which, and
+  // our code comes from its validated status, not from the merchant's words.
+  const settled = status === 405 ? (asSession(body) ?? (await current())) : undefined;
+  const { code, message } = refusalWords(status, body, text, settled);
+  const failed: BackendResult = { kind: 'failed', code, message, providerRequestId };
+  if (settled) failed.checkout = settled;
+  return failed;
+}
+
+/** Our code and message for a refusal: ours where we know its meaning, else the merchant's, namespaced. */
+function refusalWords(status: number, body: unknown, text: string | undefined, settled: CheckoutSession | undefined): { code: string; message: string } {
+  if (status === 404) {
+    return {
+      code: 'checkout_not_found',
+      message: isAcpError(body) ? `The merchant has no such checkout (${quoteMerchant(body.message)}).` : 'The merchant has no such checkout (status 404).',
+    };
   }
+  if (settled) {
+    const said = isAcpError(body) ? ` (${quoteMerchant(body.message)})` : '';
+    return {
+      code: `checkout_already_${settled.status}`,
+      message: `The merchant refused the request with status ${status}: the checkout is already ${settled.status}${said}.`,
+    };
+  }
+  // ACP's own code for a decline (the MCP binding's example sends it as an error): ours, in its words.
+  if (isAcpError(body) && body.code === 'payment_declined') return { code: 'payment_declined', message: quoteMerchant(body.message) };
+  // The merchant's own code, namespaced: `invalid_input` or `rate_limited` from a merchant is not ours.
+  if (isAcpError(body)) return { code: merchantCode(body.code), message: merchantWords(body.message) };
+  return { code: `http_${status}`, message: `The merchant refused the request with ${excerpt(status, body, text)}.` };
+}
+
+/** A 2xx: the session through our schema, and for complete whether it completed. */
+function sessionToResult(operation: AcpOperation, status: number, body: unknown, providerRequestId: string | undefined): BackendResult {
   const parsed = parseMerchantSession(reshapeLegacySession(body));
   if (!parsed.ok) {
     const what = looksLikeSession(body) ? `a checkout we do not accept (${parsed.problem})` : 'no checkout session';
@@ -160,6 +183,11 @@ export async function answerToResult(
   }
   const checkout = parsed.session;
   if (operation !== 'complete' || isCompleted(checkout)) return { kind: 'succeeded', checkout, providerRequestId };
+  return notCompletedResult(checkout, providerRequestId);
+}
+
+/** A complete answered with a session that is not completed: still in progress, declined, or refused. */
+function notCompletedResult(checkout: CheckoutSession, providerRequestId: string | undefined): BackendResult {
   const error = firstError(checkout);
   if (!error && checkout.status === 'complete_in_progress') {
     return { kind: 'unknown', reason: 'the merchant is still completing the checkout', providerRequestId };
