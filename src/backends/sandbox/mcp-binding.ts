@@ -87,106 +87,115 @@ interface OpenSession {
   lastUsed: number;
 }
 
-export interface AcpMcpEndpoint {
-  /** Serves one HTTP request to /acp/mcp from a caller already authenticated as `identity`. */
-  handle(req: IncomingMessage, res: ServerResponse, identity: string, body: unknown): Promise<void>;
-  close(): Promise<void>;
+type ToolCall = { params: { name: string; arguments?: Record<string, unknown> } };
+
+function rpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  const text = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
 }
 
-export function createAcpMcpEndpoint(merchant: SandboxMerchant): AcpMcpEndpoint {
-  const sessions = new Map<string, OpenSession>();
+/** ACP's MCP binding in front of one SandboxMerchant: an MCP server per session, each bound to its caller. */
+export class AcpMcpEndpoint {
+  private readonly sessions = new Map<string, OpenSession>();
 
-  function newServer(identity: string): Server {
+  constructor(private readonly merchant: SandboxMerchant) {}
+
+  /** Serves one HTTP request to /acp/mcp from a caller already authenticated as `identity`. */
+  async handle(req: IncomingMessage, res: ServerResponse, identity: string, body: unknown): Promise<void> {
+    const now = Date.now();
+    this.sweep(now);
+    if (req.method === 'GET') {
+      // No server-initiated messages: every answer rides on its own POST's stream.
+      res.writeHead(405, { Allow: 'POST, DELETE' }).end();
+      return;
+    }
+    const header = req.headers['mcp-session-id'];
+    const sessionId = Array.isArray(header) ? header[0] : header;
+    if (sessionId !== undefined) return this.continueSession(sessionId, req, res, identity, body, now);
+    if (req.method !== 'POST' || (body as { method?: unknown } | undefined)?.method !== 'initialize') {
+      return rpcError(res, 400, ErrorCode.InvalidRequest, 'No Mcp-Session-Id: initialize first.');
+    }
+    if (this.sessions.size >= MAX_SESSIONS) return rpcError(res, 503, ErrorCode.InternalError, 'Too many open MCP sessions; retry shortly.');
+    await this.openSession(req, res, identity, body);
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(open.map((s) => s.transport.close().catch(() => {})));
+  }
+
+  /** A request in an open session: only its own caller may use it. */
+  private async continueSession(sessionId: string, req: IncomingMessage, res: ServerResponse, identity: string, body: unknown, now: number): Promise<void> {
+    const open = this.sessions.get(sessionId);
+    // Unknown (restarted, expired) or another caller's: not found, so the client opens a new one.
+    if (!open || open.identity !== identity) return rpcError(res, 404, -32001, 'Session not found');
+    open.lastUsed = now;
+    await open.transport.handleRequest(req, res, body);
+    if (req.method === 'DELETE') this.sessions.delete(sessionId);
+  }
+
+  /** An initialize: a new session, with its own MCP server, for this caller. */
+  private async openSession(req: IncomingMessage, res: ServerResponse, identity: string, body: unknown): Promise<void> {
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => {
+        this.sessions.set(id, { transport, identity, lastUsed: Date.now() });
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+    };
+    await this.newServer(identity).connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  private newServer(identity: string): Server {
     const server = new Server({ name: 'once-checkout-sandbox-merchant', version: VERSION }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: toolList() }));
-    server.setRequestHandler(CallToolRequestSchema, async (request) => {
-      const operation = OPERATION_OF[request.params.name];
-      if (operation === undefined) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool '${request.params.name}'.`);
-      const args = request.params.arguments ?? {};
-      const meta = args.meta;
-      if (!isObject(meta)) throw new RpcError(ErrorCode.InvalidParams, 'meta is required (with meta.api_version).');
-      const id = args.id;
-      if (operation !== 'create' && (typeof id !== 'string' || id === '')) throw new RpcError(ErrorCode.InvalidParams, 'id is required.');
-      const payload = args.payload;
-      if (payload !== undefined && !isObject(payload)) throw new RpcError(ErrorCode.InvalidParams, 'payload must be an object.');
-      if (payload === undefined && (operation === 'create' || operation === 'update' || operation === 'complete')) {
-        throw new RpcError(ErrorCode.InvalidParams, 'payload is required.');
-      }
-      const response = await merchant.handle({
-        method: operation === 'get' ? 'GET' : 'POST',
-        path: restPath({ operation, id: typeof id === 'string' ? id : undefined }),
-        identity,
-        idempotencyKey: typeof meta.idempotency_key === 'string' ? meta.idempotency_key : undefined,
-        body: operation === 'get' ? undefined : (payload ?? {}),
-        requestId: typeof meta.request_id === 'string' ? meta.request_id : undefined,
-        apiVersion: typeof meta.api_version === 'string' ? meta.api_version : '',
-        keyOptional: true,
-      });
-      if (response.status >= 200 && response.status < 300) {
-        const session = response.body as unknown as Json;
-        return { content: [{ type: 'text' as const, text: JSON.stringify(session) }], structuredContent: session };
-      }
-      const error = response.body as { message?: string };
-      throw new RpcError(-32000, error.message ?? 'ACP error', response.body);
-    });
+    server.setRequestHandler(CallToolRequestSchema, (request) => this.callTool(identity, request));
     return server;
   }
 
-  function rpcError(res: ServerResponse, status: number, code: number, message: string): void {
-    const text = JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
-    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-    res.end(text);
+  /** One tool call: its arguments checked as the binding says, then the same `handle` REST calls. */
+  private async callTool(identity: string, request: ToolCall) {
+    const operation = OPERATION_OF[request.params.name];
+    if (operation === undefined) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool '${request.params.name}'.`);
+    const args = request.params.arguments ?? {};
+    const meta = args.meta;
+    if (!isObject(meta)) throw new RpcError(ErrorCode.InvalidParams, 'meta is required (with meta.api_version).');
+    const id = args.id;
+    if (operation !== 'create' && (typeof id !== 'string' || id === '')) throw new RpcError(ErrorCode.InvalidParams, 'id is required.');
+    const payload = args.payload;
+    if (payload !== undefined && !isObject(payload)) throw new RpcError(ErrorCode.InvalidParams, 'payload must be an object.');
+    if (payload === undefined && (operation === 'create' || operation === 'update' || operation === 'complete')) {
+      throw new RpcError(ErrorCode.InvalidParams, 'payload is required.');
+    }
+    const response = await this.merchant.handle({
+      method: operation === 'get' ? 'GET' : 'POST',
+      path: restPath({ operation, id: typeof id === 'string' ? id : undefined }),
+      identity,
+      idempotencyKey: typeof meta.idempotency_key === 'string' ? meta.idempotency_key : undefined,
+      body: operation === 'get' ? undefined : (payload ?? {}),
+      requestId: typeof meta.request_id === 'string' ? meta.request_id : undefined,
+      apiVersion: typeof meta.api_version === 'string' ? meta.api_version : '',
+      keyOptional: true,
+    });
+    if (response.status >= 200 && response.status < 300) {
+      const session = response.body as unknown as Json;
+      return { content: [{ type: 'text' as const, text: JSON.stringify(session) }], structuredContent: session };
+    }
+    const error = response.body as { message?: string };
+    throw new RpcError(-32000, error.message ?? 'ACP error', response.body);
   }
 
-  function sweep(now: number): void {
-    for (const [id, open] of sessions) {
+  private sweep(now: number): void {
+    for (const [id, open] of this.sessions) {
       if (now - open.lastUsed > SESSION_IDLE_MS) {
-        sessions.delete(id);
+        this.sessions.delete(id);
         void open.transport.close().catch(() => {});
       }
     }
   }
-
-  return {
-    async handle(req, res, identity, body) {
-      const now = Date.now();
-      sweep(now);
-      if (req.method === 'GET') {
-        // No server-initiated messages: every answer rides on its own POST's stream.
-        res.writeHead(405, { Allow: 'POST, DELETE' }).end();
-        return;
-      }
-      const header = req.headers['mcp-session-id'];
-      const sessionId = Array.isArray(header) ? header[0] : header;
-      if (sessionId !== undefined) {
-        const open = sessions.get(sessionId);
-        // Unknown (restarted, expired) or another caller's: not found, so the client opens a new one.
-        if (!open || open.identity !== identity) return rpcError(res, 404, -32001, 'Session not found');
-        open.lastUsed = now;
-        await open.transport.handleRequest(req, res, body);
-        if (req.method === 'DELETE') sessions.delete(sessionId);
-        return;
-      }
-      if (req.method !== 'POST' || (body as { method?: unknown } | undefined)?.method !== 'initialize') {
-        return rpcError(res, 400, ErrorCode.InvalidRequest, 'No Mcp-Session-Id: initialize first.');
-      }
-      if (sessions.size >= MAX_SESSIONS) return rpcError(res, 503, ErrorCode.InternalError, 'Too many open MCP sessions; retry shortly.');
-      const transport = new StreamableHTTPServerTransport({
-        sessionIdGenerator: () => randomUUID(),
-        onsessioninitialized: (id) => {
-          sessions.set(id, { transport, identity, lastUsed: Date.now() });
-        },
-      });
-      transport.onclose = () => {
-        if (transport.sessionId) sessions.delete(transport.sessionId);
-      };
-      await newServer(identity).connect(transport);
-      await transport.handleRequest(req, res, body);
-    },
-    async close() {
-      const open = [...sessions.values()];
-      sessions.clear();
-      await Promise.all(open.map((s) => s.transport.close().catch(() => {})));
-    },
-  };
 }
