@@ -18,6 +18,7 @@ import {
 } from './cart.js';
 import { acpError, invalid, notFound, type AcpError, type Answer } from './errors.js';
 import { IdempotencyKeys, KEY_RETENTION_MS } from './idempotency.js';
+import { sessionPath } from './session-path.js';
 import { readRequest, writeError, writeSession } from './wire-versions.js';
 import {
   cancelRequest,
@@ -119,17 +120,17 @@ export const PREFIX = {
 } as const;
 
 export function matchRoute(method: string, path: string): Route {
-  const parts = path.split('?')[0].split('/').filter((p) => p !== '');
-  if (parts[0] !== 'checkout_sessions' || parts.length > 3) return { kind: 'none' };
-  const id = parts[1] === undefined ? undefined : decodeURIComponent(parts[1]);
+  const at = sessionPath(path, 'checkout_sessions', decodeURIComponent);
+  if (!at) return { kind: 'none' };
+  const { id, action } = at;
   const post = method === 'POST';
   if (id === undefined) return post ? { kind: 'create' } : { kind: 'wrong_method' };
-  if (parts.length === 2) {
+  if (action === undefined) {
     if (method === 'GET') return { kind: 'get', id };
     return post ? { kind: 'update', id } : { kind: 'wrong_method' };
   }
-  if (parts[2] === 'complete') return post ? { kind: 'complete', id } : { kind: 'wrong_method' };
-  if (parts[2] === 'cancel') return post ? { kind: 'cancel', id } : { kind: 'wrong_method' };
+  if (action === 'complete') return post ? { kind: 'complete', id } : { kind: 'wrong_method' };
+  if (action === 'cancel') return post ? { kind: 'cancel', id } : { kind: 'wrong_method' };
   return { kind: 'none' };
 }
 

@@ -3,20 +3,21 @@
 // Idempotency-Key on every state change; protocol errors are `{code, content}` with their HTTP status.
 import type { UcpMerchant, UcpOperation } from './ucp-merchant.js';
 import { jsonReply, profileOf, type HttpReply } from './ucp-reply.js';
+import { sessionPath } from './session-path.js';
 
 export type RestRoute = { operation: UcpOperation; id?: string } | { operation: 'none'; status: 404 | 405 };
 
 /** The operation a method and a path below /ucp name. */
 export function restRoute(method: string, path: string): RestRoute {
-  const parts = path.split('/').filter((p) => p !== '');
-  if (parts[0] !== 'checkout-sessions' || parts.length > 3) return { operation: 'none', status: 404 };
-  const id = parts[1] === undefined ? undefined : safeDecode(parts[1]);
+  const at = sessionPath(path, 'checkout-sessions', safeDecode);
+  if (!at) return { operation: 'none', status: 404 };
+  const { id, action } = at;
   if (id === undefined) return method === 'POST' ? { operation: 'create' } : { operation: 'none', status: 405 };
-  if (parts.length === 2) {
+  if (action === undefined) {
     if (method === 'GET') return { operation: 'get', id };
     return method === 'PUT' ? { operation: 'update', id } : { operation: 'none', status: 405 };
   }
-  if (parts[2] === 'complete' || parts[2] === 'cancel') return method === 'POST' ? { operation: parts[2], id } : { operation: 'none', status: 405 };
+  if (action === 'complete' || action === 'cancel') return method === 'POST' ? { operation: action, id } : { operation: 'none', status: 405 };
   return { operation: 'none', status: 404 };
 }
 
