@@ -1,4 +1,4 @@
-// Environment → AcpBackendOptions, or one ConfigError naming the variable and the fix.
+// Environment → AcpConfig, or one ConfigError naming the variable and the fix.
 import { ConfigError } from '../../config/config-error.js';
 import { parseDuration } from '../../config/duration.js';
 import { ACP_VERSIONS, isAcpVersion, type AcpVersion } from './versions.js';
