@@ -2,6 +2,7 @@
 // neither the benchmark, the chaos rig, nor a store driver it does not use.
 import { ConfigError } from '../config/config-error.js';
 import { printable } from '../operator/printable.js';
+import { StoreRefusedError } from '../store/store-refusal.js';
 import { VERSION } from '../version.js';
 import { namedAsGiven } from './args.js';
 
@@ -63,8 +64,10 @@ export async function main(argv: string[]): Promise<number> {
     const code = await command.run(args);
     return code ?? -1; // a server is still running
   } catch (error) {
-    const line = error instanceof ConfigError ? namedAsGiven(error.message, args) : error instanceof Error ? error.message : String(error);
+    // A store that can never work as configured is a configuration mistake like any other.
+    const mistake = error instanceof ConfigError || error instanceof StoreRefusedError;
+    const line = mistake ? namedAsGiven(error.message, args) : error instanceof Error ? error.message : String(error);
     process.stderr.write(`once-checkout: ${printable(line)}\n`); // an error may quote a merchant's words
-    return error instanceof ConfigError ? EX_CONFIG : 1;
+    return mistake ? EX_CONFIG : 1;
   }
 }

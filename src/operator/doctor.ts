@@ -3,8 +3,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Backend } from '../backends/backend.js';
-import { ConfigError } from '../config/config-error.js';
-import { NoLedgerError } from '../store/store-refusal.js';
+import { NoLedgerError, StoreRefusedError } from '../store/store-refusal.js';
 import type { PreparedBackend } from '../backends/backend.js';
 import { prepareBackend } from '../backends/open.js';
 import { assertReachable } from '../backends/reachability.js';
@@ -70,7 +69,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
       add('store', open > 0 ? 'warn' : 'ok', open > 0 ? `${detail}; ${open} open (unknown or pending) record(s): see once-checkout reconcile` : detail);
     } catch (error) {
       if (error instanceof NoLedgerError) add('store', ...notCreatedYet(url, error));
-      else if (error instanceof ConfigError) add('store', 'fail', error.message); // a permanent fault, with its fix
+      else if (error instanceof StoreRefusedError) add('store', 'fail', error.message); // a permanent fault, with its fix
       else add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
       await store?.close().catch(() => {});
       store = undefined;

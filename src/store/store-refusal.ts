@@ -1,6 +1,6 @@
 // A store that can never work as configured stops start-up with one line naming ONCE_STORE and the fix; a
 // store that only is not there yet (an operator command reading a ledger no server made) says so.
-import { ConfigError } from '../config/config-error.js';
+// The store words these lines itself; the CLI exits with them as it does with every configuration mistake.
 import { classifyStoreError, type StoreFault } from './store-fault.js';
 import { redact, scrubStoreSecrets, type StoreUrl } from './store.js';
 
@@ -16,10 +16,20 @@ export function storeWhere(url: StoreUrl): string {
   }
 }
 
+/** ONCE_STORE names a store that cannot be used as configured: one line, `ONCE_STORE: problem. Fix`. */
+export class StoreRefusedError extends Error {
+  readonly variable = 'ONCE_STORE';
+
+  constructor(problem: string, fix: string) {
+    super(`ONCE_STORE: ${problem}. ${fix}`);
+    this.name = 'StoreRefusedError';
+  }
+}
+
 /** The ledger a reading command was pointed at does not exist: nothing was created. */
-export class NoLedgerError extends ConfigError {
+export class NoLedgerError extends StoreRefusedError {
   constructor(url: StoreUrl, what: string) {
-    super('ONCE_STORE', `no ledger at ${storeWhere(url)} (${what})`, NO_LEDGER_FIX);
+    super(`no ledger at ${storeWhere(url)} (${what})`, NO_LEDGER_FIX);
     this.name = 'NoLedgerError';
   }
 }
@@ -28,9 +38,9 @@ const NO_LEDGER_FIX =
   'Point ONCE_STORE at the store the server uses: this command only reads a ledger, and the server creates one when it first starts';
 
 /** A permanent store fault as one configuration line: what is wrong, the driver's words, the fix. */
-export function storeRefusal(url: StoreUrl, error: unknown, fault: StoreFault = classifyStoreError(error)): ConfigError {
+export function storeRefusal(url: StoreUrl, error: unknown, fault: StoreFault = classifyStoreError(error)): StoreRefusedError {
   const said = oneLine(url, error);
-  return new ConfigError('ONCE_STORE', `${storeWhere(url)} cannot be used: ${fault.words}${said ? ` (${said})` : ''}`, fixFor(url, fault));
+  return new StoreRefusedError(`${storeWhere(url)} cannot be used: ${fault.words}${said ? ` (${said})` : ''}`, fixFor(url, fault));
 }
 
 function fixFor(url: StoreUrl, fault: StoreFault): string {
