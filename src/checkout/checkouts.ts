@@ -10,7 +10,7 @@ import { digest, secretFingerprint } from '../ledger/keys.js';
 import { SettleFailedError, type AttemptInfo, type Ledger, type RunResult, type RunSpec, type StepResult } from '../ledger/ledger.js';
 import { isSettled, recordStoreKey, type LedgerRecord } from '../ledger/record.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { describeFailure, failure, notFound, storeUnavailable, type Failure } from './failure.js';
+import { describeFailure, failures, type Failure } from './failure.js';
 import { cartFingerprint, CheckoutHeads, withOrder, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
@@ -132,7 +132,7 @@ export class Checkouts {
         updated_at: result.record.updated_at,
       });
       // Another principal's head under this id (a merchant reusing ids) is not ours to show (R15).
-      if (written.value.principal !== principal) return { ok: false, failure: notFound(checkout.id) };
+      if (written.value.principal !== principal) return { ok: false, failure: failures.checkout_not_found(checkout.id) };
       return this.shown(written.value, result);
     }, taskId);
   }
@@ -169,17 +169,14 @@ export class Checkouts {
   async get(principal: string, id: string): Promise<CheckoutResult> {
     return this.guard('get_checkout', async () => {
       const stored = await this.heads.read(id);
-      if (!stored || stored.value.principal !== principal) return { ok: false, failure: notFound(id) };
+      if (!stored || stored.value.principal !== principal) return { ok: false, failure: failures.checkout_not_found(id) };
       const head = stored.value;
       if (head.order && head.open.length === 0 && head.checkout.status === 'completed') {
         return { ok: true, checkout: withOrder(head.checkout, head), idempotency: await this.createInfo(head) };
       }
       const seen = await this.backend.get(id);
       if (seen.kind === 'unknown') {
-        return {
-          ok: false,
-          failure: failure('service_unavailable', 'merchant_unavailable', `The merchant did not answer (${seen.reason}); call get_checkout again in a few seconds.`, true),
-        };
+        return { ok: false, failure: failures.merchant_unavailable(seen.reason) };
       }
       if (seen.kind === 'failed') return { ok: false, failure: describeFailure(seen.code, seen.message, 'get_checkout') };
       const live = seen.checkout;
@@ -222,7 +219,7 @@ export class Checkouts {
       for (;;) {
         const [head, stored] = await this.ledger.store.getMany<unknown>([this.heads.keyOf(call.id), recordStoreKey(key)]);
         const headValue = head?.value as AnchorHead | undefined;
-        if (!head || !headValue || headValue.principal !== call.principal) return { ok: false, failure: notFound(call.id) };
+        if (!head || !headValue || headValue.principal !== call.principal) return { ok: false, failure: failures.checkout_not_found(call.id) };
         const record = stored?.value as LedgerRecord<CheckoutSession> | undefined;
         const replay = this.ledger.replayOf(record, { fingerprint });
         if (replay) return this.shown(headValue, replay);
@@ -231,7 +228,9 @@ export class Checkouts {
         if (held) return this.underClaim(call, held, key, fingerprint, record);
         if (!this.heads.isBusy(headValue)) continue; // the head changed between the read and the claim
         const waited = this.ledger.clock.now() - started;
-        if (waited >= this.ledger.waitMs) return { ok: false, failure: busy(tool, headValue.lock?.operation ?? 'another') };
+        if (waited >= this.ledger.waitMs) {
+          return { ok: false, failure: failures.pending(tool, { kind: 'other_call', operation: headValue.lock?.operation ?? 'another' }) };
+        }
         call.hooks.onWait?.(waited);
         await this.ledger.clock.sleep(Math.min(poll, this.ledger.waitMs - waited));
         poll = Math.min(poll * 2, 250);
@@ -345,30 +344,14 @@ export class Checkouts {
           if (outcome.kind === 'settled') settledRecord = outcome.record;
           else if (call.operation !== 'cancel') {
             // A cancel may race a lost payment (the merchant lets only one of them happen); an update may not.
-            return {
-              ok: false,
-              failure: failure(
-                'service_unavailable',
-                'outcome_unknown',
-                'An earlier complete_checkout on this checkout has no known outcome yet, so the checkout cannot change now; call complete_checkout again with the same arguments to settle it (it never pays twice), or cancel_checkout.',
-                true,
-              ),
-            };
+            return { ok: false, failure: failures.outcome_unknown(`${call.operation}_checkout`, { kind: 'earlier_complete' }) };
           }
         } else {
           const result = await this.ledger.run<CheckoutSession>(this.resendSpec(call, record, open.operation));
           if (result.outcome === 'succeeded' || result.outcome === 'failed') settledRecord = result.record;
           else {
-            const earlier = `${open.operation}_checkout`;
-            return {
-              ok: false,
-              failure: failure(
-                'service_unavailable',
-                'pending',
-                `An earlier ${earlier} on this checkout has not settled at the merchant yet (${result.message ?? 'still running'}); call ${call.operation}_checkout again in a few seconds.`,
-                true,
-              ),
-            };
+            const running = { kind: 'earlier_call', operation: open.operation, detail: result.message } as const;
+            return { ok: false, failure: failures.pending(`${call.operation}_checkout`, running) };
           }
         }
       }
@@ -415,12 +398,11 @@ export class Checkouts {
     const status = record?.state.status;
     // An earlier attempt that may still be at the merchant: never ask again, never say "nothing was charged".
     const attemptOpen = status === 'pending' || status === 'unknown';
-    const nothing = attemptOpen ? 'this call sent nothing, and the earlier attempt is still being checked' : 'nothing was charged';
     let live: CheckoutSession | undefined;
     if (record !== undefined || !held.head.fresh) {
       const seen = await this.backend.get(call.id);
       if (seen.kind === 'unknown') {
-        return refuse(failure('service_unavailable', 'merchant_unavailable', `The merchant could not be read before paying (${seen.reason}); this call sent nothing${record ? ', and an earlier payment attempt on this checkout may have gone through (it is checked on the next call)' : ''}. Call complete_checkout again in a few seconds.`, true));
+        return refuse(failures.merchant_unavailable(seen.reason, { earlierAttempt: record !== undefined }));
       }
       if (seen.kind === 'failed') return refuse(describeFailure(seen.code, seen.message, 'complete_checkout'));
       live = redactDeep(seen.checkout, call.secrets);
@@ -434,42 +416,19 @@ export class Checkouts {
     const seenByAgent = cartFingerprint(current);
     if (seenByAgent !== held.head.shown) {
       edits.push((h) => ({ ...h, shown: seenByAgent }));
-      return refuse(
-        failure(
-          'invalid_request',
-          'checkout_changed',
-          `The checkout at the merchant is not the one you last saw (now ${describeTotal(current)}); ${nothing}. Show the person the checkout in this result, and call complete_checkout again only if they agree.`,
-        ),
-        current,
-      );
+      return refuse(failures.checkout_changed(current, attemptOpen), current);
     }
     const total = totalAmount(current);
     const guarded = this.maxOrderAmount !== undefined || (call.hooks.confirm !== undefined && !attemptOpen);
     if (guarded && (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0)) {
-      return refuse(
-        failure(
-          'merchant_error',
-          'checkout_total_invalid',
-          `The merchant's checkout shows no usable total (integer minor units), so the payment cannot be checked against the cap or shown to the person; ${nothing}. Call get_checkout, and tell the person the merchant's checkout is incomplete.`,
-        ),
-      );
+      return refuse(failures.checkout_total_invalid(attemptOpen));
     }
     if (this.maxOrderAmount !== undefined && (total as number) > this.maxOrderAmount) {
-      return refuse(
-        failure(
-          'invalid_request',
-          'spend_cap_exceeded',
-          `The total ${total} ${current.currency} is above this server's cap of ${this.maxOrderAmount}; ${nothing}. Ask the person to approve a smaller order.`,
-        ),
-      );
+      return refuse(failures.spend_cap_exceeded(total as number, current.currency, this.maxOrderAmount, attemptOpen));
     }
     if (call.hooks.confirm && !attemptOpen) {
       const answer = await call.hooks.confirm({ checkoutId: call.id, merchant: this.backend.merchant, total: total as number, currency: current.currency });
-      if (answer !== 'accepted') {
-        return refuse(
-          failure('payment_error', 'declined_by_user', 'The person did not approve this payment, so nothing was charged; do not call complete_checkout again unless they ask you to.'),
-        );
-      }
+      if (answer !== 'accepted') return refuse(failures.declined_by_user());
     }
     return { kind: 'ready', live };
   }
@@ -559,23 +518,10 @@ export class Checkouts {
       case 'failed':
         return { ok: false, failure: describeFailure(result.code ?? 'merchant_error', result.message ?? '', tool), idempotency };
       case 'pending':
-        return {
-          ok: false,
-          failure: failure('service_unavailable', 'pending', `Another call for this ${tool.replace('_', ' ')} is still running; call ${tool} again with the same arguments in a few seconds to get its result.`, true),
-          idempotency,
-        };
+        return { ok: false, failure: failures.pending(tool, { kind: 'same_call' }), idempotency };
       case 'unknown':
       case 'succeeded':
-        return {
-          ok: false,
-          failure: failure(
-            'service_unavailable',
-            'outcome_unknown',
-            `The merchant did not answer clearly (${result.message ?? 'no answer'}), so it may or may not have acted; call ${tool} again with the same arguments: it checks with the merchant first and never acts twice.`,
-            true,
-          ),
-          idempotency,
-        };
+        return { ok: false, failure: failures.outcome_unknown(tool, { kind: 'unclear_answer', detail: result.message }), idempotency };
     }
   }
 
@@ -584,29 +530,10 @@ export class Checkouts {
       return await work();
     } catch (error) {
       // The store's fault class decides whether calling again can help (issue 16).
-      if (error instanceof SettleFailedError) return { ok: false, failure: storeUnavailable(tool, error.fault, true) };
-      if (error instanceof StoreUnavailableError) return { ok: false, failure: storeUnavailable(tool, error.fault) };
-      if (error instanceof LedgerError && error.code === 'intent_conflict') {
-        const existing = error.details.anchor ? ` (checkout ${error.details.anchor})` : '';
-        return {
-          ok: false,
-          failure: failure(
-            'invalid_request',
-            'intent_conflict',
-            `task_id "${taskId ?? ''}" already belongs to a different cart${existing}; use update_checkout to change that checkout, or pass a new task_id to buy this cart separately.`,
-          ),
-        };
-      }
-      if (error instanceof LedgerError && error.code === 'attempts_exhausted') {
-        return {
-          ok: false,
-          failure: failure(
-            'invalid_request',
-            'attempts_exhausted',
-            `This checkout already failed ${error.details.attempt} times, the most allowed; stop retrying and ask the person how to proceed (for example, create a new checkout).`,
-          ),
-        };
-      }
+      if (error instanceof SettleFailedError) return { ok: false, failure: failures.store_unavailable(tool, error.fault, true) };
+      if (error instanceof StoreUnavailableError) return { ok: false, failure: failures.store_unavailable(tool, error.fault) };
+      if (error instanceof LedgerError && error.code === 'intent_conflict') return { ok: false, failure: failures.intent_conflict(taskId, error.details.anchor) };
+      if (error instanceof LedgerError && error.code === 'attempts_exhausted') return { ok: false, failure: failures.attempts_exhausted(error.details.attempt) };
       throw error;
     }
   }
@@ -620,21 +547,6 @@ function context(attempt: AttemptInfo): CallContext {
 function newest(head: AnchorHead, result: RunResult<CheckoutSession>): CheckoutSession {
   const value = result.value!;
   return head.anchor === value.id && head.updated_at > result.record.updated_at ? head.checkout : value;
-}
-
-function busy(tool: string, operation: string): Failure {
-  return failure(
-    'service_unavailable',
-    'pending',
-    `Another call (${operation}_checkout) is still running on this checkout; call ${tool} again with the same arguments in a few seconds.`,
-    true,
-  );
-}
-
-function describeTotal(checkout: CheckoutSession): string {
-  const total = totalAmount(checkout);
-  const items = checkout.line_items.map((line) => `${line.quantity} × ${line.item?.id ?? line.id}`).join(', ');
-  return `${items || 'no items'}, total ${typeof total === 'number' && Number.isSafeInteger(total) ? `${total} ${checkout.currency} (minor units)` : 'unknown'}`;
 }
 
 /** Backend answer → ledger step. Complete counts only when the session is completed with an order (R12). */

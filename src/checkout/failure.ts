@@ -1,5 +1,9 @@
-// The one error shape every tool returns: a code the agent can branch on and one sentence saying what next.
+// What the agent reads when a call fails: one error shape, a code it can branch on, and one sentence saying
+// what happened and what to do next. Every such sentence lives here, keyed by its code (`failures` for the
+// engine's and the server's own refusals, `describeFailure` for a provider's codes), so the tone and the
+// advice stay the same wherever a call is refused; test/failure-words.test.ts holds every code to it.
 import { cleanText, quoteMerchant, rawMerchantCode, safeCode } from '../commerce/merchant-text.js';
+import { totalAmount, type CheckoutSession } from '../commerce/session.js';
 import type { StoreFault } from '../store/store-fault.js';
 
 export type FailureType = 'invalid_request' | 'payment_error' | 'merchant_error' | 'service_unavailable';
@@ -15,32 +19,165 @@ export interface Failure {
   merchant_code?: string;
 }
 
-export function failure(type: FailureType, code: string, message: string, retryable = false): Failure {
+function failure(type: FailureType, code: string, message: string, retryable = false): Failure {
   return { type, code, message, retryable };
 }
 
-/** Another principal's checkout is indistinguishable from none at all (R15). */
-export function notFound(id: string): Failure {
-  return failure(
-    'invalid_request',
-    'checkout_not_found',
-    `No checkout "${id}" is known to this server for you; use the checkout_session_id that create_checkout returned.`,
-  );
-}
+/** What is still running when a call must wait (`pending`). */
+export type Running =
+  /** An identical call (the same record) is still running. */
+  | { kind: 'same_call' }
+  /** Another operation holds the checkout's claim (R13). */
+  | { kind: 'other_call'; operation: string }
+  /** An earlier update or cancel on the checkout has not settled at the merchant (R13). */
+  | { kind: 'earlier_call'; operation: string; detail?: string };
+
+/** Why the outcome is not known (`outcome_unknown`). */
+export type Unknown =
+  /** The merchant did not answer this call clearly. */
+  | { kind: 'unclear_answer'; detail?: string }
+  /** An earlier complete on the checkout has no known outcome, so the checkout cannot change now. */
+  | { kind: 'earlier_complete' };
+
+/** Why the arguments were refused (`invalid_input`) before anything was stored or sent. */
+export type InvalidInput =
+  | { kind: 'card_number'; at: string }
+  /** `problems`: the first few fields at fault, each as "field: what it must be"; `total`: how many there were. */
+  | { kind: 'arguments'; tool: string; problems: string[]; total: number };
 
 /**
- * The ledger store failed (R9: nothing was sent). A transient fault is worth a retry in a few seconds; a
- * permanent one is the operator's to fix, and the agent must not loop on it.
+ * Before complete: what the call can say about money. An earlier attempt that may still be at the merchant
+ * means never saying "nothing was charged" (R14).
  */
-export function storeUnavailable(tool: string, fault: StoreFault, afterSend = false): Failure {
-  const what = afterSend
-    ? 'The ledger store failed after the request reached the merchant, so the merchant may have acted'
-    : `The ledger store cannot be used (${fault.words}), so this call sent nothing to the merchant`;
-  const next = fault.transient
-    ? `call ${tool} again with the same arguments in a few seconds${afterSend ? ': it checks with the merchant first and never acts twice' : ''}.`
-    : `this is a setup fault (${fault.words}) that calling again cannot fix: stop, and tell the person that the once-checkout operator must fix ONCE_STORE (once-checkout doctor shows how).`;
-  return { ...failure('service_unavailable', 'store_unavailable', `${what}; ${next}`, fault.transient), cause: fault.cause };
+function nothingCharged(attemptOpen: boolean): string {
+  return attemptOpen ? 'this call sent nothing, and the earlier attempt is still being checked' : 'nothing was charged';
 }
+
+/** The cart and total as the agent is told them: "2 × sku_a, total 5000 usd (minor units)". */
+function describeTotal(checkout: CheckoutSession): string {
+  const total = totalAmount(checkout);
+  const items = checkout.line_items.map((line) => `${line.quantity} × ${line.item?.id ?? line.id}`).join(', ');
+  return `${items || 'no items'}, total ${typeof total === 'number' && Number.isSafeInteger(total) ? `${total} ${checkout.currency} (minor units)` : 'unknown'}`;
+}
+
+/** The engine's and the server's own refusals, by code: each says what happened and what to do next. */
+export const failures = {
+  /** Another principal's checkout is indistinguishable from none at all (R15). */
+  checkout_not_found: (id: string): Failure =>
+    failure(
+      'invalid_request',
+      'checkout_not_found',
+      `No checkout "${id}" is known to this server for you; use the checkout_session_id that create_checkout returned.`,
+    ),
+
+  /**
+   * The ledger store failed (R9: nothing was sent). A transient fault is worth a retry in a few seconds; a
+   * permanent one is the operator's to fix, and the agent must not loop on it.
+   */
+  store_unavailable: (tool: string, fault: StoreFault, afterSend = false): Failure => {
+    const what = afterSend
+      ? 'The ledger store failed after the request reached the merchant, so the merchant may have acted'
+      : `The ledger store cannot be used (${fault.words}), so this call sent nothing to the merchant`;
+    const next = fault.transient
+      ? `call ${tool} again with the same arguments in a few seconds${afterSend ? ': it checks with the merchant first and never acts twice' : ''}.`
+      : `this is a setup fault (${fault.words}) that calling again cannot fix: stop, and tell the person that the once-checkout operator must fix ONCE_STORE (once-checkout doctor shows how).`;
+    return { ...failure('service_unavailable', 'store_unavailable', `${what}; ${next}`, fault.transient), cause: fault.cause };
+  },
+
+  /** The merchant could not be read: by get_checkout, or (`beforePaying`) by complete before it sends anything. */
+  merchant_unavailable: (reason: string, beforePaying?: { earlierAttempt: boolean }): Failure =>
+    failure(
+      'service_unavailable',
+      'merchant_unavailable',
+      beforePaying
+        ? `The merchant could not be read before paying (${reason}); this call sent nothing${beforePaying.earlierAttempt ? ', and an earlier payment attempt on this checkout may have gone through (it is checked on the next call)' : ''}. Call complete_checkout again in a few seconds.`
+        : `The merchant did not answer (${reason}); call get_checkout again in a few seconds.`,
+      true,
+    ),
+
+  pending: (tool: string, running: Running): Failure => {
+    switch (running.kind) {
+      case 'same_call':
+        return failure('service_unavailable', 'pending', `Another call for this ${tool.replace('_', ' ')} is still running; call ${tool} again with the same arguments in a few seconds to get its result.`, true);
+      case 'other_call':
+        return failure('service_unavailable', 'pending', `Another call (${running.operation}_checkout) is still running on this checkout; call ${tool} again with the same arguments in a few seconds.`, true);
+      case 'earlier_call':
+        return failure(
+          'service_unavailable',
+          'pending',
+          `An earlier ${running.operation}_checkout on this checkout has not settled at the merchant yet (${running.detail ?? 'still running'}); call ${tool} again in a few seconds.`,
+          true,
+        );
+    }
+  },
+
+  outcome_unknown: (tool: string, why: Unknown): Failure =>
+    failure(
+      'service_unavailable',
+      'outcome_unknown',
+      why.kind === 'earlier_complete'
+        ? 'An earlier complete_checkout on this checkout has no known outcome yet, so the checkout cannot change now; call complete_checkout again with the same arguments to settle it (it never pays twice), or cancel_checkout.'
+        : `The merchant did not answer clearly (${why.detail ?? 'no answer'}), so it may or may not have acted; call ${tool} again with the same arguments: it checks with the merchant first and never acts twice.`,
+      true,
+    ),
+
+  /** R14: the live cart or total is not what the agent was last shown; the result carries the live checkout. */
+  checkout_changed: (now: CheckoutSession, attemptOpen: boolean): Failure =>
+    failure(
+      'invalid_request',
+      'checkout_changed',
+      `The checkout at the merchant is not the one you last saw (now ${describeTotal(now)}); ${nothingCharged(attemptOpen)}. Show the person the checkout in this result, and call complete_checkout again only if they agree.`,
+    ),
+
+  checkout_total_invalid: (attemptOpen: boolean): Failure =>
+    failure(
+      'merchant_error',
+      'checkout_total_invalid',
+      `The merchant's checkout shows no usable total (integer minor units), so the payment cannot be checked against the cap or shown to the person; ${nothingCharged(attemptOpen)}. Call get_checkout, and tell the person the merchant's checkout is incomplete.`,
+    ),
+
+  spend_cap_exceeded: (total: number, currency: string, cap: number, attemptOpen: boolean): Failure =>
+    failure(
+      'invalid_request',
+      'spend_cap_exceeded',
+      `The total ${total} ${currency} is above this server's cap of ${cap}; ${nothingCharged(attemptOpen)}. Ask the person to approve a smaller order.`,
+    ),
+
+  declined_by_user: (): Failure =>
+    failure('payment_error', 'declined_by_user', 'The person did not approve this payment, so nothing was charged; do not call complete_checkout again unless they ask you to.'),
+
+  /** R3: the task_id already named a different cart (`anchor`: that cart's checkout, when it has one). */
+  intent_conflict: (taskId: string | undefined, anchor?: string): Failure =>
+    failure(
+      'invalid_request',
+      'intent_conflict',
+      `task_id "${taskId ?? ''}" already belongs to a different cart${anchor ? ` (checkout ${anchor})` : ''}; use update_checkout to change that checkout, or pass a new task_id to buy this cart separately.`,
+    ),
+
+  attempts_exhausted: (attempts: number | undefined): Failure =>
+    failure(
+      'invalid_request',
+      'attempts_exhausted',
+      `This checkout already failed ${attempts} times, the most allowed; stop retrying and ask the person how to proceed (for example, create a new checkout).`,
+    ),
+
+  /** Refused before anything was stored or sent: a card number anywhere, or arguments the tool's schema rejects. */
+  invalid_input: (why: InvalidInput): Failure => {
+    if (why.kind === 'card_number') {
+      return failure('invalid_request', 'invalid_input', `Invalid arguments: ${why.at} looks like a card number; pass a payment token instead. Nothing was stored or sent.`);
+    }
+    const more = why.total > why.problems.length ? ` (and ${why.total - why.problems.length} more)` : '';
+    return failure('invalid_request', 'invalid_input', `Invalid arguments: ${why.problems.join('; ')}${more}. Fix these fields and call ${why.tool} again; nothing was stored or sent.`);
+  },
+
+  rate_limited: (tool: string, perMinute: number, waitSeconds: number): Failure =>
+    failure(
+      'service_unavailable',
+      'rate_limited',
+      `Too many calls: at most ${perMinute} create, update, complete or cancel calls a minute are allowed for you; wait ${waitSeconds} s, then call ${tool} again (nothing was stored or sent).`,
+      true,
+    ),
+} satisfies Record<string, (...args: never[]) => Failure>;
 
 /** A checkout that was canceled or expired: it can never be paid or changed again; a new one can. */
 function closedCheckout(status: 'canceled' | 'expired', code: string, tool: string): Failure {

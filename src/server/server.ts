@@ -17,7 +17,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { z } from 'zod';
 import { resultOutput } from './output-schema.js';
 import type { CheckoutResult, Checkouts } from '../checkout/checkouts.js';
-import { failure, type Failure } from '../checkout/failure.js';
+import { failures, type Failure } from '../checkout/failure.js';
 import { cleanText, safeCode } from '../commerce/merchant-text.js';
 import type { Logger } from '../log.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
@@ -164,40 +164,27 @@ function admit(
 ): { ok: true; data: Record<string, unknown> } | { ok: false; failure: Failure; cardNumber?: true } {
   const cardAt = findCardNumber(args);
   if (cardAt !== undefined) {
-    return {
-      ok: false,
-      failure: failure('invalid_request', 'invalid_input', `Invalid arguments: ${cardAt} looks like a card number; pass a payment token instead. Nothing was stored or sent.`),
-      cardNumber: true,
-    };
+    return { ok: false, failure: failures.invalid_input({ kind: 'card_number', at: cardAt }), cardNumber: true };
   }
   const parsed = tool.input.safeParse(args);
-  if (!parsed.success) return { ok: false, failure: failure('invalid_request', 'invalid_input', invalidInputMessage(parsed.error, tool.name)) };
+  if (!parsed.success) return { ok: false, failure: failures.invalid_input({ kind: 'arguments', tool: tool.name, ...fieldsAtFault(parsed.error) }) };
   if (deps.rateLimiter && tool.annotations.readOnlyHint !== true) {
     const decision = deps.rateLimiter.take(deps.principal);
     if (!decision.allowed) {
       const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      return {
-        ok: false,
-        failure: failure(
-          'service_unavailable',
-          'rate_limited',
-          `Too many calls: at most ${deps.rateLimiter.perMinute} create, update, complete or cancel calls a minute are allowed for you; wait ${seconds} s, then call ${tool.name} again (nothing was stored or sent).`,
-          true,
-        ),
-      };
+      return { ok: false, failure: failures.rate_limited(tool.name, deps.rateLimiter.perMinute, seconds) };
     }
   }
   return { ok: true, data: parsed.data as Record<string, unknown> };
 }
 
-/** Names every field at fault and what it must be, then says what to do. */
-function invalidInputMessage(error: z.ZodError, toolName: string): string {
+/** The first few fields at fault, each with what it must be (the failure's words say what to do). */
+function fieldsAtFault(error: z.ZodError): { problems: string[]; total: number } {
   const problems = error.issues.slice(0, 5).map((issue) => {
     const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
     const field = path === '' ? 'arguments' : path;
     if (issue.code === 'unrecognized_keys') return `${field}: unknown field(s) ${issue.keys.join(', ')}`;
     return `${field}: ${issue.message}`;
   });
-  const more = error.issues.length > 5 ? ` (and ${error.issues.length - 5} more)` : '';
-  return `Invalid arguments: ${problems.join('; ')}${more}. Fix these fields and call ${toolName} again; nothing was stored or sent.`;
+  return { problems, total: error.issues.length };
 }
