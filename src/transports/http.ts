@@ -154,93 +154,117 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
   }
 }
 
-export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
-  const { tokens, logger } = options;
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const idleMs = options.sessionIdleMs ?? DEFAULT_HTTP_LIMITS.sessionIdleMs;
-  const maxSessions = options.maxSessions ?? DEFAULT_HTTP_LIMITS.maxSessions;
-  const maxPerPrincipal = options.maxSessionsPerPrincipal ?? DEFAULT_HTTP_LIMITS.maxSessionsPerPrincipal;
-  const evictIdleMs = options.evictIdleMs ?? EVICT_IDLE_MS;
-  const sessions = new Map<string, Session>();
+type Admission = { ok: true } | { ok: false; status: 429 | 503; reason: string; retryAfterS: number; message: string; data: Record<string, unknown> };
+
+/** The MCP sessions of one HTTP server: who holds them, the caps on opening more, and closing idle ones. */
+class Sessions {
+  private readonly byId = new Map<string, Session>();
   /** Sessions being opened (initialize in flight), by principal: counted against the caps before they exist. */
-  const opening = new Map<string, number>();
-  let openingTotal = 0;
-  let hosts = new Set<string>();
+  private readonly opening = new Map<string, number>();
+  private openingTotal = 0;
+  private readonly maxSessions: number;
+  private readonly maxPerPrincipal: number;
+  private readonly evictIdleMs: number;
 
-  const closeSession = async (id: string, why: string) => {
-    const session = sessions.get(id);
+  constructor(private readonly options: HttpServeOptions) {
+    this.maxSessions = options.maxSessions ?? DEFAULT_HTTP_LIMITS.maxSessions;
+    this.maxPerPrincipal = options.maxSessionsPerPrincipal ?? DEFAULT_HTTP_LIMITS.maxSessionsPerPrincipal;
+    this.evictIdleMs = options.evictIdleMs ?? EVICT_IDLE_MS;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The session with this id, if `principal` holds it: another principal's is indistinguishable from none. */
+  heldBy(id: string, principal: string): Session | undefined {
+    const session = this.byId.get(id);
+    return session?.principal === principal ? session : undefined;
+  }
+
+  async close(id: string, why: string): Promise<void> {
+    const session = this.byId.get(id);
     if (!session) return;
-    sessions.delete(id);
-    logger.log('info', 'session_closed', { session: id, principal: session.principal, why });
+    this.byId.delete(id);
+    this.options.logger.log('info', 'session_closed', { session: id, principal: session.principal, why });
     await session.server.close().catch(() => {});
-  };
+  }
 
-  const openSession = async (principal: string): Promise<StreamableHTTPServerTransport> => {
-    const server = options.newServer(principal);
+  async closeAll(why: string): Promise<void> {
+    await Promise.all([...this.byId.keys()].map((id) => this.close(id, why)));
+  }
+
+  /** Closes sessions unused for `idleMs` with no request open. */
+  reap(idleMs: number): void {
+    const now = Date.now();
+    for (const [id, session] of this.byId) {
+      if (session.active === 0 && now - session.lastSeen > idleMs) void this.close(id, 'idle');
+    }
+  }
+
+  /** Tracks a request of a session while it is open, so a session streaming an answer is never evicted. */
+  track(session: Session, res: ServerResponse): void {
+    session.active += 1;
+    session.lastSeen = Date.now();
+    res.once('close', () => {
+      session.active -= 1;
+      session.lastSeen = Date.now();
+    });
+  }
+
+  /** Opens a session for `principal` and lets it answer the initialize request, counted as opening meanwhile. */
+  async open(principal: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    this.opening.set(principal, (this.opening.get(principal) ?? 0) + 1);
+    this.openingTotal += 1;
+    try {
+      const transport = await this.connect(principal);
+      await transport.handleRequest(req, res, body);
+    } finally {
+      const left = (this.opening.get(principal) ?? 1) - 1;
+      if (left > 0) this.opening.set(principal, left);
+      else this.opening.delete(principal);
+      this.openingTotal -= 1;
+    }
+  }
+
+  private async connect(principal: string): Promise<StreamableHTTPServerTransport> {
+    const { logger } = this.options;
+    const server = this.options.newServer(principal);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        sessions.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
+        this.byId.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
         logger.log('info', 'session_opened', { session: id, principal });
       },
-      onsessionclosed: (id) => closeSession(id, 'client_deleted'),
+      onsessionclosed: (id) => this.close(id, 'client_deleted'),
     });
     transport.onclose = () => {
-      if (transport.sessionId) void closeSession(transport.sessionId, 'transport_closed');
+      if (transport.sessionId) void this.close(transport.sessionId, 'transport_closed');
     };
     await server.connect(transport);
     return transport;
-  };
-
-  const denied = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    status: number,
-    reason: string,
-    message: string,
-    headers?: Record<string, string>,
-    data?: Record<string, unknown>,
-  ) => {
-    logger.log('warn', 'http_refused', { status, reason, method: req.method, remote: req.socket.remoteAddress, ...(data?.principal ? { principal: data.principal } : {}) });
-    refuse(res, status, message, headers, data);
-  };
-
-  type Admission = { ok: true } | { ok: false; status: 429 | 503; reason: string; retryAfterS: number; message: string; data: Record<string, unknown> };
+  }
 
   /** May `principal` open one more session? At its cap, its LRU session unused for evictIdleMs makes room. */
-  const admit = async (principal: string): Promise<Admission> => {
-    const now = Date.now();
-    const own = [...sessions.entries()].filter(([, s]) => s.principal === principal);
-    if (own.length + (opening.get(principal) ?? 0) >= maxPerPrincipal) {
-      const evictable = own.filter(([, s]) => s.active === 0).sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
-      if (evictable && now - evictable[1].lastSeen >= evictIdleMs) {
-        await closeSession(evictable[0], 'evicted_for_new_session');
-      } else {
-        const retryAfterS = evictable ? Math.max(1, Math.ceil((evictIdleMs - (now - evictable[1].lastSeen)) / 1000)) : Math.ceil(evictIdleMs / 1000);
-        return {
-          ok: false,
-          status: 429,
-          reason: 'sessions_per_principal',
-          retryAfterS,
-          message: `Too many sessions: ${principal} has ${own.length} open MCP sessions, the limit is ${maxPerPrincipal}. Reuse an open session (send its Mcp-Session-Id), close unused ones with DELETE ${MCP_PATH}, or retry after ${retryAfterS} s, when the least recently used one may be closed for you`,
-          data: { reason: 'sessions_per_principal', principal, open_sessions: own.length, limit: maxPerPrincipal, retry_after_s: retryAfterS },
-        };
-      }
-    }
-    if (sessions.size + openingTotal >= maxSessions) {
+  async admit(principal: string): Promise<Admission> {
+    const perPrincipal = await this.roomForPrincipal(principal);
+    if (!perPrincipal.ok) return perPrincipal;
+    const sessions = this.byId.size;
+    if (sessions + this.openingTotal >= this.maxSessions) {
       return {
         ok: false,
         status: 503,
         reason: 'sessions_total',
         retryAfterS: GLOBAL_RETRY_AFTER_S,
-        message: `Server busy: ${sessions.size} MCP sessions are open, this server's limit is ${maxSessions}. Retry after ${GLOBAL_RETRY_AFTER_S} s, close unused sessions with DELETE ${MCP_PATH}, or use another server on the same store`,
-        data: { reason: 'sessions_total', open_sessions: sessions.size, limit: maxSessions, retry_after_s: GLOBAL_RETRY_AFTER_S },
+        message: `Server busy: ${sessions} MCP sessions are open, this server's limit is ${this.maxSessions}. Retry after ${GLOBAL_RETRY_AFTER_S} s, close unused sessions with DELETE ${MCP_PATH}, or use another server on the same store`,
+        data: { reason: 'sessions_total', open_sessions: sessions, limit: this.maxSessions, retry_after_s: GLOBAL_RETRY_AFTER_S },
       };
     }
-    const rate = options.sessionOpenLimiter?.take(principal);
-    if (rate && !rate.allowed) {
+    const limiter = this.options.sessionOpenLimiter;
+    const rate = limiter?.take(principal);
+    if (limiter && rate && !rate.allowed) {
       const retryAfterS = Math.max(1, Math.ceil(rate.retryAfterMs / 1000));
-      const perMinute = options.sessionOpenLimiter!.perMinute;
+      const perMinute = limiter.perMinute;
       return {
         ok: false,
         status: 429,
@@ -251,96 +275,120 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
       };
     }
     return { ok: true };
-  };
+  }
 
-  /** Tracks a request of a session while it is open, so a session streaming an answer is never evicted. */
-  const track = (session: Session, res: ServerResponse) => {
-    session.active += 1;
-    session.lastSeen = Date.now();
-    res.once('close', () => {
-      session.active -= 1;
-      session.lastSeen = Date.now();
+  /** Under the principal's cap, or at it with a least recently used session idle long enough to close. */
+  private async roomForPrincipal(principal: string): Promise<Admission> {
+    const now = Date.now();
+    const own = [...this.byId.entries()].filter(([, s]) => s.principal === principal);
+    if (own.length + (this.opening.get(principal) ?? 0) < this.maxPerPrincipal) return { ok: true };
+    const evictable = own.filter(([, s]) => s.active === 0).sort((a, b) => a[1].lastSeen - b[1].lastSeen)[0];
+    if (evictable && now - evictable[1].lastSeen >= this.evictIdleMs) {
+      await this.close(evictable[0], 'evicted_for_new_session');
+      return { ok: true };
+    }
+    const retryAfterS = evictable ? Math.max(1, Math.ceil((this.evictIdleMs - (now - evictable[1].lastSeen)) / 1000)) : Math.ceil(this.evictIdleMs / 1000);
+    return {
+      ok: false,
+      status: 429,
+      reason: 'sessions_per_principal',
+      retryAfterS,
+      message: `Too many sessions: ${principal} has ${own.length} open MCP sessions, the limit is ${this.maxPerPrincipal}. Reuse an open session (send its Mcp-Session-Id), close unused ones with DELETE ${MCP_PATH}, or retry after ${retryAfterS} s, when the least recently used one may be closed for you`,
+      data: { reason: 'sessions_per_principal', principal, open_sessions: own.length, limit: this.maxPerPrincipal, retry_after_s: retryAfterS },
+    };
+  }
+}
+
+/** Everything a request is answered with: the options, the session table and the Host names served. */
+interface Endpoint {
+  options: HttpServeOptions;
+  sessions: Sessions;
+  hosts: Set<string>;
+}
+
+/** Logs a refusal and answers it. */
+function denied(
+  options: HttpServeOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  message: string,
+  headers?: Record<string, string>,
+  data?: Record<string, unknown>,
+): void {
+  options.logger.log('warn', 'http_refused', { status, reason, method: req.method, remote: req.socket.remoteAddress, ...(data?.principal ? { principal: data.principal } : {}) });
+  refuse(res, status, message, headers, data);
+}
+
+/** One request, in order: a webhook path; the path, Host and Origin; /metrics; the bearer token; then MCP. */
+async function handleRequest(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { options, hosts } = endpoint;
+  const deny = (status: number, reason: string, message: string, headers?: Record<string, string>) => denied(options, req, res, status, reason, message, headers);
+  const path = (req.url ?? '/').split('?')[0];
+  const webhook = options.webhooks?.get(path);
+  if (webhook) return webhook(req, res);
+  const metrics = path === METRICS_PATH ? options.metrics : undefined;
+  if (path !== MCP_PATH && !metrics) {
+    const hint = path === METRICS_PATH ? ` (${METRICS_PATH} is served when ONCE_METRICS_TOKEN is set)` : '';
+    return deny(404, 'path', `Not found: the MCP endpoint is ${MCP_PATH}${hint}`);
+  }
+  // DNS rebinding: a browser page on another name must not reach this loopback server (403 before auth).
+  const host = req.headers.host?.toLowerCase();
+  if (!host || !hosts.has(host)) return deny(403, 'host', 'Forbidden: this Host is not served here');
+  const origin = req.headers.origin;
+  if (origin !== undefined && !originAllowed(origin, hosts)) return deny(403, 'origin', 'Forbidden: this Origin may not call this server');
+  if (metrics) return answerMetrics(req, res, metrics, deny);
+  const principal = options.tokens.principalFor(req.headers.authorization);
+  if (principal === undefined) {
+    const presented = req.headers.authorization !== undefined;
+    const challenge = presented ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
+    return deny(401, presented ? 'invalid_token' : 'no_token', 'Unauthorized: send Authorization: Bearer <token> with a token from ONCE_HTTP_TOKENS', {
+      'www-authenticate': challenge,
     });
-  };
+  }
+  const method = req.method ?? '';
+  if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
+    return deny(405, 'method', 'Method not allowed: use POST, GET or DELETE', { allow: 'POST, GET, DELETE' });
+  }
+  return answerMcp(endpoint, req, res, principal);
+}
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = (req.url ?? '/').split('?')[0];
-    const webhook = options.webhooks?.get(path);
-    if (webhook) return webhook(req, res);
-    const metrics = path === METRICS_PATH ? options.metrics : undefined;
-    if (path !== MCP_PATH && !metrics) {
-      const hint = path === METRICS_PATH ? ` (${METRICS_PATH} is served when ONCE_METRICS_TOKEN is set)` : '';
-      return denied(req, res, 404, 'path', `Not found: the MCP endpoint is ${MCP_PATH}${hint}`);
+/** An authenticated MCP request: the body, then its session, or a new session for an initialize. */
+async function answerMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, principal: string): Promise<void> {
+  const { options, sessions } = endpoint;
+  const method = req.method ?? '';
+  let body: unknown;
+  if (method === 'POST') {
+    const read = await readJson(req, options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    if (!read.ok && read.status === 0) return; // the client is gone (or was cut off): nobody to answer
+    if (!read.ok) {
+      // Stop reading a body we will not use; the connection closes after this answer.
+      req.resume();
+      return denied(options, req, res, read.status, read.status === 413 ? 'body_too_large' : 'bad_json', read.message, { connection: 'close' });
     }
-    // DNS rebinding: a browser page on another name must not reach this loopback server (403 before auth).
-    const host = req.headers.host?.toLowerCase();
-    if (!host || !hosts.has(host)) return denied(req, res, 403, 'host', 'Forbidden: this Host is not served here');
-    const origin = req.headers.origin;
-    if (origin !== undefined && !originAllowed(origin, hosts)) return denied(req, res, 403, 'origin', 'Forbidden: this Origin may not call this server');
-    if (metrics) return answerMetrics(req, res, metrics, (status, reason, message, headers) => denied(req, res, status, reason, message, headers));
-    const principal = tokens.principalFor(req.headers.authorization);
-    if (principal === undefined) {
-      const presented = req.headers.authorization !== undefined;
-      const challenge = presented ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
-      return denied(req, res, 401, presented ? 'invalid_token' : 'no_token', 'Unauthorized: send Authorization: Bearer <token> with a token from ONCE_HTTP_TOKENS', {
-        'www-authenticate': challenge,
-      });
-    }
-    const method = req.method ?? '';
-    if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
-      return denied(req, res, 405, 'method', 'Method not allowed: use POST, GET or DELETE', { allow: 'POST, GET, DELETE' });
-    }
-    let body: unknown;
-    if (method === 'POST') {
-      const read = await readJson(req, maxBodyBytes);
-      if (!read.ok && read.status === 0) return; // the client is gone (or was cut off): nobody to answer
-      if (!read.ok) {
-        // Stop reading a body we will not use; the connection closes after this answer.
-        req.resume();
-        return denied(req, res, read.status, read.status === 413 ? 'body_too_large' : 'bad_json', read.message, { connection: 'close' });
-      }
-      body = read.value;
-    }
-    const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId);
-      // Another principal's session is indistinguishable from none at all.
-      if (!session || session.principal !== principal) return denied(req, res, 404, 'unknown_session', 'Session not found: initialize a new session');
-      track(session, res);
-      return session.transport.handleRequest(req, res, body);
-    }
-    const initializes = Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
-    if (method !== 'POST' || !initializes) {
-      return denied(req, res, 400, 'no_session', 'Bad request: send initialize first, then the Mcp-Session-Id header it returns');
-    }
-    const admission = await admit(principal);
-    if (!admission.ok) {
-      return denied(req, res, admission.status, admission.reason, admission.message, { 'retry-after': String(admission.retryAfterS) }, admission.data);
-    }
-    opening.set(principal, (opening.get(principal) ?? 0) + 1);
-    openingTotal += 1;
-    try {
-      const transport = await openSession(principal);
-      await transport.handleRequest(req, res, body);
-    } finally {
-      const left = (opening.get(principal) ?? 1) - 1;
-      if (left > 0) opening.set(principal, left);
-      else opening.delete(principal);
-      openingTotal -= 1;
-    }
-  };
+    body = read.value;
+  }
+  const sessionId = req.headers['mcp-session-id'];
+  if (typeof sessionId === 'string') {
+    const session = sessions.heldBy(sessionId, principal);
+    if (!session) return denied(options, req, res, 404, 'unknown_session', 'Session not found: initialize a new session');
+    sessions.track(session, res);
+    return session.transport.handleRequest(req, res, body);
+  }
+  const initializes = Array.isArray(body) ? body.some((m) => isInitializeRequest(m)) : isInitializeRequest(body);
+  if (method !== 'POST' || !initializes) {
+    return denied(options, req, res, 400, 'no_session', 'Bad request: send initialize first, then the Mcp-Session-Id header it returns');
+  }
+  const admission = await sessions.admit(principal);
+  if (!admission.ok) {
+    return denied(options, req, res, admission.status, admission.reason, admission.message, { 'retry-after': String(admission.retryAfterS) }, admission.data);
+  }
+  await sessions.open(principal, req, res, body);
+}
 
-  const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
-  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-  // Slow loris: Node's defaults (60 s for headers, 300 s for the request) checked every 30 s would let a
-  // client hold a socket for minutes by trickling bytes; these bounds are checked every second.
-  const http = createHttpServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, (req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      logger.log('warn', 'http_error', { message: error instanceof Error ? error.message : String(error) });
-      refuse(res, 500, 'Internal error');
-    });
-  });
-
+/** Listens on the address; a port that is taken or not ours to bind is a configuration line. */
+async function listen(http: ReturnType<typeof createHttpServer>, options: HttpServeOptions): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'EADDRINUSE' || error.code === 'EADDRNOTAVAIL' || error.code === 'EACCES'
@@ -349,23 +397,34 @@ export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> 
     );
     http.listen(options.port, options.host, () => resolve());
   });
-  const port = (http.address() as AddressInfo).port;
-  hosts = allowedHosts(options.host, port);
+  return (http.address() as AddressInfo).port;
+}
 
-  const reaper = setInterval(() => {
-    const now = Date.now();
-    for (const [id, session] of sessions) {
-      if (session.active === 0 && now - session.lastSeen > idleMs) void closeSession(id, 'idle');
-    }
-  }, Math.min(idleMs, 60_000));
+export async function serveHttp(options: HttpServeOptions): Promise<HttpServer> {
+  const idleMs = options.sessionIdleMs ?? DEFAULT_HTTP_LIMITS.sessionIdleMs;
+  const endpoint: Endpoint = { options, sessions: new Sessions(options), hosts: new Set<string>() };
+  const headersTimeout = options.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
+  const requestTimeout = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  // Slow loris: Node's defaults (60 s for headers, 300 s for the request) checked every 30 s would let a
+  // client hold a socket for minutes by trickling bytes; these bounds are checked every second.
+  const http = createHttpServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1_000, headersTimeout) }, (req, res) => {
+    handleRequest(endpoint, req, res).catch((error: unknown) => {
+      options.logger.log('warn', 'http_error', { message: error instanceof Error ? error.message : String(error) });
+      refuse(res, 500, 'Internal error');
+    });
+  });
+  const port = await listen(http, options);
+  endpoint.hosts = allowedHosts(options.host, port);
+
+  const reaper = setInterval(() => endpoint.sessions.reap(idleMs), Math.min(idleMs, 60_000));
   reaper.unref();
 
   return {
     url: `http://${bracketed(options.host)}:${port}${MCP_PATH}`,
-    sessionCount: () => sessions.size,
+    sessionCount: () => endpoint.sessions.size,
     async close() {
       clearInterval(reaper);
-      await Promise.all([...sessions.keys()].map((id) => closeSession(id, 'shutdown')));
+      await endpoint.sessions.closeAll('shutdown');
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
