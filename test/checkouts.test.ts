@@ -125,3 +125,67 @@ describe('R12: completion counts only as completed with an order', () => {
     if (!result.ok) expect(result.failure.message).toContain('https://bank.example/3ds/1');
   });
 });
+
+describe("get_checkout's idempotency: the create that made the checkout, never made up", () => {
+  function withLedger() {
+    const store = openMemoryStore();
+    const clock = new ManualClock();
+    const backend = new SandboxBackend({ store, now: () => clock.now() });
+    const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR });
+    return { store, clock, ledger, checkouts: new Checkouts({ ledger, backend, windowMs: HOUR }) };
+  }
+
+  it("tells the create's key, attempt, outbound key and first call, as a read that replays nothing", async () => {
+    const { checkouts } = withLedger();
+    const made = await checkouts.create('alice', cart);
+    if (!made.ok) throw new Error(made.failure.message);
+    const read = await checkouts.get('alice', made.checkout.id);
+    expect(read).toMatchObject({ ok: true });
+    if (!read.ok) return;
+    expect(read.idempotency).toEqual({ ...made.idempotency, outcome: 'succeeded', replayed: false });
+  });
+
+  it('still tells them after the create record expired (ONCE_TTL) and was swept, from the head', async () => {
+    const { checkouts, clock, ledger } = withLedger();
+    const made = await checkouts.create('alice', cart);
+    if (!made.ok) throw new Error(made.failure.message);
+    clock.advance(24 * HOUR);
+    await ledger.sweep();
+    expect(await ledger.read(made.idempotency.key)).toBeUndefined();
+    const read = await checkouts.get('alice', made.checkout.id);
+    if (!read.ok) throw new Error(read.failure.message);
+    expect(read.idempotency).toEqual({ ...made.idempotency, outcome: 'succeeded', replayed: false });
+  });
+
+  it('a head written before it kept them, its record gone: attempt and outbound key are left out, not invented', async () => {
+    const { checkouts, clock, ledger } = withLedger();
+    const made = await checkouts.create('alice', cart);
+    if (!made.ok) throw new Error(made.failure.message);
+    await checkouts.heads.updateUnlocked(made.checkout.id, ({ create_attempt: _a, create_outbound_key: _k, ...old }) => old);
+    // While the record names this checkout, it still tells them.
+    const early = await checkouts.get('alice', made.checkout.id);
+    if (!early.ok) throw new Error(early.failure.message);
+    expect(early.idempotency).toEqual({ ...made.idempotency, outcome: 'succeeded', replayed: false });
+    clock.advance(24 * HOUR);
+    await ledger.sweep();
+    const read = await checkouts.get('alice', made.checkout.id);
+    if (!read.ok) throw new Error(read.failure.message);
+    expect(read.idempotency).toEqual({ key: made.idempotency.key, outcome: 'succeeded', replayed: false, first_seen_at: made.idempotency.first_seen_at });
+  });
+
+  it("a head written before it kept them never borrows a newer generation's create (same cart after the window W)", async () => {
+    const { checkouts, clock } = withLedger();
+    const made = await checkouts.create('alice', cart);
+    if (!made.ok) throw new Error(made.failure.message);
+    await checkouts.heads.updateUnlocked(made.checkout.id, ({ create_attempt: _a, create_outbound_key: _k, ...old }) => old);
+    clock.advance(2 * HOUR);
+    const again = await checkouts.create('alice', cart);
+    if (!again.ok) throw new Error(again.failure.message);
+    expect(again.checkout.id).not.toBe(made.checkout.id);
+    expect(again.idempotency.key).toBe(made.idempotency.key);
+    const read = await checkouts.get('alice', made.checkout.id);
+    if (!read.ok) throw new Error(read.failure.message);
+    expect(read.idempotency.outbound_key).toBeUndefined();
+    expect(read.idempotency.attempt).toBeUndefined();
+  });
+});

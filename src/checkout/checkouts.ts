@@ -19,10 +19,14 @@ import { completionOf, totalAmount, type CheckoutSession } from '../commerce/ses
 
 export interface IdempotencyInfo {
   key: string;
-  outbound_key: string;
+  /**
+   * The operation's attempt and the key the merchant saw for it. Always there, but for get_checkout on a
+   * checkout whose head predates keeping them and whose create record is gone: then unknown, and left out.
+   */
+  outbound_key?: string;
   outcome: 'succeeded' | 'failed' | 'pending' | 'unknown';
   replayed: boolean;
-  attempt: number;
+  attempt?: number;
   first_seen_at: string;
 }
 
@@ -127,6 +131,8 @@ export class Checkouts {
         merchant: this.backend.merchant,
         anchor: checkout.id,
         create_key: key,
+        create_attempt: result.record.attempt,
+        create_outbound_key: result.record.outbound_key,
         checkout,
         first_seen_at: result.record.first_seen_at,
         updated_at: result.record.updated_at,
@@ -172,7 +178,7 @@ export class Checkouts {
       if (!stored || stored.value.principal !== principal) return { ok: false, failure: failures.checkout_not_found(id) };
       const head = stored.value;
       if (head.order && head.open.length === 0 && head.checkout.status === 'completed') {
-        return { ok: true, checkout: withOrder(head.checkout, head), idempotency: await this.createInfo(head) };
+        return { ok: true, checkout: withOrder(head.checkout, head), idempotency: await this.creationFacts(head) };
       }
       const seen = await this.backend.get(id);
       if (seen.kind === 'unknown') {
@@ -192,19 +198,29 @@ export class Checkouts {
         const open = h.open.filter((o) => !settled.has(o.key));
         return { ...h, checkout: live, fresh: open.length === 0, shown: cartFingerprint(live), open, updated_at: now };
       });
-      return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.createInfo(head) };
+      return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.creationFacts(head) };
     });
   }
 
-  /** What a read answers as its idempotency: the create that made the checkout. */
-  private async createInfo(head: AnchorHead): Promise<IdempotencyInfo> {
-    const create = await this.ledger.read(head.create_key);
+  /**
+   * What get_checkout answers as its idempotency: the create that made this checkout, as its head recorded
+   * it (a head written before it kept them: its create record, while that still names this checkout; a
+   * create outside the window W runs a new generation under the same key). A read sends no key and replays
+   * nothing, and a head is written only once its create succeeded.
+   */
+  private async creationFacts(head: AnchorHead): Promise<IdempotencyInfo> {
+    let attempt = head.create_attempt;
+    let outboundKey = head.create_outbound_key;
+    if (attempt === undefined || outboundKey === undefined) {
+      const record = await this.ledger.read(head.create_key);
+      if (record?.anchor === head.anchor) ({ attempt, outbound_key: outboundKey } = record);
+    }
     return {
       key: head.create_key,
-      outbound_key: create?.outbound_key ?? '',
+      ...(outboundKey === undefined ? {} : { outbound_key: outboundKey }),
       outcome: 'succeeded',
       replayed: false,
-      attempt: create?.attempt ?? 1,
+      ...(attempt === undefined ? {} : { attempt }),
       first_seen_at: new Date(head.first_seen_at).toISOString(),
     };
   }

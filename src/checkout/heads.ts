@@ -33,6 +33,12 @@ export interface AnchorHead {
   anchor: string;
   /** The create record that produced this checkout. */
   create_key: string;
+  /**
+   * That create's attempt and outbound key, so get_checkout can tell them after its record expires (ONCE_TTL)
+   * or starts a new generation; absent on heads written before they were kept.
+   */
+  create_attempt?: number;
+  create_outbound_key?: string;
   /** The newest state we know, from an answer or a read. */
   checkout: CheckoutSession;
   /** False once an operation on the checkout ended without a known outcome: `checkout` may be stale (R14). */

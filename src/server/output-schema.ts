@@ -18,10 +18,13 @@ export const checkoutOutput = z.looseObject({
 
 export const idempotencyOutput = z.strictObject({
   key: z.string().describe('The ledger record key (see `once-checkout ledger show KEY`).'),
-  outbound_key: z.string().describe('The Idempotency-Key the merchant saw for this attempt.'),
+  outbound_key: z
+    .string()
+    .optional()
+    .describe('The Idempotency-Key the merchant saw for this attempt (get_checkout: for the create; left out when no longer known).'),
   outcome: z.enum(['succeeded', 'failed', 'pending', 'unknown']),
   replayed: z.boolean().describe('True when this is the recorded outcome of an earlier call, not a new action.'),
-  attempt: z.number().int(),
+  attempt: z.number().int().optional().describe('Which attempt this is (get_checkout: the create\'s; left out when no longer known).'),
   first_seen_at: z.string().describe('When the first call for this intent arrived (ISO 8601).'),
 });
 

@@ -32,7 +32,7 @@ export function recordToolCall(span: Span, telemetry: Telemetry | undefined, too
     span.setAttribute('once.outcome', result.ok ? result.idempotency.outcome : result.failure.code);
     if (idempotency) {
       span.setAttribute('once.replayed', idempotency.replayed);
-      span.setAttribute('once.attempt', idempotency.attempt);
+      if (idempotency.attempt !== undefined) span.setAttribute('once.attempt', idempotency.attempt);
       span.setAttribute('once.key_prefix', keyPrefix(idempotency.key)!);
     }
     const checkoutId = result.ok ? result.checkout.id : result.checkout?.id;
