@@ -68,8 +68,8 @@ export type CreateArgs = CreateInput & { task_id?: string };
 
 type HeadEdit = (head: AnchorHead) => AnchorHead;
 
-/** One anchored call as the engine runs it. */
-interface AnchoredCall {
+/** An update, complete or cancel on an existing checkout, as the engine runs it. */
+interface OperationCall {
   principal: string;
   id: string;
   operation: AnchoredOperation;
@@ -103,7 +103,7 @@ export class Checkouts {
     const { task_id: taskId, ...rest } = args;
     const intent = canonicalCreate(rest);
     const { key, fingerprint } = createKey(this.scope(principal), intent, taskId);
-    return this.guard('create_checkout', async () => {
+    return this.withErrorsAsFailures('create_checkout', async () => {
       // A replay reads its record and the checkout's head in one round trip (R11).
       const [stored, head] = await this.ledger.store.getLinked<LedgerRecord<CheckoutSession>, AnchorHead>(recordStoreKey(key), 'anchor_key');
       const replay = this.ledger.replayOf(stored?.value, { fingerprint, windowMs: this.windowMs });
@@ -119,7 +119,7 @@ export class Checkouts {
         windowMs: this.windowMs,
         anchorKey: (anchor) => this.heads.keyOf(anchor),
         onWait: hooks.onWait,
-        execute: async (attempt) => toStep(await this.backend.create(intent, context(attempt)), 'create'),
+        execute: async (attempt) => toStep(await this.backend.create(intent, callContextOf(attempt)), 'create'),
         // No anchor yet: a create whose answer was lost is resent with the same key (R6).
         reconcile: async () => ({ kind: 'resend' }),
       });
@@ -145,12 +145,12 @@ export class Checkouts {
 
   async update(principal: string, id: string, input: UpdateInput, hooks: CallHooks = {}): Promise<CheckoutResult> {
     const body = canonicalUpdate(input);
-    return this.anchored({ principal, id, operation: 'update', body: body as unknown as Json, hooks, secrets: [], send: (ctx) => this.backend.update(id, body, ctx) });
+    return this.runOnCheckout({ principal, id, operation: 'update', body: body as unknown as Json, hooks, secrets: [], send: (ctx) => this.backend.update(id, body, ctx) });
   }
 
   async complete(principal: string, id: string, input: CompleteInput, hooks: CallHooks = {}): Promise<CheckoutResult> {
     const token = input.payment_data.instrument.credential.token;
-    return this.anchored({
+    return this.runOnCheckout({
       principal,
       id,
       operation: 'complete',
@@ -164,7 +164,7 @@ export class Checkouts {
   async cancel(principal: string, id: string, input: CancelInput, hooks: CallHooks = {}): Promise<CheckoutResult> {
     const reason = input.reason?.normalize('NFC').trim() || undefined;
     // What is recorded is exactly what is sent, so a resend of a lost cancel carries the same body (R6).
-    return this.anchored({ principal, id, operation: 'cancel', body: { reason: reason ?? null }, hooks, secrets: [], send: (ctx) => this.backend.cancel(id, { reason }, ctx) });
+    return this.runOnCheckout({ principal, id, operation: 'cancel', body: { reason: reason ?? null }, hooks, secrets: [], send: (ctx) => this.backend.cancel(id, { reason }, ctx) });
   }
 
   /**
@@ -173,7 +173,7 @@ export class Checkouts {
    * session does not change, and the events are the merchant's word on its order.
    */
   async get(principal: string, id: string): Promise<CheckoutResult> {
-    return this.guard('get_checkout', async () => {
+    return this.withErrorsAsFailures('get_checkout', async () => {
       const stored = await this.heads.read(id);
       if (!stored || stored.value.principal !== principal) return { ok: false, failure: failures.checkout_not_found(id) };
       const head = stored.value;
@@ -225,10 +225,14 @@ export class Checkouts {
     };
   }
 
-  private async anchored(call: AnchoredCall): Promise<CheckoutResult> {
+  /**
+   * Runs an update, complete or cancel on an existing checkout of the caller's: a replay of a recorded call
+   * is answered at once; otherwise the call waits its turn for the checkout's claim (R13) and runs under it.
+   */
+  private async runOnCheckout(call: OperationCall): Promise<CheckoutResult> {
     const tool = `${call.operation}_checkout`;
     const { key, fingerprint } = anchoredKey(this.scope(call.principal), call.id, call.operation, call.body);
-    return this.guard(tool, async () => {
+    return this.withErrorsAsFailures(tool, async () => {
       // One read finds the checkout and this operation's record; a replay ends here (R5, R11).
       const started = this.ledger.clock.now();
       let poll = 10;
@@ -256,7 +260,7 @@ export class Checkouts {
 
   /** The operation under the checkout-level claim: settle what is open, guard the money, run, record the news. */
   private async underClaim(
-    call: AnchoredCall,
+    call: OperationCall,
     held: HeldLock,
     key: string,
     fingerprint: string,
@@ -284,7 +288,7 @@ export class Checkouts {
   }
 
   private async runClaimed(
-    call: AnchoredCall,
+    call: OperationCall,
     held: HeldLock,
     key: string,
     fingerprint: string,
@@ -323,7 +327,7 @@ export class Checkouts {
       attemptFingerprint: digest(call.body),
       onWait: call.hooks.onWait,
       execute: async (attempt) => {
-        const answer = redactDeep(await call.send(context(attempt)), call.secrets);
+        const answer = redactDeep(await call.send(callContextOf(attempt)), call.secrets);
         const step = toStep(answer, call.operation);
         if (call.operation === 'complete') return this.readBack(call, step);
         return call.operation === 'cancel' ? this.alreadyCanceled(call, step) : step;
@@ -349,7 +353,7 @@ export class Checkouts {
    * update or cancel is resent under its own key (the merchant replays or runs it once), so it cannot land
    * after a newer one; a lost complete is read from the merchant. Returns a refusal when one stays open.
    */
-  private async settleOpen(call: AnchoredCall, held: HeldLock, ownKey: string, edits: HeadEdit[]): Promise<CheckoutResult | undefined> {
+  private async settleOpen(call: OperationCall, held: HeldLock, ownKey: string, edits: HeadEdit[]): Promise<CheckoutResult | undefined> {
     for (const open of held.head.open) {
       if (open.key === ownKey) continue;
       const record = await this.ledger.read<CheckoutSession>(open.key);
@@ -377,7 +381,7 @@ export class Checkouts {
   }
 
   /** The spec that resends a recorded update or cancel exactly as it was first sent. */
-  private resendSpec(call: AnchoredCall, record: LedgerRecord<CheckoutSession>, operation: AnchoredOperation): RunSpec<CheckoutSession> {
+  private resendSpec(call: OperationCall, record: LedgerRecord<CheckoutSession>, operation: AnchoredOperation): RunSpec<CheckoutSession> {
     const summary = record.summary as { reason?: string | null };
     const send = (ctx: CallContext) =>
       operation === 'update'
@@ -393,7 +397,7 @@ export class Checkouts {
       anchor: call.id,
       anchorKey: (anchor) => this.heads.keyOf(anchor),
       summary: record.summary,
-      execute: async (attempt) => toStep(await send(context(attempt)), operation),
+      execute: async (attempt) => toStep(await send(callContextOf(attempt)), operation),
       reconcile: () => reconcileAnchored(this.backend, operation, call.id),
     };
   }
@@ -405,7 +409,7 @@ export class Checkouts {
    * an attempt for, and that the merchant shows completed, needs no guard: nothing will be sent.
    */
   private async beforeComplete(
-    call: AnchoredCall,
+    call: OperationCall,
     held: HeldLock,
     record: LedgerRecord<CheckoutSession> | undefined,
     edits: HeadEdit[],
@@ -453,7 +457,7 @@ export class Checkouts {
    * R13: any refusal of a complete is read back: "already completed", "unexpected state" and their kin from
    * every provider mean the merchant may hold the charge, and the checkout says which.
    */
-  private async readBack(call: AnchoredCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
+  private async readBack(call: OperationCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
     if (step.kind !== 'failed') return step;
     const seen = await this.backend.get(call.id);
     if (seen.kind !== 'succeeded') {
@@ -478,7 +482,7 @@ export class Checkouts {
    * Issue 16: a cancel refused because the checkout is already canceled has the state it asked for, so it is
    * answered with that checkout, not an error (a cancel repeated with other arguments, such as no reason).
    */
-  private async alreadyCanceled(call: AnchoredCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
+  private async alreadyCanceled(call: OperationCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
     if (step.kind !== 'failed') return step;
     let checkout = step.value;
     if (checkout === undefined) {
@@ -541,7 +545,8 @@ export class Checkouts {
     }
   }
 
-  private async guard(tool: string, work: () => Promise<CheckoutResult>, taskId?: string): Promise<CheckoutResult> {
+  /** Runs `work`, answering the store's faults and the ledger's refusals as the failures the agent is told. */
+  private async withErrorsAsFailures(tool: string, work: () => Promise<CheckoutResult>, taskId?: string): Promise<CheckoutResult> {
     try {
       return await work();
     } catch (error) {
@@ -555,7 +560,8 @@ export class Checkouts {
   }
 }
 
-function context(attempt: AttemptInfo): CallContext {
+/** What the backend is given for one attempt: the outbound key the ledger derived, and ids for the trail. */
+function callContextOf(attempt: AttemptInfo): CallContext {
   return { idempotencyKey: attempt.outboundKey, attempt: attempt.number, requestId: attempt.requestId };
 }
 
