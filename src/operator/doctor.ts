@@ -36,141 +36,25 @@ export interface Check {
 
 const STORE_TIMEOUT_MS = 8_000;
 
+/** Records one check's outcome. */
+type Add = (name: string, status: Check['status'], detail: string) => void;
+
 export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   const checks: Check[] = [];
-  const add = (name: string, status: Check['status'], detail: string) => checks.push({ name, status, detail });
+  const add: Add = (name, status, detail) => checks.push({ name, status, detail });
 
-  // 1. Everything but the store URL, which the next steps check on their own.
-  let config: Config | undefined;
-  try {
-    config = loadConfig({ ...env, ONCE_STORE: undefined });
-    add('config', 'ok', `backend ${config.backend}, principal ${config.principal}, dedup window ${formatDuration(config.windowMs)}, log ${config.logLevel}`);
-  } catch (error) {
-    add('config', 'fail', messageOf(error));
-  }
-
-  // 2. The store URL, then the store itself.
-  let url: StoreUrl | undefined;
-  try {
-    url = parseStoreUrl(env.ONCE_STORE, env);
-    add('store url', 'ok', describeUrl(url));
-  } catch (error) {
-    add('store url', 'fail', messageOf(error));
-  }
-  let store: Store | undefined;
-  if (url) {
-    try {
-      // Doctor only reads: a ledger that is not there yet is reported, never created.
-      store = await withTimeout(openStore(url, { mustExist: true }), 'opening the store');
-      const counts = await withTimeout(countEntries(store), 'reading the store');
-      const open = (counts.byStatus.unknown ?? 0) + (counts.byStatus.pending ?? 0);
-      const statuses = Object.entries(counts.byStatus).map(([s, n]) => `${n} ${s}`).join(', ');
-      const detail = `${store.description} (${tableOf(url)}): ${counts.records} ledger record(s)${statuses ? ` (${statuses})` : ''}, ${counts.anchors} checkout(s), ${counts.other} other entr${counts.other === 1 ? 'y' : 'ies'}`;
-      add('store', open > 0 ? 'warn' : 'ok', open > 0 ? `${detail}; ${open} open (unknown or pending) record(s): see once-checkout reconcile` : detail);
-    } catch (error) {
-      if (error instanceof NoLedgerError) add('store', ...notCreatedYet(url, error));
-      else if (error instanceof StoreRefusedError) add('store', 'fail', error.message); // a permanent fault, with its fix
-      else add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
-      await store?.close().catch(() => {});
-      store = undefined;
-    }
-  } else {
-    add('store', 'skip', 'fix ONCE_STORE first');
-  }
+  const config = checkConfig(env, add);
+  const { url, store } = await checkStore(env, add);
   // A Redis that keeps nothing across a restart loses the whole ledger silently (then keys can be sent twice).
   if (store && url?.kind === 'redis') {
     const verdict = await checkRedisPersistence(url.url);
     add('persistence', verdict.status, scrubbed(url, verdict.detail));
   }
-
-  // HTTP mode's limits, so an operator sees what a token holder can and cannot consume.
-  if (config) {
-    const perMinute = config.rateLimitPerMinute ?? DEFAULT_HTTP_RATE_LIMIT;
-    add('http', 'ok', `serve --http limits: ${describeHttpLimits({ ...config.http, perMinute })}`);
-  } else {
-    add('http', 'skip', 'fix the configuration first');
-  }
-
-  // 3. The backend's settings and credentials (nothing is contacted yet).
-  let prepared: PreparedBackend | undefined;
-  let scratch: Store | undefined;
-  if (config) {
-    try {
-      // The sandbox keeps its state in the store; without a working one, a scratch store still checks the settings.
-      const backendStore = store ?? (scratch = openMemoryStore());
-      prepared = await prepareBackend(config, backendStore);
-      add('backend', 'ok', `${config.backend} settings are complete (merchant ${prepared.backend.merchant})`);
-    } catch (error) {
-      add('backend', 'fail', messageOf(error));
-    }
-  } else {
-    add('backend', 'skip', 'fix the configuration first');
-  }
-
-  // Issue 18: the merchants' signing secrets for order events (HTTP mode).
-  if (config && prepared) {
-    try {
-      const secrets = parseWebhookSecrets(env[WEBHOOK_VARIABLE], prepared.backend.merchant);
-      if (prepared.backend instanceof UcpBackend) {
-        const profile = `${prepared.backend.endpoint.url.origin}/.well-known/ucp`;
-        add('webhooks', 'ok', `serve --http receives the business's UCP order webhooks at POST ${UCP_ORDER_EVENTS_PATH}, signed with a key from ${profile} (signing_keys)`);
-      } else if (!secrets) {
-        add('webhooks', 'ok', `off: ${WEBHOOK_VARIABLE} is not set, so merchants' order events are not received (get_checkout reads the merchant)`);
-      } else {
-        const merchants = [...new Set(secrets.map((s) => s.merchant))];
-        let strangers = 0;
-        if (store) for await (const record of orderEventRecords(store)) if (!record.known) strangers += 1;
-        const detail = `serve --http receives them at POST ${ORDER_EVENTS_PATH}: ${secrets.length} secret(s) for ${merchants.join(', ')}; Merchant-Signature checked within ${TOLERANCE_S} s, bodies up to ${MAX_EVENT_BYTES / 1024} KiB`;
-        add('webhooks', strangers > 0 ? 'warn' : 'ok', strangers > 0 ? `${detail}; ${strangers} order(s) for checkouts this ledger does not know: see once-checkout reconcile` : detail);
-      }
-    } catch (error) {
-      add('webhooks', 'fail', messageOf(error));
-    }
-  } else {
-    add('webhooks', 'skip', 'needs the configuration and backend settings');
-  }
-
-  // 4. R8: the record TTL below the provider's key retention.
-  if (config && prepared) {
-    const retention = prepared.backend.retention;
-    try {
-      const ttl = effectiveTtl(config.ttlMs, retention, config.windowMs);
-      const source = config.ttlMs === undefined ? 'default' : 'ONCE_TTL';
-      add('retention', 'ok', `record TTL ${formatDuration(ttl)} (${source}) is below the provider's ${formatDuration(retention.providerMs)} (${retention.description})`);
-    } catch (error) {
-      add('retention', 'fail', messageOf(error));
-    }
-  } else {
-    add('retention', 'skip', 'needs the configuration and backend settings');
-  }
-
-  // 5. The backend answers.
-  if (prepared) {
-    const [status, detail] = await reach(prepared);
-    add('reachable', status, detail);
-    // 6. The protocol version in use (ACP: what `auto` found at the merchant).
-    if (status === 'ok' && prepared.backend.describeProtocol) {
-      try {
-        add('protocol', 'ok', await withTimeout(prepared.backend.describeProtocol(), 'asking the merchant which ACP version it speaks'));
-      } catch (error) {
-        add('protocol', 'warn', messageOf(error));
-      }
-    }
-    await prepared.backend.close?.().catch(() => {});
-    // Stripe: which account the key belongs to (and whether STRIPE_ACCOUNT_ID agrees).
-    if (config?.backend === 'stripe') {
-      if (status === 'ok') {
-        const { checkStripeAccount } = await import('../backends/stripe/stripe-account.js');
-        const { readStripeConfig } = await import('../backends/stripe/stripe-config.js');
-        const account = await checkStripeAccount(readStripeConfig(config.env));
-        add('account', account.status, account.detail);
-      } else {
-        add('account', 'skip', 'Stripe does not answer');
-      }
-    }
-  } else {
-    add('reachable', 'skip', 'needs the backend settings');
-  }
+  checkHttpLimits(config, add);
+  const { prepared, scratch } = await checkBackendSettings(config, store, add);
+  await checkWebhooks(env, config, prepared, store, add);
+  checkRetention(config, prepared, add);
+  await checkBackendAnswers(config, prepared, add);
 
   // 6. Traces and metrics: on or off, where they go (OTEL_*, ONCE_METRICS_TOKEN), and what they need.
   for (const check of await telemetryChecks(env)) add(check.name, check.status, check.detail);
@@ -178,6 +62,149 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   await store?.close().catch(() => {});
   await scratch?.close().catch(() => {});
   return checks;
+}
+
+/** 1. Everything but the store URL, which the next steps check on their own. */
+function checkConfig(env: NodeJS.ProcessEnv, add: Add): Config | undefined {
+  try {
+    const config = loadConfig({ ...env, ONCE_STORE: undefined });
+    add('config', 'ok', `backend ${config.backend}, principal ${config.principal}, dedup window ${formatDuration(config.windowMs)}, log ${config.logLevel}`);
+    return config;
+  } catch (error) {
+    add('config', 'fail', messageOf(error));
+    return undefined;
+  }
+}
+
+/** 2. The store URL, then the store itself; the store is left open for the checks that read it. */
+async function checkStore(env: NodeJS.ProcessEnv, add: Add): Promise<{ url?: StoreUrl; store?: Store }> {
+  let url: StoreUrl | undefined;
+  try {
+    url = parseStoreUrl(env.ONCE_STORE, env);
+    add('store url', 'ok', describeUrl(url));
+  } catch (error) {
+    add('store url', 'fail', messageOf(error));
+  }
+  if (!url) {
+    add('store', 'skip', 'fix ONCE_STORE first');
+    return {};
+  }
+  let store: Store | undefined;
+  try {
+    // Doctor only reads: a ledger that is not there yet is reported, never created.
+    store = await withTimeout(openStore(url, { mustExist: true }), 'opening the store');
+    const counts = await withTimeout(countEntries(store), 'reading the store');
+    const open = (counts.byStatus.unknown ?? 0) + (counts.byStatus.pending ?? 0);
+    const statuses = Object.entries(counts.byStatus).map(([s, n]) => `${n} ${s}`).join(', ');
+    const detail = `${store.description} (${tableOf(url)}): ${counts.records} ledger record(s)${statuses ? ` (${statuses})` : ''}, ${counts.anchors} checkout(s), ${counts.other} other entr${counts.other === 1 ? 'y' : 'ies'}`;
+    add('store', open > 0 ? 'warn' : 'ok', open > 0 ? `${detail}; ${open} open (unknown or pending) record(s): see once-checkout reconcile` : detail);
+    return { url, store };
+  } catch (error) {
+    if (error instanceof NoLedgerError) add('store', ...notCreatedYet(url, error));
+    else if (error instanceof StoreRefusedError) add('store', 'fail', error.message); // a permanent fault, with its fix
+    else add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
+    await store?.close().catch(() => {});
+    return { url };
+  }
+}
+
+/** HTTP mode's limits, so an operator sees what a token holder can and cannot consume. */
+function checkHttpLimits(config: Config | undefined, add: Add): void {
+  if (config) {
+    const perMinute = config.rateLimitPerMinute ?? DEFAULT_HTTP_RATE_LIMIT;
+    add('http', 'ok', `serve --http limits: ${describeHttpLimits({ ...config.http, perMinute })}`);
+  } else {
+    add('http', 'skip', 'fix the configuration first');
+  }
+}
+
+/** 3. The backend's settings and credentials (nothing is contacted yet). */
+async function checkBackendSettings(config: Config | undefined, store: Store | undefined, add: Add): Promise<{ prepared?: PreparedBackend; scratch?: Store }> {
+  if (!config) {
+    add('backend', 'skip', 'fix the configuration first');
+    return {};
+  }
+  // The sandbox keeps its state in the store; without a working one, a scratch store still checks the settings.
+  const scratch = store ? undefined : openMemoryStore();
+  try {
+    const prepared = await prepareBackend(config, store ?? scratch!);
+    add('backend', 'ok', `${config.backend} settings are complete (merchant ${prepared.backend.merchant})`);
+    return { prepared, scratch };
+  } catch (error) {
+    add('backend', 'fail', messageOf(error));
+    return { scratch };
+  }
+}
+
+/** Issue 18: the merchants' signing secrets for order events (HTTP mode). */
+async function checkWebhooks(env: NodeJS.ProcessEnv, config: Config | undefined, prepared: PreparedBackend | undefined, store: Store | undefined, add: Add): Promise<void> {
+  if (!config || !prepared) {
+    add('webhooks', 'skip', 'needs the configuration and backend settings');
+    return;
+  }
+  try {
+    const secrets = parseWebhookSecrets(env[WEBHOOK_VARIABLE], prepared.backend.merchant);
+    if (prepared.backend instanceof UcpBackend) {
+      const profile = `${prepared.backend.endpoint.url.origin}/.well-known/ucp`;
+      add('webhooks', 'ok', `serve --http receives the business's UCP order webhooks at POST ${UCP_ORDER_EVENTS_PATH}, signed with a key from ${profile} (signing_keys)`);
+    } else if (!secrets) {
+      add('webhooks', 'ok', `off: ${WEBHOOK_VARIABLE} is not set, so merchants' order events are not received (get_checkout reads the merchant)`);
+    } else {
+      const merchants = [...new Set(secrets.map((s) => s.merchant))];
+      let strangers = 0;
+      if (store) for await (const record of orderEventRecords(store)) if (!record.known) strangers += 1;
+      const detail = `serve --http receives them at POST ${ORDER_EVENTS_PATH}: ${secrets.length} secret(s) for ${merchants.join(', ')}; Merchant-Signature checked within ${TOLERANCE_S} s, bodies up to ${MAX_EVENT_BYTES / 1024} KiB`;
+      add('webhooks', strangers > 0 ? 'warn' : 'ok', strangers > 0 ? `${detail}; ${strangers} order(s) for checkouts this ledger does not know: see once-checkout reconcile` : detail);
+    }
+  } catch (error) {
+    add('webhooks', 'fail', messageOf(error));
+  }
+}
+
+/** 4. R8: the record TTL below the provider's key retention. */
+function checkRetention(config: Config | undefined, prepared: PreparedBackend | undefined, add: Add): void {
+  if (!config || !prepared) {
+    add('retention', 'skip', 'needs the configuration and backend settings');
+    return;
+  }
+  const retention = prepared.backend.retention;
+  try {
+    const ttl = effectiveTtl(config.ttlMs, retention, config.windowMs);
+    const source = config.ttlMs === undefined ? 'default' : 'ONCE_TTL';
+    add('retention', 'ok', `record TTL ${formatDuration(ttl)} (${source}) is below the provider's ${formatDuration(retention.providerMs)} (${retention.description})`);
+  } catch (error) {
+    add('retention', 'fail', messageOf(error));
+  }
+}
+
+/** 5. The backend answers; 6. the protocol version in use; and for Stripe, whose account the key is. */
+async function checkBackendAnswers(config: Config | undefined, prepared: PreparedBackend | undefined, add: Add): Promise<void> {
+  if (!prepared) {
+    add('reachable', 'skip', 'needs the backend settings');
+    return;
+  }
+  const [status, detail] = await reach(prepared);
+  add('reachable', status, detail);
+  // 6. The protocol version in use (ACP: what `auto` found at the merchant).
+  if (status === 'ok' && prepared.backend.describeProtocol) {
+    try {
+      add('protocol', 'ok', await withTimeout(prepared.backend.describeProtocol(), 'asking the merchant which ACP version it speaks'));
+    } catch (error) {
+      add('protocol', 'warn', messageOf(error));
+    }
+  }
+  await prepared.backend.close?.().catch(() => {});
+  // Stripe: which account the key belongs to (and whether STRIPE_ACCOUNT_ID agrees).
+  if (config?.backend === 'stripe') {
+    if (status === 'ok') {
+      const { checkStripeAccount } = await import('../backends/stripe/stripe-account.js');
+      const { readStripeConfig } = await import('../backends/stripe/stripe-config.js');
+      const account = await checkStripeAccount(readStripeConfig(config.env));
+      add('account', account.status, account.detail);
+    } else {
+      add('account', 'skip', 'Stripe does not answer');
+    }
+  }
 }
 
 /** No ledger yet is fine before the first start, as long as the server will be able to create it. */
