@@ -1,14 +1,15 @@
 // `once-checkout` / `once-checkout serve`: the MCP server on stdio, or with --http over Streamable HTTP.
 import { openApp } from '../app.js';
-import { createLogger } from '../log.js';
-import { startTelemetry } from '../telemetry/telemetry.js';
+import { createLogger, type Logger } from '../log.js';
+import { startTelemetry, type Telemetry } from '../telemetry/telemetry.js';
 import { parseMetricsTokens } from '../transports/metrics-endpoint.js';
-import { DEFAULT_HTTP_RATE_LIMIT, loadConfig } from '../config/config.js';
+import { DEFAULT_HTTP_RATE_LIMIT, loadConfig, type Config } from '../config/config.js';
 import { ConfigError } from '../config/config-error.js';
+import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { RateLimiter } from '../server/rate-limit.js';
 import { createServer } from '../server/server.js';
-import { parseHttpTokens } from '../transports/bearer-tokens.js';
-import { describeHttpLimits, parseListenAddress, serveHttp, type HttpServer } from '../transports/http.js';
+import { parseHttpTokens, type BearerTokens } from '../transports/bearer-tokens.js';
+import { describeHttpLimits, parseListenAddress, serveHttp, type HttpServer, type ListenAddress } from '../transports/http.js';
 import { serveStdio } from '../transports/stdio.js';
 import type { ToolDefinition } from '../tool-definition.js';
 import { tools as productTools } from '../../tools/index.js';
@@ -45,6 +46,25 @@ OTEL_TRACES_EXPORTER=otlp|console, OTEL_METRICS_EXPORTER, OTEL_SERVICE_NAME, …
 Every flag overrides the environment variable of the same meaning (ONCE_STORE, ONCE_BACKEND, …).
 Logs go to stderr; on stdio, stdout is the MCP channel.`;
 
+type App = Awaited<ReturnType<typeof openApp>>;
+
+/** The app with its telemetry, its store checked; `closeAll` closes both. */
+interface Opened {
+  app: App;
+  telemetry: Telemetry;
+  closeAll(): Promise<void>;
+}
+
+/** What a transport needs to serve: a server per principal, the facts for the started line, and how to stop. */
+interface Serving extends Opened {
+  config: Config;
+  serverFor(principal: string): Server;
+  started: Record<string, unknown>;
+  /** Mutating calls per principal per minute; 0: no limit. */
+  perMinute: number;
+  stopTimers(): void;
+}
+
 /** `tools` is what the server offers: the product's five, unless the benchmark adds its floor. */
 export async function serve(argv: string[], tools: ToolDefinition[] = productTools): Promise<void> {
   const args = parseArgs(argv, { '--http': true });
@@ -58,8 +78,24 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
   const metricsTokens = parseMetricsTokens(config.env.ONCE_METRICS_TOKEN, tokens);
   const logger = createLogger(config.logLevel);
   if (metricsTokens && !listen) logger.log('warn', 'metrics_token_unused', { message: 'ONCE_METRICS_TOKEN is for serve --http; on stdio there is no /metrics' });
-  const telemetry = await startTelemetry(config.env, { prometheus: Boolean(listen && metricsTokens), logger });
-  let app: Awaited<ReturnType<typeof openApp>>;
+  const opened = await openChecked(config, logger, Boolean(listen && metricsTokens));
+  const events = await orderEventReceivers(config, opened.app, listen !== undefined);
+  const serving = await prepareServing(config, opened, tools, listen !== undefined);
+
+  if (listen && tokens) return serveOnHttp(serving, { ...listen, tokens, metricsTokens }, events);
+
+  await serveStdio(serving.serverFor(config.principal), async () => {
+    serving.stopTimers();
+    await serving.closeAll();
+  });
+  opened.app.logger.log('info', 'started', { ...serving.started, transport: 'stdio', principal: config.principal });
+  if (process.stdin.isTTY) process.stderr.write(`${WAITING_FOR_CLIENT}\n`);
+}
+
+/** Starts telemetry, opens the app and checks its store once (R9); on any failure, closes what was opened. */
+async function openChecked(config: Config, logger: Logger, prometheus: boolean): Promise<Opened> {
+  const telemetry = await startTelemetry(config.env, { prometheus, logger });
+  let app: App;
   try {
     app = await openApp(config, logger, { telemetry });
   } catch (error) {
@@ -76,6 +112,21 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
     await closeAll().catch(() => {});
     throw error;
   }
+  return { app, telemetry, closeAll };
+}
+
+/** The receivers of merchants' order events, by path, and what the started line says of them. */
+interface OrderEventReceivers {
+  webhooks: Map<string, ReturnType<typeof orderWebhookHandler>>;
+  webhookSecrets: ReturnType<typeof parseWebhookSecrets>;
+  ucpPath?: string;
+}
+
+/**
+ * Merchants' signed order events, applied once (HTTP mode): ACP's with a shared secret, UCP's with the
+ * business's published keys.
+ */
+async function orderEventReceivers(config: Config, app: App, http: boolean): Promise<OrderEventReceivers> {
   let webhookSecrets;
   try {
     // Checked in both modes, so a malformed secret stops start-up wherever it is set.
@@ -84,16 +135,14 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
     await app.close();
     throw error;
   }
-  if (webhookSecrets && !listen) {
+  if (webhookSecrets && !http) {
     app.logger.log('warn', 'order_events_off', { message: `${WEBHOOK_VARIABLE} is set, but order events are received only in HTTP mode (serve --http)` });
   }
-  // Merchants' signed order events, applied once (HTTP mode): ACP's with a shared secret, UCP's with the
-  // business's published keys.
   const orderEvents = new OrderEvents(app.ledger, app.checkouts.heads);
   const webhooks = new Map<string, ReturnType<typeof orderWebhookHandler>>();
   if (webhookSecrets) webhooks.set(ORDER_EVENTS_PATH, orderWebhookHandler({ secrets: webhookSecrets, events: orderEvents, logger: app.logger }));
   let ucpPath: string | undefined;
-  if (listen && app.backend.name === 'ucp') {
+  if (http && app.backend.name === 'ucp') {
     // UCP's receiver (RFC 9421, structured fields) is loaded only where it can run.
     const { UCP_ORDER_EVENTS_PATH, ucpOrderWebhookHandler } = await import('../transports/ucp-order-webhook.js');
     const profile = `${(app.backend as UcpBackend).endpoint.url.origin}/.well-known/ucp`;
@@ -102,10 +151,16 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       webhooks.set(ucpPath, ucpOrderWebhookHandler({ profile, merchant: app.backend.merchant, events: orderEvents, logger: app.logger }));
     }
   }
+  return { webhooks, webhookSecrets, ucpPath };
+}
+
+/** The rate limit, a server per principal, the sweep and reconcile timers, and the facts the started line states. */
+async function prepareServing(config: Config, opened: Opened, tools: ToolDefinition[], http: boolean): Promise<Serving> {
+  const { app, telemetry } = opened;
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
   const scrub = (message: string) =>
     config.store.kind === 'postgres' || config.store.kind === 'redis' ? scrubStoreSecrets(message, config.store.url) : message;
-  const perMinute = config.rateLimitPerMinute ?? (listen ? DEFAULT_HTTP_RATE_LIMIT : 0);
+  const perMinute = config.rateLimitPerMinute ?? (http ? DEFAULT_HTTP_RATE_LIMIT : 0);
   const rateLimiter = perMinute > 0 ? new RateLimiter({ perMinute }) : undefined;
   const serverFor = (principal: string) =>
     createServer({
@@ -118,8 +173,7 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
       tools,
       telemetry,
     });
-  const stopTimers = [startSweepTimer(app.ledger, app.logger, scrub), startReconcileTimer(app.ledger, app.backend, app.logger, scrub)];
-  const stopAll = () => stopTimers.forEach((stop) => stop());
+  const stops = [startSweepTimer(app.ledger, app.logger, scrub), startReconcileTimer(app.ledger, app.backend, app.logger, scrub)];
   const started = {
     version: VERSION,
     backend: app.backend.name,
@@ -131,52 +185,53 @@ export async function serve(argv: string[], tools: ToolDefinition[] = productToo
     max_order_amount: config.maxOrderAmount ?? null,
     telemetry: telemetry.summary,
   };
+  return { ...opened, config, serverFor, started, perMinute, stopTimers: () => stops.forEach((stop) => stop()) };
+}
 
-  if (listen && tokens) {
-    let httpServer: HttpServer;
-    try {
-      httpServer = await serveHttp({
-        ...listen,
-        tokens,
-        logger: app.logger,
-        newServer: serverFor,
-        ...config.http,
-        // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
-        sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
-        metrics: metricsTokens && telemetry.prometheus ? { tokens: metricsTokens, exposition: telemetry.prometheus } : undefined,
-        webhooks,
-      });
-    } catch (error) {
-      stopAll();
-      await closeAll();
-      throw error;
-    }
-    let closing: Promise<void> | undefined;
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.on(signal, () => {
-        closing ??= httpServer.close().then(closeAll).finally(() => process.exit(0));
-      });
-    }
-    app.logger.log('info', 'started', {
-      ...started,
-      transport: 'http',
-      url: httpServer.url,
-      principals: tokens.principals,
-      // Where the merchant is told to send its events (behind a proxy: the public name of this path).
-      order_events_url: webhookSecrets ? httpServer.url.replace(/\/mcp$/, ORDER_EVENTS_PATH) : null,
-      ...(ucpPath ? { ucp_order_events_url: httpServer.url.replace(/\/mcp$/, ucpPath) } : {}),
-      ...(webhookSecrets ? { order_events_merchants: [...new Set(webhookSecrets.map((s) => s.merchant))] } : {}),
-      http_limits: describeHttpLimits({ ...config.http, perMinute }),
+/** Serves Streamable HTTP until SIGINT or SIGTERM, then closes the sessions, the app and telemetry. */
+async function serveOnHttp(
+  serving: Serving,
+  at: ListenAddress & { tokens: BearerTokens; metricsTokens?: BearerTokens },
+  events: OrderEventReceivers,
+): Promise<void> {
+  const { app, config, telemetry, perMinute, closeAll } = serving;
+  const { webhookSecrets, ucpPath } = events;
+  let httpServer: HttpServer;
+  try {
+    httpServer = await serveHttp({
+      host: at.host,
+      port: at.port,
+      tokens: at.tokens,
+      logger: app.logger,
+      newServer: serving.serverFor,
+      ...config.http,
+      // Opening a session is counted per principal at the same rate as mutating calls, in its own bucket.
+      sessionOpenLimiter: perMinute > 0 ? new RateLimiter({ perMinute }) : undefined,
+      metrics: at.metricsTokens && telemetry.prometheus ? { tokens: at.metricsTokens, exposition: telemetry.prometheus } : undefined,
+      webhooks: events.webhooks,
     });
-    return;
-  }
-
-  await serveStdio(serverFor(config.principal), async () => {
-    stopAll();
+  } catch (error) {
+    serving.stopTimers();
     await closeAll();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      closing ??= httpServer.close().then(closeAll).finally(() => process.exit(0));
+    });
+  }
+  app.logger.log('info', 'started', {
+    ...serving.started,
+    transport: 'http',
+    url: httpServer.url,
+    principals: at.tokens.principals,
+    // Where the merchant is told to send its events (behind a proxy: the public name of this path).
+    order_events_url: webhookSecrets ? httpServer.url.replace(/\/mcp$/, ORDER_EVENTS_PATH) : null,
+    ...(ucpPath ? { ucp_order_events_url: httpServer.url.replace(/\/mcp$/, ucpPath) } : {}),
+    ...(webhookSecrets ? { order_events_merchants: [...new Set(webhookSecrets.map((s) => s.merchant))] } : {}),
+    http_limits: describeHttpLimits({ ...config.http, perMinute }),
   });
-  app.logger.log('info', 'started', { ...started, transport: 'stdio', principal: config.principal });
-  if (process.stdin.isTTY) process.stderr.write(`${WAITING_FOR_CLIENT}\n`);
 }
 
 /** Run by hand in a terminal, the server would look hung: say what it is waiting for and how to connect it. */
