@@ -16,7 +16,7 @@ import { tools as productTools } from '../../tools/index.js';
 import { VERSION } from '../version.js';
 import { startSweepTimer } from '../ledger/sweep-timer.js';
 import { startReconcileTimer } from '../operator/reconcile-sweep.js';
-import { scrubStoreSecrets } from '../store/store.js';
+import { scrubbedFor } from '../store/store-refusal.js';
 import { parseArgs } from './args.js';
 import { checkStoreAtStart } from './store-at-start.js';
 import { OrderEvents } from '../orders/order-events.js';
@@ -158,8 +158,7 @@ async function orderEventReceivers(config: Config, app: App, http: boolean): Pro
 async function prepareServing(config: Config, opened: Opened, tools: ToolDefinition[], http: boolean): Promise<Serving> {
   const { app, telemetry } = opened;
   // Store errors name the store by its redacted description; a driver that echoes the URL is scrubbed too.
-  const scrub = (message: string) =>
-    config.store.kind === 'postgres' || config.store.kind === 'redis' ? scrubStoreSecrets(message, config.store.url) : message;
+  const scrub = (message: string) => scrubbedFor(config.store, message);
   const perMinute = config.rateLimitPerMinute ?? (http ? DEFAULT_HTTP_RATE_LIMIT : 0);
   const rateLimiter = perMinute > 0 ? new RateLimiter({ perMinute }) : undefined;
   const serverFor = (principal: string) =>
@@ -235,6 +234,6 @@ async function serveOnHttp(
 }
 
 /** Run by hand in a terminal, the server would look hung: say what it is waiting for and how to connect it. */
-export const WAITING_FOR_CLIENT = `once-checkout is an MCP server: it now waits for an MCP client on stdin/stdout, so there is nothing to type here (Ctrl-C quits).
+const WAITING_FOR_CLIENT = `once-checkout is an MCP server: it now waits for an MCP client on stdin/stdout, so there is nothing to type here (Ctrl-C quits).
 Register it with your client instead, for example:  claude mcp add once-checkout -- once-checkout
 or copy mcp.json into your client's configuration (README.md, "Use it from an MCP client").`;

@@ -34,7 +34,7 @@ export interface HttpLimits {
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = { maxSessionsPerPrincipal: 16, maxSessions: 256, sessionIdleMs: 10 * 60_000 };
 
-export const KNOWN_VARIABLES = [
+const KNOWN_VARIABLES = [
   'ONCE_STORE',
   'ONCE_BACKEND',
   'ONCE_PRINCIPAL',

@@ -6,7 +6,7 @@ import { ConfigError } from './config-error.js';
 
 const EXAMPLES = 'Use sqlite:///absolute/path.db, postgres://user@host:5432/db, redis://host:6379/0, or memory:// (tests only)';
 
-export function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
+function defaultSqlitePath(env: NodeJS.ProcessEnv = process.env): string {
   const state = env.XDG_STATE_HOME && isAbsolute(env.XDG_STATE_HOME) ? env.XDG_STATE_HOME : join(homedir(), '.local', 'state');
   return join(state, 'once-checkout', 'ledger.db');
 }

@@ -3,7 +3,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Backend } from '../backends/backend.js';
-import { NoLedgerError, StoreRefusedError } from '../store/store-refusal.js';
+import { NoLedgerError, scrubbedFor, StoreRefusedError, storeWhere } from '../store/store-refusal.js';
 import type { PreparedBackend } from '../backends/backend.js';
 import { prepareBackend } from '../backends/open.js';
 import { assertReachable } from '../backends/reachability.js';
@@ -23,7 +23,7 @@ import { parseWebhookSecrets, VARIABLE as WEBHOOK_VARIABLE } from '../orders/web
 import { MAX_EVENT_BYTES, ORDER_EVENTS_PATH } from '../transports/order-webhook.js';
 import { UCP_ORDER_EVENTS_PATH } from '../transports/ucp-order-webhook.js';
 import { UcpBackend } from '../backends/ucp/ucp-backend.js';
-import { redact, scrubStoreSecrets, type Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import { openMemoryStore } from '../store/memory.js';
 import { telemetryChecks } from '../telemetry/doctor-checks.js';
 
@@ -48,7 +48,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv): Promise<Check[]> {
   // A Redis that keeps nothing across a restart loses the whole ledger silently (then keys can be sent twice).
   if (store && url?.kind === 'redis') {
     const verdict = await checkRedisPersistence(url.url);
-    add('persistence', verdict.status, scrubbed(url, verdict.detail));
+    add('persistence', verdict.status, scrubbedFor(url, verdict.detail));
   }
   checkHttpLimits(config, add);
   const { prepared, scratch } = await checkBackendSettings(config, store, add);
@@ -102,7 +102,7 @@ async function checkStore(env: NodeJS.ProcessEnv, add: Add): Promise<{ url?: Sto
   } catch (error) {
     if (error instanceof NoLedgerError) add('store', ...notCreatedYet(url, error));
     else if (error instanceof StoreRefusedError) add('store', 'fail', error.message); // a permanent fault, with its fix
-    else add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbed(url, messageOf(error))}. ${storeFix(url)}`);
+    else add('store', 'fail', `${describeUrl(url)} cannot be used: ${scrubbedFor(url, messageOf(error))}. ${storeFix(url)}`);
     await store?.close().catch(() => {});
     return { url };
   }
@@ -269,16 +269,9 @@ function tableOf(url: StoreUrl): string {
   return tables[url.kind] ?? `${url.kind} keys`;
 }
 
+/** Where the store is, never with a credential the URL may carry (userinfo password, ?password=, tokens…). */
 function describeUrl(url: StoreUrl): string {
-  if (url.kind === 'sqlite') return `sqlite://${url.path}`;
-  if (url.kind === 'memory') return 'memory:// (tests only: keeps nothing after exit)';
-  // Never print a credential the URL may carry (userinfo password, ?password=, ?sslpassword=, tokens…).
-  return redact(url.url);
-}
-
-/** A driver's error text with the store URL's credentials masked, should it echo them. */
-function scrubbed(url: StoreUrl, text: string): string {
-  return url.kind === 'postgres' || url.kind === 'redis' ? scrubStoreSecrets(text, url.url) : text;
+  return url.kind === 'memory' ? 'memory:// (tests only: keeps nothing after exit)' : storeWhere(url);
 }
 
 function storeFix(url: StoreUrl): string {

@@ -16,7 +16,7 @@ export function formatRecordTable(records: LedgerRecord[]): string {
   return table(['KEY', 'OPERATION', 'STATUS', 'ATTEMPT', 'CHECKOUT', 'PRINCIPAL', 'UPDATED', 'RESULT'], rows);
 }
 
-export function formatTimeline(rows: TimelineRow[]): string {
+function formatTimeline(rows: TimelineRow[]): string {
   return table(
     ['TIME', 'OPERATION', 'ATTEMPT', 'EVENT', 'OUTBOUND KEY', 'PROVIDER REQUEST', 'CODE', 'DETAIL'],
     rows.map((r) => [r.at, r.operation, r.attempt === null ? '-' : String(r.attempt), r.event, r.outbound_key ?? '-', r.provider_request_id ?? '-', r.code ?? '-', r.detail ?? '']),

@@ -8,7 +8,7 @@ import { isoMinorDigits } from '../checkout/money.js';
 import type { Logger } from '../log.js';
 
 /** A person needs time to read and decide; past this the payment is not approved. */
-export const CONFIRM_TIMEOUT_MS = 10 * 60_000;
+const CONFIRM_TIMEOUT_MS = 10 * 60_000;
 
 const CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 // Loose objects: merchants add fields, and a client must not reject them.
 const total = z.looseObject({ type: z.string(), display_text: z.string(), amount: z.number().int() });
 
-export const checkoutOutput = z.looseObject({
+const checkoutOutput = z.looseObject({
   id: z.string(),
   status: z.string(),
   currency: z.string(),
@@ -16,7 +16,7 @@ export const checkoutOutput = z.looseObject({
   order: z.looseObject({ id: z.string(), checkout_session_id: z.string(), permalink_url: z.string() }).optional(),
 });
 
-export const idempotencyOutput = z.strictObject({
+const idempotencyOutput = z.strictObject({
   key: z.string().describe('The ledger record key (see `once-checkout ledger show KEY`).'),
   outbound_key: z
     .string()
@@ -28,7 +28,7 @@ export const idempotencyOutput = z.strictObject({
   first_seen_at: z.string().describe('When the first call for this intent arrived (ISO 8601).'),
 });
 
-export const errorOutput = z.strictObject({
+const errorOutput = z.strictObject({
   type: z.enum(['invalid_request', 'payment_error', 'merchant_error', 'service_unavailable']),
   code: z.string(),
   message: z.string(),

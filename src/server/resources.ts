@@ -22,13 +22,13 @@ import { checkoutHistory, historyJson, recentCheckouts } from '../checkout/histo
 import { totalAmount } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
 
-export const CHECKOUT_SCHEME = 'checkout://';
+const CHECKOUT_SCHEME = 'checkout://';
 const MIME = 'application/json';
 /** The MCP specification's code for an unknown resource. */
 const RESOURCE_NOT_FOUND = -32002;
 const LISTED_AT_MOST = 100;
 /** How often the heads of subscribed checkouts are read for news applied by other processes. */
-export const SUBSCRIPTION_POLL_MS = 1_000;
+const SUBSCRIPTION_POLL_MS = 1_000;
 /** Subscriptions one session may hold (each is one key in the poll's single read). */
 const SUBSCRIPTIONS_AT_MOST = 100;
 
@@ -37,7 +37,7 @@ export interface CheckoutResourceDeps {
   backend: BackendName;
 }
 
-export function checkoutUri(id: string): string {
+function checkoutUri(id: string): string {
   return `${CHECKOUT_SCHEME}${encodeURIComponent(id)}`;
 }
 
@@ -90,12 +90,11 @@ export function registerCheckoutResources(server: Server, deps: CheckoutResource
   server.setRequestHandler(ReadResourceRequestSchema, async (request): Promise<ReadResourceResult> => {
     const uri = request.params.uri;
     const id = parseCheckoutUri(uri);
-    const notFound = new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found`, { uri });
-    if (id === undefined) throw notFound;
+    if (id === undefined) throw resourceNotFound(uri);
     // The live state when the merchant answers (this also checks ownership); the last recorded one otherwise.
     const live = await checkouts.get(principal, id).catch(() => undefined);
     const history = await checkoutHistory(deps.ledger, id, checkouts.heads);
-    if (!history || history.head.principal !== principal) throw notFound;
+    if (!history || history.head.principal !== principal) throw resourceNotFound(uri);
     const body = {
       ...historyJson({ ...history, records: history.records.filter((r) => r.principal === principal) }),
       ...(live?.ok ? { checkout: live.checkout, live: true } : { live: false }),
@@ -144,7 +143,7 @@ function registerSubscriptions(server: Server, principal: string, checkouts: Che
     const uri = request.params.uri;
     const id = parseCheckoutUri(uri);
     const stored = id === undefined ? undefined : await heads.read(id);
-    if (id === undefined || !stored || stored.value.principal !== principal) throw new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found`, { uri });
+    if (id === undefined || !stored || stored.value.principal !== principal) throw resourceNotFound(uri);
     if (!subscribed.has(uri) && subscribed.size >= SUBSCRIPTIONS_AT_MOST) {
       throw new McpError(-32602, `At most ${SUBSCRIPTIONS_AT_MOST} checkouts can be subscribed in one session; unsubscribe from one first`);
     }
@@ -169,6 +168,11 @@ function registerSubscriptions(server: Server, principal: string, checkouts: Che
     stop();
     closed?.();
   };
+}
+
+/** A foreign checkout's resource is indistinguishable from one that does not exist. */
+function resourceNotFound(uri: string): McpError {
+  return new McpError(RESOURCE_NOT_FOUND, `Resource ${uri} not found`, { uri });
 }
 
 function parseCheckoutUri(uri: string): string | undefined {

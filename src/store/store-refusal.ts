@@ -26,6 +26,11 @@ export class StoreRefusedError extends Error {
   }
 }
 
+/** `text` with the credentials of the store's URL masked, should a driver's message echo them. */
+export function scrubbedFor(url: StoreUrl, text: string): string {
+  return url.kind === 'postgres' || url.kind === 'redis' ? scrubStoreSecrets(text, url.url) : text;
+}
+
 /** The ledger a reading command was pointed at does not exist: nothing was created. */
 export class NoLedgerError extends StoreRefusedError {
   constructor(url: StoreUrl, what: string) {
@@ -81,8 +86,7 @@ function databaseName(url: StoreUrl): string {
 
 /** The driver's message, one line, bounded, with the URL's credentials masked should it echo them. */
 function oneLine(url: StoreUrl, error: unknown): string {
-  let text = error instanceof Error ? error.message : error === undefined ? '' : String(error);
-  if (url.kind === 'postgres' || url.kind === 'redis') text = scrubStoreSecrets(text, url.url);
+  let text = scrubbedFor(url, error instanceof Error ? error.message : error === undefined ? '' : String(error));
   text = text.replace(/^store \S+ unavailable: /, '').replace(/\s+/g, ' ').trim();
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }

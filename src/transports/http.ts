@@ -19,19 +19,19 @@ import type { BearerTokens } from './bearer-tokens.js';
 import { answerMetrics, METRICS_PATH, type MetricsEndpoint } from './metrics-endpoint.js';
 import { readRawBody } from './request-body.js';
 
-export const MCP_PATH = '/mcp';
-export const REALM = 'once-checkout';
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const MCP_PATH = '/mcp';
+const REALM = 'once-checkout';
+const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** A client has this long to send its request headers (slow-loris: the socket is cut after it). */
-export const HEADERS_TIMEOUT_MS = 10_000;
+const HEADERS_TIMEOUT_MS = 10_000;
 /** ... and this long for the whole request, body included. */
-export const REQUEST_TIMEOUT_MS = 30_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 /**
  * At its cap, a principal's least recently used session that has been unused this long (and has no request
  * open) is closed to make room: a client that restarted without DELETE /mcp is not locked out until the idle
  * timeout, while a burst of opens is still refused. The evicted client gets 404 and re-initializes (MCP).
  */
-export const EVICT_IDLE_MS = 60_000;
+const EVICT_IDLE_MS = 60_000;
 /** Retry-After for the global cap: the reaper frees idle sessions at most this often. */
 const GLOBAL_RETRY_AFTER_S = 60;
 

@@ -2,13 +2,13 @@
 // is not a buyer's: it can read counts across every principal and cannot call a tool, and a buyer's token
 // cannot read other principals' volumes. Same port, so the TLS proxy and Host checks in front of /mcp cover it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/config-error.js';
+import { readSettingFile } from '../config/config-file.js';
 import type { PrometheusText } from '../telemetry/metrics.js';
 import { BearerTokens } from './bearer-tokens.js';
 
 export const METRICS_PATH = '/metrics';
-export const METRICS_REALM = 'once-checkout-metrics';
+const METRICS_REALM = 'once-checkout-metrics';
 const VARIABLE = 'ONCE_METRICS_TOKEN';
 const MIN_TOKEN_LENGTH = 16;
 
@@ -23,13 +23,7 @@ export function parseMetricsTokens(value: string | undefined, httpTokens?: Beare
   if (!text) return undefined;
   let tokens: string[];
   if (text.startsWith('@')) {
-    const path = text.slice(1);
-    try {
-      tokens = readFileSync(path, 'utf8').split(/\r?\n/);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-      throw new ConfigError(VARIABLE, `cannot read the token file ${path} (${code})`, 'Point @ at a readable file with one token a line');
-    }
+    tokens = readSettingFile(VARIABLE, text.slice(1), 'token file', 'Point @ at a readable file with one token a line');
   } else {
     tokens = text.split(',');
   }
