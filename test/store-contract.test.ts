@@ -60,6 +60,21 @@ describe.each(stores)('store contract: %s', (_name, open) => {
     expect((await store.get('cas'))?.value).toEqual({ fence: 2 });
   });
 
+  it('R7: of 20 concurrent compare-and-swaps on one text exactly one wins; on 20 different keys every one does', async () => {
+    store ??= await open();
+    const one = await store.claim('cas-race', { n: 0 });
+    if (!one.claimed) throw new Error('claim failed');
+    const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => store.replace('cas-race', one.stored, { n: i + 1 })));
+    expect(racing.filter((w) => w !== undefined)).toHaveLength(1);
+    expect((await store.get('cas-race'))?.raw).toBe(racing.find((w) => w !== undefined)?.raw);
+    const many = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim(`cas-many-${i}`, { n: 0 })));
+    const written = await Promise.all(
+      many.map((c, i) => (c.claimed ? store.replace(`cas-many-${i}`, c.stored, { n: i }) : Promise.resolve(undefined))),
+    );
+    expect(written.every((w) => w !== undefined)).toBe(true);
+    for (let i = 0; i < 20; i++) expect((await store.get(`cas-many-${i}`))?.value).toEqual({ n: i });
+  });
+
   it('R7: a replace fenced out leaves the text it found, and a key deleted meanwhile stays absent', async () => {
     store ??= await open();
     const claimed = await store.claim('fenced', { fence: 1 });
