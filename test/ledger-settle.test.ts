@@ -132,9 +132,9 @@ describe('R7: the sweep respects live owners and fences', () => {
     const { ledger, clock } = setup();
     await unknownRecord(ledger);
     const settlement = await ledger.settleFromProvider<string>('k-1', async () => {
-      // Meanwhile our lease lapses and an agent's retry takes over and settles.
-      clock.advance(31_000);
-      const other = new Ledger({ store: ledger.store, clock, ttlMs: 23 * HOUR });
+      // Meanwhile this process stalls (its clock, and so its renewals, stand still), and an agent's retry in
+      // another process, 31 s later, finds our lease lapsed, takes over and settles.
+      const other = new Ledger({ store: ledger.store, clock: new ManualClock(clock.now() + 31_000), ttlMs: 23 * HOUR });
       const retry = await other.run(spec(async () => ({ kind: 'succeeded', value: 'order_from_retry' }), async () => ({ kind: 'resend' })));
       expect(retry.outcome).toBe('succeeded');
       return { kind: 'unknown', reason: 'merchant 503' };

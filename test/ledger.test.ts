@@ -227,6 +227,30 @@ describe('R7: one runner at a time', () => {
     expect(result.record.fence).toBe(2);
   });
 
+  it('R7: the lease is renewed on the ledger\u2019s clock: a call running past its lease keeps it, and a duplicate waits instead of taking over', async () => {
+    const { ledger, clock } = setup({ leaseMs: 30_000, waitMs: 2_000 });
+    let finish: ((r: StepResult<string>) => void) | undefined;
+    let executions = 0;
+    const first = ledger.run(
+      scripted([]).spec({
+        execute: async () => {
+          executions += 1;
+          for (let i = 0; i < 9; i++) await clock.sleep(5_000); // 45 s of the ledger's time: past the 30 s lease
+          return new Promise<StepResult<string>>((resolve) => (finish = resolve));
+        },
+      }),
+    );
+    while (!finish) await new Promise((resolve) => setImmediate(resolve));
+    const running = (await ledger.read<string>('k-1'))!.state;
+    expect(running.status).toBe('pending');
+    expect(running.status === 'pending' && running.lease_until).toBeGreaterThan(clock.now());
+    const duplicate = await ledger.run(scripted([ok('cs_2')], [{ kind: 'resend' }]).spec());
+    expect(duplicate.outcome).toBe('pending');
+    finish(ok('cs_1'));
+    expect((await first).value).toBe('cs_1');
+    expect(executions).toBe(1);
+  });
+
   it('R7: a stale owner whose lease was taken over cannot overwrite the newer outcome (fencing)', async () => {
     const { ledger, clock, store } = setup({ leaseMs: 1_000 });
     let releaseSlow!: (r: StepResult<string>) => void;
@@ -234,8 +258,11 @@ describe('R7: one runner at a time', () => {
       scripted([]).spec({ execute: () => new Promise<StepResult<string>>((resolve) => (releaseSlow = resolve)) }),
     );
     await new Promise((resolve) => setImmediate(resolve));
-    clock.advance(60_000); // the slow owner's lease lapses (its renewals run on real time and are too late)
-    const taker = await ledger.run(
+    // The slow owner's process stalls (its clock, and so its renewals, stand still) while another process's clock
+    // runs on a minute: there its lease has lapsed.
+    const later = new ManualClock(clock.now() + 60_000);
+    const other = new Ledger({ store, clock: later, ttlMs: 23 * HOUR, leaseMs: 1_000 });
+    const taker = await other.run(
       scripted([], [{ kind: 'settled', result: { kind: 'succeeded', value: 'order_from_reconcile' } }]).spec(),
     );
     expect(taker.value).toBe('order_from_reconcile');

@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { BackendName } from '../backends/backend.js';
-import { leaseTicker, type Renewal } from '../ledger/lease-ticker.js';
+import { tickerOf, type LeaseTicker, type Renewal } from '../ledger/lease-ticker.js';
 import { ownerIsGone, PROCESS_OWNER } from '../ledger/owner.js';
 import type { Clock } from '../ledger/clock.js';
 import type { Store, Stored } from '../store/store.js';
@@ -116,6 +116,11 @@ export class CheckoutHeads {
     private readonly clock: Clock,
     readonly leaseMs: number,
   ) {}
+
+  /** What renews this process's checkout-level claims, on the clock they are judged by. */
+  get ticker(): LeaseTicker {
+    return tickerOf(this.clock);
+  }
 
   /** Where heads of this backend and merchant live; `anchor` '' gives the prefix of all of them. */
   keyOf(anchor: string): string {
@@ -237,7 +242,7 @@ export class HeldLock {
     /** The key this claim marked open, to unmark if the operation never ran. */
     readonly markedOpen?: string,
   ) {
-    this.renewal = leaseTicker.hold(Math.max(Math.floor(heads.leaseMs / 3), 1_000), () => {
+    this.renewal = heads.ticker.hold(Math.max(Math.floor(heads.leaseMs / 3), 1_000), () => {
       void this.change((head) => ({ ...head, lock: head.lock && { ...head.lock, lease_until: this.heads.leaseUntil() } })).catch(() => {});
     });
   }
@@ -255,7 +260,7 @@ export class HeldLock {
 
   /** Writes the last news and lets the next operation run. The store being down: the lease will lapse. */
   async release(edit: (head: AnchorHead) => AnchorHead = (head) => head): Promise<void> {
-    leaseTicker.release(this.renewal);
+    this.heads.ticker.release(this.renewal);
     const run = this.chain.then(() => this.apply(edit, true));
     this.chain = run.catch(() => {});
     try {

@@ -5,7 +5,7 @@ import type { Json } from './canonical.js';
 import { systemClock, type Clock } from './clock.js';
 import { LedgerError } from './errors.js';
 import { outboundKey, type KeyShape } from './keys.js';
-import { leaseTicker, type Renewal } from './lease-ticker.js';
+import { tickerOf, type Renewal } from './lease-ticker.js';
 import { UNOBSERVED, type LedgerObserver } from './observer.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { recordJson } from './record-json.js';
@@ -671,7 +671,7 @@ class Lease<T> {
   ) {
     this.current = claimed;
     // One renewal at a time: a tick while one is still being written skips.
-    this.renewal = leaseTicker.hold(Math.max(Math.floor(ledger.leaseMs / 3), 1), () => {
+    this.renewal = tickerOf(ledger.clock).hold(Math.max(Math.floor(ledger.leaseMs / 3), 1), () => {
       this.renewing ??= this.renew().finally(() => {
         this.renewing = undefined;
       });
@@ -694,7 +694,7 @@ class Lease<T> {
 
   /** Stops renewing; returns the renewal still being written, if one is, for the caller to await. */
   stop(): Promise<void> | undefined {
-    leaseTicker.release(this.renewal);
+    tickerOf(this.ledger.clock).release(this.renewal);
     return this.renewing;
   }
 }
