@@ -115,12 +115,12 @@ export class CheckoutHeads {
     readonly merchant: string,
     private readonly clock: Clock,
     readonly leaseMs: number,
-  ) {}
+  ) {
+    this.ticker = tickerOf(clock);
+  }
 
   /** What renews this process's checkout-level claims, on the clock they are judged by. */
-  get ticker(): LeaseTicker {
-    return tickerOf(this.clock);
-  }
+  readonly ticker: LeaseTicker;
 
   /** Where heads of this backend and merchant live; `anchor` '' gives the prefix of all of them. */
   keyOf(anchor: string): string {

@@ -5,7 +5,7 @@ import type { Json } from './canonical.js';
 import { systemClock, type Clock } from './clock.js';
 import { LedgerError } from './errors.js';
 import { outboundKey, type KeyShape } from './keys.js';
-import { tickerOf, type Renewal } from './lease-ticker.js';
+import { tickerOf, type LeaseTicker, type Renewal } from './lease-ticker.js';
 import { UNOBSERVED, type LedgerObserver } from './observer.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
 import { recordJson } from './record-json.js';
@@ -115,6 +115,8 @@ export interface LedgerOptions {
 export class Ledger {
   readonly store: Store;
   readonly clock: Clock;
+  /** Renews this ledger's leases on its clock (R7). @internal used by Lease */
+  readonly ticker: LeaseTicker;
   readonly ttlMs: number;
   readonly leaseMs: number;
   readonly waitMs: number;
@@ -129,6 +131,7 @@ export class Ledger {
   constructor(options: LedgerOptions) {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
+    this.ticker = tickerOf(this.clock);
     this.ttlMs = options.ttlMs;
     this.leaseMs = options.leaseMs ?? 30_000;
     this.waitMs = options.waitMs ?? 10_000;
@@ -671,7 +674,7 @@ class Lease<T> {
   ) {
     this.current = claimed;
     // One renewal at a time: a tick while one is still being written skips.
-    this.renewal = tickerOf(ledger.clock).hold(Math.max(Math.floor(ledger.leaseMs / 3), 1), () => {
+    this.renewal = ledger.ticker.hold(Math.max(Math.floor(ledger.leaseMs / 3), 1), () => {
       this.renewing ??= this.renew().finally(() => {
         this.renewing = undefined;
       });
@@ -694,7 +697,7 @@ class Lease<T> {
 
   /** Stops renewing; returns the renewal still being written, if one is, for the caller to await. */
   stop(): Promise<void> | undefined {
-    tickerOf(this.ledger.clock).release(this.renewal);
+    this.ledger.ticker.release(this.renewal);
     return this.renewing;
   }
 }
