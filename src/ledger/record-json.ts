@@ -1,7 +1,8 @@
 // The JSON text of a ledger record, written field by field. Every call writes a record twice (claim and
 // settle), and on a fresh run JSON.stringify of the record was the largest share of our own CPU: a record has
 // a fixed shape, so its text is put together from its fields (JSON.stringify only for the strings and the
-// free-form parts: the summary and the state), in about 60% of the time. The text decodes to the same record
+// free-form parts: the summary and the state). Measured with the text flattened as the socket write does it:
+// 2.65 → 2.4 µs for a claim's text, 3.5 → 3.1 µs for a settle's. The text decodes to the same record
 // (test/record-json.test.ts holds it to JSON.stringify on generated records).
 import type { LedgerRecord, TimelineEvent } from './record.js';
 
