@@ -52,6 +52,17 @@ function expectClean(summary: ChaosSummary, tasks: number) {
 }
 
 describe('chaos', () => {
+  it('a store its servers refuse stops the run with the server\u2019s own words, not a closed connection', () => {
+    const run = spawnSync(process.execPath, [BIN, 'chaos', '--tasks', '5', '--store', 'sqlite:///etc/passwd/ledger.db'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/a server stopped at start: ONCE_STORE: sqlite:\/\/\/etc\/passwd\/ledger\.db cannot be used/);
+    expect(run.stderr).not.toMatch(/Connection closed/);
+  });
+
   it('R1–R14 under chaos on SQLite: 200 tasks through every network fault, SIGKILLs and interleavings, zero duplicates, zero lost successes', () => {
     const { status, summary, stderr } = chaos(['--tasks', '200', '--seed', '11']);
     expect(status, why(summary)).toBe(0);

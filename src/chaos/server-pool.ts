@@ -32,8 +32,15 @@ export class ServerPool {
     this.slots = Array.from({ length: count }, (_, index) => ({ index, ready: Promise.resolve(), inFlight: 0 }));
   }
 
+  /** Starts every server; one that stops at start (a store it refuses, say) fails the run with its own words. */
   async start(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => this.boot(slot)));
+    try {
+      await Promise.all(this.slots.map((slot) => this.boot(slot)));
+    } catch (error) {
+      await new Promise((resolve) => setTimeout(resolve, 100)); // its last line may still be on its way
+      const said = this.stderr.join('').trim().split('\n').pop()?.replace(/^once-checkout: /, '').trim();
+      throw new Error(said ? `a server stopped at start: ${said}` : (error as Error).message, { cause: error });
+    }
   }
 
   private boot(slot: Slot): Promise<void> {
