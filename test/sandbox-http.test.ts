@@ -136,6 +136,15 @@ describe('sandbox merchant over HTTP (ACP REST)', () => {
     expect(missing.status).toBe(404);
     expect(missing.headers.get('request-id')).toBe('trace-123');
   });
+
+  it('a session id that is not valid percent-encoding is a session that does not exist (404), not a 500', async () => {
+    for (const path of ['/checkout_sessions/%E0%A4%A', '/checkout_sessions/%zz/complete']) {
+      const answer = await call(path, { method: path.endsWith('complete') ? 'POST' : 'GET', body: pay });
+      expect(answer.status, path).toBe(404);
+      expect(answer.body.type).toBe('invalid_request');
+    }
+    expect((await call('/checkout_sessions', { body: cart })).status).toBe(201);
+  });
 });
 
 describe('sandbox merchant over HTTP: in flight', () => {

@@ -120,7 +120,7 @@ export const PREFIX = {
 } as const;
 
 export function matchRoute(method: string, path: string): Route {
-  const at = sessionPath(path, 'checkout_sessions', decodeURIComponent);
+  const at = sessionPath(path, 'checkout_sessions');
   if (!at) return { kind: 'none' };
   const { id, action } = at;
   const post = method === 'POST';

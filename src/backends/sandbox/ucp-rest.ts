@@ -9,7 +9,7 @@ export type RestRoute = { operation: UcpOperation; id?: string } | { operation: 
 
 /** The operation a method and a path below /ucp name. */
 export function restRoute(method: string, path: string): RestRoute {
-  const at = sessionPath(path, 'checkout-sessions', safeDecode);
+  const at = sessionPath(path, 'checkout-sessions');
   if (!at) return { operation: 'none', status: 404 };
   const { id, action } = at;
   if (id === undefined) return method === 'POST' ? { operation: 'create' } : { operation: 'none', status: 405 };
@@ -19,14 +19,6 @@ export function restRoute(method: string, path: string): RestRoute {
   }
   if (action === 'complete' || action === 'cancel') return method === 'POST' ? { operation: action, id } : { operation: 'none', status: 405 };
   return { operation: 'none', status: 404 };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 export interface RestCall {
