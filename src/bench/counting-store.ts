@@ -33,9 +33,9 @@ export class CountingStore implements Store {
     return this.inner.getLinked<A, B>(key, field);
   }
 
-  claim<T>(key: string, value: T, json?: string): Promise<ClaimResult<T>> {
+  claim<T>(key: string, value: T): Promise<ClaimResult<T>> {
     this.calls += 1;
-    const result = this.inner.claim(key, value, json);
+    const result = this.inner.claim(key, value);
     if (!this.countBytes) return result;
     return result.then((r) => {
       if (r.claimed) this.written += r.stored.raw.length;
@@ -43,9 +43,9 @@ export class CountingStore implements Store {
     });
   }
 
-  replace<T>(key: string, expected: Stored<T>, next: T, json?: string): Promise<Stored<T> | undefined> {
+  replace<T>(key: string, expected: Stored<T>, next: T): Promise<Stored<T> | undefined> {
     this.calls += 1;
-    const written = this.inner.replace(key, expected, next, json);
+    const written = this.inner.replace(key, expected, next);
     if (!this.countBytes) return written;
     this.compared += expectedOf(expected.raw).text.length;
     return written.then((w) => {

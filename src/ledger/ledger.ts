@@ -8,7 +8,6 @@ import { outboundKey, type KeyShape } from './keys.js';
 import { tickerOf, type LeaseTicker, type Renewal } from './lease-ticker.js';
 import { UNOBSERVED, type LedgerObserver } from './observer.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
-import { recordJson } from './record-json.js';
 import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
 import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
 
@@ -604,14 +603,14 @@ export class Ledger {
     return { outcome: 'failed', code: state.code, message: state.message, value: state.result, replayed, record };
   }
 
-  /** Inserts a record if its key is free (R7), written by recordJson. */
+  /** Inserts a record if its key is free (R7). */
   private claimRecord<T>(storeKey: string, record: LedgerRecord<T>) {
-    return this.store.claim<LedgerRecord<T>>(storeKey, record, recordJson(record));
+    return this.store.claim<LedgerRecord<T>>(storeKey, record);
   }
 
-  /** Compare-and-swap of a record on the text last seen (the fence, R7), written by recordJson. @internal Lease uses it too */
+  /** Compare-and-swap of a record on the text last seen (the fence, R7). @internal Lease uses it too */
   replaceRecord<T>(storeKey: string, current: Stored<LedgerRecord<T>>, next: LedgerRecord<T>) {
-    return this.store.replace(storeKey, current, next, recordJson(next));
+    return this.store.replace(storeKey, current, next);
   }
 
   /** @internal used by Lease */

@@ -24,13 +24,9 @@ export interface Store {
    * Insert-if-absent in one atomic step; when the key exists, returns what is there (one round trip).
    * `claimed` is true only for this call's own insert, even where another call inserted an identical value.
    */
-  claim<T>(key: string, value: T, json?: string): Promise<ClaimResult<T>>;
-  /**
-   * Compare-and-swap: writes `next` only if the stored text is still `expected.raw`. For claim and replace,
-   * `json` is the value's JSON text when the caller wrote it itself (the ledger writes its records faster than
-   * JSON.stringify); a store may ignore it and serialise the value.
-   */
-  replace<T>(key: string, expected: Stored<T>, next: T, json?: string): Promise<Stored<T> | undefined>;
+  claim<T>(key: string, value: T): Promise<ClaimResult<T>>;
+  /** Compare-and-swap: writes `next` only if the stored text is still `expected.raw`. */
+  replace<T>(key: string, expected: Stored<T>, next: T): Promise<Stored<T> | undefined>;
   /** Unconditional write, for data with a single writer (indexes, the sandbox merchant's own state). */
   put<T>(key: string, value: T): Promise<void>;
   delete(key: string): Promise<boolean>;
