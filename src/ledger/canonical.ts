@@ -11,8 +11,15 @@ export function canonicalize(value: unknown): Json {
   if (typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : canonicalize(v)));
   if (typeof value === 'object') {
+    const object = value as Record<string, unknown>;
     const out: { [key: string]: Json } = {};
-    for (const [key, v] of sortedEntries(value as Record<string, unknown>)) out[key] = canonicalize(v);
+    const ordered = orderedKeys(object);
+    const names = ordered[0];
+    const keys = ordered[1];
+    for (let i = 0; i < keys.length; i++) {
+      const v = object[keys[i]];
+      if (v !== undefined) out[names[i]] = canonicalize(v);
+    }
     return out;
   }
   throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
@@ -36,31 +43,65 @@ export function canonicalJson(value: unknown): string {
     return `${text}]`;
   }
   if (typeof value === 'object') {
+    const object = value as Record<string, unknown>;
     let text = '{';
-    for (const [key, v] of sortedEntries(value as Record<string, unknown>)) {
+    const ordered = orderedKeys(object);
+    const names = ordered[0];
+    const keys = ordered[1];
+    for (let i = 0; i < keys.length; i++) {
+      const v = object[keys[i]];
+      if (v === undefined) continue;
       if (text.length > 1) text += ',';
-      text += `${JSON.stringify(key)}:${canonicalJson(v)}`;
+      text += `${JSON.stringify(names[i])}:${canonicalJson(v)}`;
     }
     return `${text}}`;
   }
   throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
 }
 
-/** The defined entries of an object under NFC-normalised keys, sorted by those keys. */
-function sortedEntries(object: Record<string, unknown>): Array<[string, unknown]> {
-  const entries: Array<[string, unknown]> = [];
-  for (const key of Object.keys(object)) {
-    const v = object[key];
-    if (v !== undefined) entries.push([normalized(key), v]);
+/**
+ * An object's keys in canonical order, as two lists index by index: their NFC forms, sorted, and the keys they
+ * are in the object. Keys that are the same once normalised are refused. Every call derives its key through
+ * here, so the usual object (a few ASCII keys, their own NFC forms) takes a path that allocates little:
+ * Array.prototype.sort sets up more than the whole rest of a small object's text costs.
+ */
+function orderedKeys(object: Record<string, unknown>): [names: string[], keys: string[]] {
+  const keys = Object.keys(object);
+  let ascii = true;
+  for (let i = 0; i < keys.length && ascii; i++) ascii = !NOT_ASCII.test(keys[i]);
+  if (ascii) {
+    sortInPlace(keys);
+    return [keys, keys];
   }
-  if (entries.length < 2) return entries;
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  for (let i = 1; i < entries.length; i++) {
-    if (entries[i][0] === entries[i - 1][0]) {
-      throw new TypeError(`two keys of one object are the same key "${entries[i][0]}" once Unicode-normalised: send one`);
+  const pairs = keys.map((key): [string, string] => [key.normalize('NFC'), key]);
+  pairs.sort((a, b) => byCodeUnits(a[0], b[0]));
+  for (let i = 1; i < pairs.length; i++) {
+    if (pairs[i][0] === pairs[i - 1][0]) {
+      throw new TypeError(`two keys of one object are the same key "${pairs[i][0]}" once Unicode-normalised: send one`);
     }
   }
-  return entries;
+  return [pairs.map((pair) => pair[0]), pairs.map((pair) => pair[1])];
+}
+
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorts by code units: insertion sort for the few keys an object usually has, the built-in sort beyond. */
+function sortInPlace(keys: string[]): void {
+  if (keys.length > 16) {
+    keys.sort(byCodeUnits);
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > key) {
+      keys[j + 1] = keys[j];
+      j -= 1;
+    }
+    keys[j + 1] = key;
+  }
 }
 
 const NOT_ASCII = /[^\x00-\x7f]/;
