@@ -11,15 +11,10 @@ export function canonicalize(value: unknown): Json {
   if (typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : canonicalize(v)));
   if (typeof value === 'object') {
-    const object = value as Record<string, unknown>;
     const out: { [key: string]: Json } = {};
-    const ordered = orderedKeys(object);
-    const names = ordered[0];
-    const keys = ordered[1];
-    for (let i = 0; i < keys.length; i++) {
-      const v = object[keys[i]];
-      if (v !== undefined) out[names[i]] = canonicalize(v);
-    }
+    eachEntry(value as Record<string, unknown>, (name, v) => {
+      out[name] = canonicalize(v);
+    });
     return out;
   }
   throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
@@ -43,20 +38,24 @@ export function canonicalJson(value: unknown): string {
     return `${text}]`;
   }
   if (typeof value === 'object') {
-    const object = value as Record<string, unknown>;
     let text = '{';
-    const ordered = orderedKeys(object);
-    const names = ordered[0];
-    const keys = ordered[1];
-    for (let i = 0; i < keys.length; i++) {
-      const v = object[keys[i]];
-      if (v === undefined) continue;
-      if (text.length > 1) text += ',';
-      text += `${JSON.stringify(names[i])}:${canonicalJson(v)}`;
-    }
+    eachEntry(value as Record<string, unknown>, (name, v) => {
+      text += `${text.length > 1 ? ',' : ''}${JSON.stringify(name)}:${canonicalJson(v)}`;
+    });
     return `${text}}`;
   }
   throw new TypeError(`cannot canonicalize a value of type ${typeof value}`);
+}
+
+/** Calls `visit` with each entry of an object that is not undefined, under its NFC name, in canonical order. */
+function eachEntry(object: Record<string, unknown>, visit: (name: string, value: unknown) => void): void {
+  const ordered = orderedKeys(object);
+  const names = ordered[0];
+  const keys = ordered[1];
+  for (let i = 0; i < keys.length; i++) {
+    const v = object[keys[i]];
+    if (v !== undefined) visit(names[i], v);
+  }
 }
 
 /**
