@@ -2,7 +2,6 @@
 // built server in HTTP mode; two server processes share one PostgreSQL store; agents talk MCP over HTTP and
 // stdio. Every case names the rule or issue case it proves.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { ResourceUpdatedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
@@ -17,6 +16,8 @@ import type { Store } from '../src/store/store.js';
 import { ORDER_EVENTS_PATH } from '../src/transports/order-webhook.js';
 import { runCli } from './support/cli-process.js';
 import { connectHttp, newToken, startHttpServer, type HttpClient, type HttpServerProcess } from './support/http-server-process.js';
+import { closedPort as freePort } from './support/ports.js';
+import { eventually } from './support/waiting.js';
 import { ADDRESS, startServer, structured, type RunningServer } from './support/server-process.js';
 import { freshPostgresDatabase, postgresAvailable } from './support/services.js';
 
@@ -25,28 +26,6 @@ const PAY = { handler_id: 'sandbox', instrument: { type: 'card', credential: { t
 const SECRET = `whsec_${randomBytes(24).toString('hex')}`;
 const API_KEY = `key_${randomBytes(12).toString('hex')}`;
 const LONG = 120_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a value (the event is asynchronous by nature); fails with `what` after `ms`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const available = await postgresAvailable();
 

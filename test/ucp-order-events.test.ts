@@ -3,7 +3,6 @@
 // verifies them with the business's key, applies each Webhook-Id once, and tells the agent.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveMerchant, type MerchantServer } from '../src/backends/sandbox/http.js';
 import { toUcpOrder } from '../src/backends/sandbox/order-events.js';
@@ -16,31 +15,12 @@ import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/store.js';
 import { UCP_ORDER_EVENTS_PATH } from '../src/transports/ucp-order-webhook.js';
 import { connectHttp, newToken, startHttpServer, type HttpClient, type HttpServerProcess } from './support/http-server-process.js';
+import { closedPort as freePort } from './support/ports.js';
+import { eventually } from './support/waiting.js';
 import { ADDRESS, structured, tempDir } from './support/server-process.js';
 
 const PAY = { handler_id: 'sandbox', instrument: { type: 'card', credential: { type: 'token', token: 'tok_sandbox_ok' } } };
 const LONG = 120_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('issue 18 over UCP: signed order webhooks (RFC 9421, the business\'s published key)', () => {
   let merchant: MerchantServer;

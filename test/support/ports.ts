@@ -1,4 +1,4 @@
-// A port nothing listens on (bound, then closed): for "cannot be reached" cases.
+// A port nothing listens on (bound, then closed): for "cannot be reached" cases, and for a server to start on.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
