@@ -145,7 +145,7 @@ export class Ledger {
     const wait: Waiting = { started: this.clock.now(), poll: this.pollMs, on: undefined };
     for (;;) {
       const now = this.clock.now();
-      const claim = await this.observe.claim(spec.key, spec.operation, () => this.claimRecord(storeKey, this.freshRecord(spec, now, 1)));
+      const claim = await this.observe.claim(spec.key, spec.operation, () => this.store.claim<LedgerRecord<T>>(storeKey, this.freshRecord(spec, now, 1)));
       if (claim.claimed) return this.runAttempt(spec, claim.stored, 'send');
       const step = await this.nextStep(spec, storeKey, claim.current, now, wait);
       if (step) return step;
@@ -192,7 +192,7 @@ export class Ledger {
     const record = current.value;
     const next = this.freshRecord(spec, now, record.generation + 1);
     if (keepTimeline) next.timeline = [...record.timeline, { at: now, event: 'new_generation', attempt: 1 }, ...next.timeline];
-    const mine = await this.replaceRecord(storeKey, current, next);
+    const mine = await this.store.replace(storeKey, current, next);
     return mine ? this.runAttempt(spec, mine, 'send') : undefined;
   }
 
@@ -210,7 +210,7 @@ export class Ledger {
     if (sawItRun) return this.failedResult(record, state, true);
     if (record.attempt >= this.maxAttempts) return this.atAttemptsCap(spec, storeKey, current, state, now);
     // A genuine failure re-executes as attempt n+1 with a new outbound key (R6).
-    const mine = await this.replaceRecord(storeKey, current, this.nextAttempt(record, now, spec));
+    const mine = await this.store.replace(storeKey, current, this.nextAttempt(record, now, spec));
     return mine ? this.runAttempt(spec, mine, 'send') : undefined;
   }
 
@@ -234,7 +234,7 @@ export class Ledger {
     }
     const event: TimelineEvent = { at: now, event: 'reconciled', attempt: record.attempt, detail: PRECHECKED };
     const next = this.settledRecord({ ...record, fence: record.fence + 1 }, info, seen, [event], now, spec.anchorKey);
-    const mine = await this.replaceRecord(storeKey, current, next);
+    const mine = await this.store.replace(storeKey, current, next);
     return mine ? this.resultOf(next, true) : undefined;
   }
 
@@ -251,7 +251,7 @@ export class Ledger {
 
   /** Same attempt, same key, a new fence; reconcile before anything is sent again (R6, R7). */
   private async takeOverAndReconcile<T>(spec: RunSpec<T>, storeKey: string, current: Stored<LedgerRecord<T>>, now: number, why: string, wait: Waiting): Promise<RunResult<T> | undefined> {
-    const mine = await this.replaceRecord(storeKey, current, this.takeOver(current.value, now, why));
+    const mine = await this.store.replace(storeKey, current, this.takeOver(current.value, now, why));
     if (!mine) return undefined;
     const settled = await this.runAttempt(spec, mine, 'reconcile');
     if (settled.code !== SUPERSEDED) return settled;
@@ -308,7 +308,7 @@ export class Ledger {
           : state.lease_until > now
             ? `owner ${state.owner} is gone`
             : `lease of ${state.owner} expired`;
-      const mine = await this.replaceRecord(storeKey, current, this.takeOver(record, now, `${by.takeOver}: ${why}`));
+      const mine = await this.store.replace(storeKey, current, this.takeOver(record, now, `${by.takeOver}: ${why}`));
       if (!mine) continue;
 
       const info: AttemptInfo = { number: record.attempt, outboundKey: record.outbound_key, requestId: randomUUID() };
@@ -478,7 +478,7 @@ export class Ledger {
     const deadline = state.status === 'pending' ? Math.max(state.lease_until, this.clock.now() + 1_000) : this.clock.now() + 5_000;
     for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
       try {
-        return await this.observe.settle(mine.value, next, () => this.replaceRecord(storeKey, mine, next));
+        return await this.observe.settle(mine.value, next, () => this.store.replace(storeKey, mine, next));
       } catch (error) {
         if (!(error instanceof StoreUnavailableError) || this.clock.now() + delay > deadline) throw error;
         await this.clock.sleep(delay);
@@ -603,16 +603,6 @@ export class Ledger {
     return { outcome: 'failed', code: state.code, message: state.message, value: state.result, replayed, record };
   }
 
-  /** Inserts a record if its key is free (R7). */
-  private claimRecord<T>(storeKey: string, record: LedgerRecord<T>) {
-    return this.store.claim<LedgerRecord<T>>(storeKey, record);
-  }
-
-  /** Compare-and-swap of a record on the text last seen (the fence, R7). @internal Lease uses it too */
-  replaceRecord<T>(storeKey: string, current: Stored<LedgerRecord<T>>, next: LedgerRecord<T>) {
-    return this.store.replace(storeKey, current, next);
-  }
-
   /** @internal used by Lease */
   leaseUntil(): number {
     return this.clock.now() + this.leaseMs;
@@ -686,7 +676,7 @@ class Lease<T> {
     if (record.state.status !== 'pending') return;
     const next = { ...record, state: { ...record.state, lease_until: this.ledger.leaseUntil() } };
     try {
-      const written = await this.ledger.replaceRecord(this.storeKey, this.current, next);
+      const written = await this.ledger.store.replace(this.storeKey, this.current, next);
       if (written) this.current = written;
       else this.lost = true;
     } catch {
