@@ -175,6 +175,11 @@ function keyvOn(connection: Connection): Keyv {
   return keyv;
 }
 
+/** An older Redis refusing a newer option (SET … NX GET before 7.0, SET … GET before 6.2): nothing was written. */
+function refusesSyntax(error: unknown): boolean {
+  return error instanceof Error && /syntax error/i.test(error.message);
+}
+
 /** The atomic steps, each one command or one script on the shared connection. */
 function redisSteps(connection: Connection, options: RedisStoreOptions): NativeSteps {
   let nxGet = !options.claimByScript; // until the server refuses it
@@ -186,7 +191,7 @@ function redisSteps(connection: Connection, options: RedisStoreOptions): NativeS
         try {
           there = await connection.send((client) => client.sendCommand(['SET', rawKey, raw, 'NX', 'GET']));
         } catch (error) {
-          if (!(error instanceof Error) || !/syntax error/i.test(error.message)) throw error;
+          if (!refusesSyntax(error)) throw error;
           nxGet = false;
           return native.claim(rawKey, raw);
         }
@@ -201,7 +206,7 @@ function redisSteps(connection: Connection, options: RedisStoreOptions): NativeS
       try {
         return Number(await connection.send((client) => run(client, [rawKey], [expected.text, next]))) === 1;
       } catch (error) {
-        if (run !== replaceSetGetScript || !(error instanceof Error) || !/syntax error/i.test(error.message)) throw error;
+        if (run !== replaceSetGetScript || !refusesSyntax(error)) throw error;
         setGet = false;
         return native.replace(rawKey, expected, next);
       }
