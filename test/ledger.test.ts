@@ -227,6 +227,24 @@ describe('R7: one runner at a time', () => {
     expect(result.record.fence).toBe(2);
   });
 
+  it('R7: a record a newer version claimed keeps the fields this version does not know when this one takes it over and settles it', async () => {
+    const { ledger, clock, store } = setup({ leaseMs: 30_000 });
+    const fromNewer = {
+      v: 1, key: 'k-1', principal: 'local', operation: 'complete', backend: 'test', fingerprint: 'f-1',
+      summary: {}, generation: 1, generation_started_at: clock.now(), attempt: 1, fence: 1,
+      outbound_key: 'oc_newer', first_seen_at: clock.now(), updated_at: clock.now(),
+      expires_at: clock.now() + HOUR, state: { status: 'pending', owner: 'dead:1', lease_until: clock.now() + 30_000 },
+      timeline: [], merchant_trace: { id: 'mt_1' },
+    } as LedgerRecord<string> & { merchant_trace: { id: string } };
+    expect((await store.claim<LedgerRecord<string>>(recordStoreKey('k-1'), fromNewer)).claimed).toBe(true);
+    clock.advance(30_001);
+    const call = scripted([], [{ kind: 'settled', result: { kind: 'succeeded', value: 'order_1' } }]);
+    expect(await ledger.run(call.spec())).toMatchObject({ outcome: 'succeeded', value: 'order_1' });
+    const stored = await store.get<LedgerRecord<string> & { merchant_trace?: unknown }>(recordStoreKey('k-1'));
+    expect(stored?.value.state.status).toBe('succeeded');
+    expect(stored?.value.merchant_trace).toEqual({ id: 'mt_1' });
+  });
+
   it('R7: the lease is renewed on the ledger\u2019s clock: a call running past its lease keeps it, and a duplicate waits instead of taking over', async () => {
     const { ledger, clock } = setup({ leaseMs: 30_000, waitMs: 2_000 });
     let finish: ((r: StepResult<string>) => void) | undefined;

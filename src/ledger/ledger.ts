@@ -8,7 +8,7 @@ import { outboundKey, type KeyShape } from './keys.js';
 import { tickerOf, type LeaseTicker, type Renewal } from './lease-ticker.js';
 import { UNOBSERVED, type LedgerObserver } from './observer.js';
 import { ownerIsGone, PROCESS_OWNER } from './owner.js';
-import { isSettled, recordStoreKey, RECORD_PREFIX, type LedgerRecord, type TimelineEvent } from './record.js';
+import { isSettled, recordStoreKey, RECORD_PREFIX, withUnknownFields, type LedgerRecord, type TimelineEvent } from './record.js';
 import { StoreUnavailableError, type Store, type Stored } from '../store/store.js';
 
 /**
@@ -528,12 +528,13 @@ export class Ledger {
       timeline: events.length === 0 ? [...base.timeline, settledEvent] : [...base.timeline, ...events, settledEvent],
     };
     const anchor = base.anchor ?? (result.kind === 'succeeded' ? result.anchor : undefined);
-    return withOptionalFields(next, {
+    const known = withOptionalFields(next, {
       anchor,
       anchor_key: base.anchor_key ?? (anchor && anchorKey ? anchorKey(anchor) : undefined),
       attempt_fingerprint: base.attempt_fingerprint,
       settled_at: result.kind === 'unknown' ? base.settled_at : now,
     });
+    return withUnknownFields(known, base);
   }
 
   private async execute<T>(

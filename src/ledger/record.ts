@@ -69,6 +69,31 @@ export interface LedgerRecord<T = Json> {
   timeline: TimelineEvent[];
 }
 
+/** Every field this version knows. The type makes the list complete: a field added to the record must be named here. */
+const RECORD_FIELDS: { readonly [K in keyof LedgerRecord]-?: true } = {
+  v: true, key: true, principal: true, operation: true, backend: true, anchor: true, anchor_key: true,
+  fingerprint: true, summary: true, generation: true, generation_started_at: true, attempt: true,
+  attempt_fingerprint: true, fence: true, outbound_key: true, first_seen_at: true, updated_at: true,
+  settled_at: true, expires_at: true, state: true, timeline: true,
+};
+
+/** How many of them every record has: all but anchor, anchor_key, attempt_fingerprint and settled_at. */
+const REQUIRED_FIELDS = Object.keys(RECORD_FIELDS).length - 4;
+
+/**
+ * `next` with the fields of `from` that this version does not know, as they were: a record a newer version
+ * wrote keeps what that version put on it when this one settles it.
+ */
+export function withUnknownFields<T>(next: LedgerRecord<T>, from: LedgerRecord<T>): LedgerRecord<T> {
+  // The usual case, told cheaply (a settle is on every call's path): every field `from` has is known.
+  const optional = +(from.anchor !== undefined) + +(from.anchor_key !== undefined) + +(from.attempt_fingerprint !== undefined) + +(from.settled_at !== undefined);
+  if (Object.keys(from).length === REQUIRED_FIELDS + optional) return next;
+  for (const name in from) {
+    if (!Object.hasOwn(RECORD_FIELDS, name)) (next as unknown as Record<string, unknown>)[name] = (from as unknown as Record<string, unknown>)[name];
+  }
+  return next;
+}
+
 export function isSettled<T>(record: LedgerRecord<T>): boolean {
   return record.state.status === 'succeeded' || record.state.status === 'failed';
 }
