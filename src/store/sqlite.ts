@@ -6,23 +6,30 @@ import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { KeyvStore, keyvJson, likePrefix, type Expected, type NativeSteps } from './keyv-store.js';
 import { ENTRIES_PAGE, linkedPair, pagedEntries, valuesInAskedOrder, type Rows } from './sql-store.js';
+import { SqliteStatements } from './sqlite-statements.js';
 
 type Query = (sql: string, ...params: unknown[]) => Promise<Rows>;
+
+const BUSY_TIMEOUT_MS = 10_000;
 
 /** The compare-and-swap's condition on `value`, with the expected text as the one parameter (ASCII write id). */
 function same(expected: Expected): string {
   return expected.prefix ? `substr(value, 1, ${expected.text.length}) = ?` : 'value = ?';
 }
 
+/** `path` is absolute (a file: the native steps run on a second connection to it, with kept statements). */
 export async function openSqliteStore(path: string): Promise<KeyvStore> {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: 10_000 });
+  mkdirSync(dirname(path), { recursive: true });
+  const adapter = new KeyvSqlite({ uri: `sqlite://${path}`, busyTimeout: BUSY_TIMEOUT_MS });
   const keyv = new Keyv({ store: adapter, ...keyvJson });
   keyv.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
-  const query = adapter.query.bind(adapter) as unknown as Query;
-  // WAL lets readers run beside the one writer, across the processes that share the file.
-  await query('PRAGMA journal_mode = WAL');
-  await query('PRAGMA synchronous = NORMAL');
+  const adapterQuery = adapter.query.bind(adapter) as unknown as Query;
+  // WAL lets readers run beside the one writer, across the processes that share the file (and both connections).
+  await adapterQuery('PRAGMA journal_mode = WAL');
+  await adapterQuery('PRAGMA synchronous = NORMAL');
+  const statements = await SqliteStatements.open(path, BUSY_TIMEOUT_MS);
+  const query: Query = (sql, ...params) => statements.all(sql, ...params);
+  await query('PRAGMA synchronous = NORMAL'); // a setting of each connection
   const table = 'keyv';
   const native: NativeSteps = {
     async claim(rawKey, raw) {
@@ -67,7 +74,10 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
           after,
         ),
       ),
-    close: () => adapter.close(),
+    close: async () => {
+      await statements.close();
+      await adapter.close();
+    },
   };
   return new KeyvStore(`sqlite://${path}`, keyv, native);
 }
