@@ -7,8 +7,19 @@ import type { Rows } from './sql-store.js';
 /** Statements kept per connection; the ledger's steps use a handful, a scan of many keys may add more. */
 const KEPT = 64;
 
+/** A kept statement, and whether the driver has prepared it yet. */
+interface Kept {
+  statement: sqlite3.Statement;
+  ready: boolean;
+  /** Calls on it not finished yet (those waiting for it to be prepared too): it is finalized after them. */
+  uses: number;
+  evicted: boolean;
+  /** Settles when the driver has prepared it; rejects with why it could not. */
+  prepared: Promise<void>;
+}
+
 export class SqliteStatements {
-  private readonly kept = new Map<string, sqlite3.Statement>();
+  private readonly kept = new Map<string, Kept>();
 
   private constructor(private readonly db: sqlite3.Database) {}
 
@@ -25,31 +36,56 @@ export class SqliteStatements {
 
   /** Every row `sql` returns with `params` bound, on the statement kept for that text. */
   all(sql: string, ...params: unknown[]): Promise<Rows> {
-    const statement = this.kept.get(sql) ?? this.prepare(sql);
-    return new Promise((resolve, reject) => {
-      statement.all(params, (error: Error | null, rows: Rows) => (error ? reject(error) : resolve(rows)));
+    const kept = this.kept.get(sql) ?? this.prepare(sql);
+    kept.uses += 1;
+    // Not before it is prepared: the driver drops, without a word, the calls queued on a statement that fails to.
+    const rows = kept.ready ? rowsOf(kept.statement, params) : kept.prepared.then(() => rowsOf(kept.statement, params));
+    return rows.finally(() => {
+      kept.uses -= 1;
+      if (kept.evicted && kept.uses === 0) kept.statement.finalize();
     });
   }
 
-  private prepare(sql: string): sqlite3.Statement {
+  private prepare(sql: string): Kept {
     if (this.kept.size >= KEPT) {
-      // The oldest goes; calls still queued on it run first (the driver finalizes after them).
-      const [oldest, statement] = this.kept.entries().next().value as [string, sqlite3.Statement];
+      // The oldest goes, once the calls made on it have finished.
+      const [oldest, gone] = this.kept.entries().next().value as [string, Kept];
       this.kept.delete(oldest);
-      statement.finalize();
+      gone.evicted = true;
+      if (gone.uses === 0) gone.statement.finalize();
     }
-    // A statement that fails to prepare hands its error to every call queued on it, and is not kept.
-    const statement = this.db.prepare(sql, (error: Error | null) => {
-      if (error && this.kept.get(sql) === statement) this.kept.delete(sql);
+    let settle: (error: Error | null) => void = () => {};
+    const prepared = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
     });
-    this.kept.set(sql, statement);
-    return statement;
+    const kept: Kept = {
+      statement: this.db.prepare(sql, (error: Error | null) => {
+        if (error) {
+          if (this.kept.get(sql) === kept) this.kept.delete(sql); // the next call prepares again
+        } else {
+          kept.ready = true;
+        }
+        settle(error);
+      }),
+      ready: false,
+      uses: 0,
+      evicted: false,
+      prepared,
+    };
+    this.kept.set(sql, kept);
+    return kept;
   }
 
   async close(): Promise<void> {
-    const statements = [...this.kept.values()];
+    const statements = [...this.kept.values()].map((kept) => kept.statement);
     this.kept.clear();
     await Promise.all(statements.map((statement) => new Promise<void>((resolve) => statement.finalize(() => resolve()))));
     await new Promise<void>((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));
   }
+}
+
+function rowsOf(statement: sqlite3.Statement, params: unknown[]): Promise<Rows> {
+  return new Promise((resolve, reject) => {
+    statement.all(params, (error: Error | null, rows: Rows) => (error ? reject(error) : resolve(rows)));
+  });
 }
