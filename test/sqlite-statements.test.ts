@@ -3,6 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import sqlite3 from 'sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { SqliteStatements } from '../src/store/sqlite-statements.js';
@@ -38,6 +40,22 @@ describe('SQLite kept statements (R9: a store error fails the call, never the pr
     const rows = await Promise.all(texts.flatMap((sql) => [statements.all(sql, '%'), statements.all(sql, '%')]));
     expect(rows.map((r) => r[0].i)).toEqual(texts.flatMap((_, i) => [i, i]));
     expect(rows.every((r) => r[0].n === 1)).toBe(true);
+    await statements.close();
+    await store.close();
+  });
+
+  it('a kept statement that ran holds no transaction: another connection checkpoints the WAL, and this one writes after another wrote', async () => {
+    const { store, statements } = await opened();
+    await store.put('k', { n: 1 });
+    const other = new sqlite3.Database((store.description ?? '').replace('sqlite://', ''));
+    const otherAll = promisify(other.all).bind(other) as (sql: string) => Promise<unknown[]>;
+    expect(await statements.all("SELECT value FROM keyv WHERE key = ?", 'once:k')).toHaveLength(1);
+    await otherAll(`UPDATE keyv SET value = 'x' WHERE key = 'once:k'`);
+    expect(await otherAll('PRAGMA wal_checkpoint(TRUNCATE)')).toEqual([{ busy: 0, log: 0, checkpointed: 0 }]);
+    await otherAll(`UPDATE keyv SET value = 'y' WHERE key = 'once:k'`);
+    // Not SQLITE_BUSY_SNAPSHOT: the kept statements' connection reads the newest data when it writes.
+    expect(await statements.all('UPDATE keyv SET value = ? WHERE key = ? RETURNING value', 'z', 'once:k')).toEqual([{ value: 'z' }]);
+    await promisify(other.close).bind(other)();
     await statements.close();
     await store.close();
   });
