@@ -20,6 +20,8 @@ interface Kept {
 
 export class SqliteStatements {
   private readonly kept = new Map<string, Kept>();
+  /** Evicted but still in use: finalized when their last call ends, or at close. */
+  private readonly leaving = new Set<Kept>();
 
   private constructor(private readonly db: sqlite3.Database) {}
 
@@ -42,7 +44,7 @@ export class SqliteStatements {
     const rows = kept.ready ? rowsOf(kept.statement, params) : kept.prepared.then(() => rowsOf(kept.statement, params));
     return rows.finally(() => {
       kept.uses -= 1;
-      if (kept.evicted && kept.uses === 0) kept.statement.finalize();
+      if (kept.evicted && kept.uses === 0 && this.leaving.delete(kept)) kept.statement.finalize();
     });
   }
 
@@ -53,6 +55,7 @@ export class SqliteStatements {
       this.kept.delete(oldest);
       gone.evicted = true;
       if (gone.uses === 0) gone.statement.finalize();
+      else this.leaving.add(gone);
     }
     let settle: (error: Error | null) => void = () => {};
     const prepared = new Promise<void>((resolve, reject) => {
@@ -77,9 +80,16 @@ export class SqliteStatements {
   }
 
   async close(): Promise<void> {
-    const statements = [...this.kept.values()].map((kept) => kept.statement);
+    const all = [...this.kept.values(), ...this.leaving];
     this.kept.clear();
-    await Promise.all(statements.map((statement) => new Promise<void>((resolve) => statement.finalize(() => resolve()))));
+    this.leaving.clear();
+    await Promise.all(
+      all.map(async (kept) => {
+        // One that failed to prepare was finalized by the driver, which would never call back a second time.
+        await kept.prepared.catch(() => {});
+        if (kept.ready) await new Promise<void>((resolve) => kept.statement.finalize(() => resolve()));
+      }),
+    );
     await new Promise<void>((resolve, reject) => this.db.close((error) => (error ? reject(error) : resolve())));
   }
 }
