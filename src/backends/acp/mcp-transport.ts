@@ -8,6 +8,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { tracedFetchLike } from '../../telemetry/http-client.js';
 import { VERSION } from '../../version.js';
 import { describeError } from '../http-reply.js';
 import { isMutating, type AcpCall, type AcpOperationName, type AcpReply, type AcpTransport } from './transport.js';
@@ -115,6 +116,7 @@ export class McpTransport implements AcpTransport {
   private connect(): Promise<Client> {
     if (this.connection) return this.connection;
     const transport = new StreamableHTTPClientTransport(this.options.url, {
+      fetch: tracedFetchLike, // one HTTP client span per request, and its traceparent sent
       requestInit: { headers: { Authorization: `Bearer ${this.options.apiKey}`, 'User-Agent': `once-checkout/${VERSION}` } },
       // A resumed stream would replay nothing we need: a lost answer is reconciled by a read instead.
       reconnectionOptions: { initialReconnectionDelay: 1_000, maxReconnectionDelay: 1_000, reconnectionDelayGrowFactor: 1, maxRetries: 0 },

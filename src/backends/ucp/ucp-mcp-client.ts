@@ -6,6 +6,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { tracedFetchLike } from '../../telemetry/http-client.js';
 import { VERSION } from '../../version.js';
 import { describeError } from '../http-reply.js';
 import type { UcpCall, UcpReply, UcpTransport } from './ucp-wire.js';
@@ -74,7 +75,7 @@ export class UcpMcpClient implements UcpTransport {
     if (!this.connected) {
       const headers: Record<string, string> = { 'UCP-Agent': `profile="${this.options.agentProfile}"` };
       if (this.options.apiKey) headers.Authorization = `Bearer ${this.options.apiKey}`;
-      const transport = new StreamableHTTPClientTransport(this.options.endpoint, { requestInit: { headers } });
+      const transport = new StreamableHTTPClientTransport(this.options.endpoint, { requestInit: { headers }, fetch: tracedFetchLike });
       const client = new Client({ name: 'once-checkout', version: VERSION });
       const session = client.connect(transport, { timeout: this.options.timeoutMs }).then(() => client);
       session.catch(() => this.drop(session));
