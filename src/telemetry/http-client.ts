@@ -1,11 +1,56 @@
-// fetch for calls to merchants and PSPs: one HTTP client span each (OpenTelemetry's HTTP conventions), the W3C
+// HTTP requests to merchants and PSPs: one HTTP client span each (OpenTelemetry's HTTP conventions), the W3C
 // `traceparent` of that span on the request, and the status on the enclosing backend span. Headers are never
-// recorded (they carry bearer tokens), nor the query (it may carry one). The REST clients call it, and the MCP
-// SDK's Streamable HTTP transport is given it as its fetch (ACP's and UCP's MCP bindings).
+// recorded (they carry bearer tokens), nor the query (it may carry one). The REST clients call tracedFetch, the
+// MCP SDK's Streamable HTTP transport is given tracedFetchLike as its fetch (ACP's and UCP's MCP bindings), and
+// the Stripe SDK's own HTTP client is wrapped with inHttpClientSpan (src/backends/stripe/stripe-client.ts).
 import { SpanStatusCode } from '@opentelemetry/api';
 import { activeBackendSpan, inSpan, injectTraceHeaders, SpanKind } from './tracing.js';
 
 export type FetchInit = Omit<RequestInit, 'headers'> & { headers?: Record<string, string> };
+
+/**
+ * One HTTP client span around `send`, which is handed the request's headers with this span's traceparent
+ * added; `statusOf` reads the response's status for the span and the enclosing backend span.
+ */
+export function inHttpClientSpan<R>(
+  method: string,
+  target: URL,
+  headers: Record<string, string>,
+  send: (headers: Record<string, string>) => Promise<R>,
+  statusOf: (response: R) => number,
+): Promise<R> {
+  const backendSpan = activeBackendSpan();
+  const upper = method.toUpperCase();
+  const attributes = {
+    'http.request.method': upper,
+    'server.address': target.hostname,
+    'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+    'url.full': `${target.origin}${target.pathname}`,
+  };
+  return inSpan(upper, SpanKind.CLIENT, attributes, async (span) => {
+    const sent = { ...headers };
+    injectTraceHeaders(sent);
+    const response = await send(sent);
+    const status = statusOf(response);
+    span.setAttribute('http.response.status_code', status);
+    backendSpan?.setAttribute('http.response.status_code', status);
+    if (status >= 400) {
+      span.setAttribute('error.type', String(status));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+    return response;
+  });
+}
+
+export function tracedFetch(url: string, init: FetchInit = {}): Promise<Response> {
+  return inHttpClientSpan(
+    init.method ?? 'GET',
+    new URL(url),
+    init.headers ?? {},
+    (headers) => fetch(url, { ...init, headers }),
+    (response) => response.status,
+  );
+}
 
 /** tracedFetch in the shape the MCP SDK's transports take (any URL, any headers). */
 export function tracedFetchLike(url: string | URL, init: RequestInit = {}): Promise<Response> {
@@ -14,28 +59,4 @@ export function tracedFetchLike(url: string | URL, init: RequestInit = {}): Prom
     headers[name] = value;
   });
   return tracedFetch(String(url), { ...init, headers });
-}
-
-export function tracedFetch(url: string, init: FetchInit = {}): Promise<Response> {
-  const target = new URL(url);
-  const method = (init.method ?? 'GET').toUpperCase();
-  const backendSpan = activeBackendSpan();
-  const attributes = {
-    'http.request.method': method,
-    'server.address': target.hostname,
-    'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
-    'url.full': `${target.origin}${target.pathname}`,
-  };
-  return inSpan(method, SpanKind.CLIENT, attributes, async (span) => {
-    const headers = { ...init.headers };
-    injectTraceHeaders(headers);
-    const response = await fetch(url, { ...init, headers });
-    span.setAttribute('http.response.status_code', response.status);
-    backendSpan?.setAttribute('http.response.status_code', response.status);
-    if (response.status >= 400) {
-      span.setAttribute('error.type', String(response.status));
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    return response;
-  });
 }

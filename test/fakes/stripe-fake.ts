@@ -39,6 +39,8 @@ export interface RecordedRequest {
   idempotencyKey?: string;
   status: number | 'reset';
   replayed: boolean;
+  /** The W3C traceparent the request carried, if any. */
+  traceparent?: string;
 }
 
 export interface StripeFakeOptions {
@@ -150,8 +152,9 @@ export async function startStripeFake(options: StripeFakeOptions = {}): Promise<
     const path = new URL(req.url ?? '/', 'http://fake').pathname;
     const headerKey = req.headers['idempotency-key'];
     const idempotencyKey = typeof headerKey === 'string' ? headerKey : undefined;
+    const traceparent = typeof req.headers.traceparent === 'string' ? req.headers.traceparent : undefined;
     const log = (status: number | 'reset', replayed = false) =>
-      state.requests.push({ method, path, idempotencyKey, status, replayed });
+      state.requests.push({ method, path, idempotencyKey, status, replayed, ...(traceparent ? { traceparent } : {}) });
 
     const account = accountOf(req);
     if (!account) {

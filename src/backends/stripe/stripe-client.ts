@@ -1,5 +1,8 @@
-// The one way this code builds a Stripe SDK client: pointed at STRIPE_API_BASE, with no retries of its own.
+// The one way this code builds a Stripe SDK client: pointed at STRIPE_API_BASE, with no retries of its own, on
+// the SDK's own Node HTTP client wrapped so that each request is an HTTP client span with its traceparent sent
+// (the same behaviour underneath: its timeouts, and its one retry of a reset connection with our key).
 import Stripe from 'stripe';
+import { inHttpClientSpan } from '../../telemetry/http-client.js';
 import { checkStripeApiBase, checkStripeSecretKey, DEFAULT_STRIPE_API_BASE, type StripeConfig } from './stripe-config.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -16,5 +19,20 @@ export function createStripeClient(options: Pick<StripeConfig, 'secretKey' | 'ap
     maxNetworkRetries: 0,
     timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     telemetry: false,
+    httpClient: tracedHttpClient(Stripe.createNodeHttpClient()),
   });
+}
+
+function tracedHttpClient(inner: Stripe.HttpClient): Stripe.HttpClient {
+  return {
+    getClientName: () => inner.getClientName(),
+    makeRequest: (host, port, path, method, headers, requestData, protocol, timeout) =>
+      inHttpClientSpan(
+        method,
+        new URL(`${protocol}://${host}:${port}${path}`),
+        headers as Record<string, string>,
+        (sent) => inner.makeRequest(host, port, path, method, sent, requestData, protocol, timeout),
+        (response) => response.getStatusCode(),
+      ),
+  };
 }
