@@ -24,7 +24,7 @@ async function opened() {
 }
 
 describe('SQLite kept statements (R9: a store error fails the call, never the process)', () => {
-  it('a statement that cannot be prepared rejects every call made on it, and the next call prepares again', async () => {
+  it('R9: a statement that cannot be prepared rejects every call made on it, and the next call prepares again', async () => {
     const { store, statements } = await opened();
     await expect(statements.all('SELECT nope FROM keyv WHERE key = ?', 'a')).rejects.toThrow(/no such column/);
     await expect(statements.all('SELECT nope FROM keyv WHERE key = ?', 'a')).rejects.toThrow(/no such column/);
@@ -44,7 +44,7 @@ describe('SQLite kept statements (R9: a store error fails the call, never the pr
     await store.close();
   });
 
-  it('a kept statement that ran holds no transaction: another connection checkpoints the WAL, and this one writes after another wrote', async () => {
+  it('R9: a kept statement that ran holds no transaction: another connection checkpoints the WAL, and this one writes after another wrote', async () => {
     const { store, statements } = await opened();
     await store.put('k', { n: 1 });
     const other = new sqlite3.Database((store.description ?? '').replace('sqlite://', ''));
