@@ -45,11 +45,6 @@ export interface Backend {
   get(id: string): Promise<BackendResult>;
   /** The protocol and version in use, for the start-up log and doctor (e.g. `ACP 2026-01-30 over MCP …`). */
   describeProtocol?(): Promise<string>;
-  /**
-   * Deletes what the backend keeps in the ledger's store beside the records, once nothing can use it any more
-   * (R8); run with the ledger's sweep. Returns how many entries it deleted.
-   */
-  sweep?(now: number): Promise<number>;
   close?(): Promise<void>;
 }
 

@@ -172,7 +172,7 @@ async function prepareServing(config: Config, opened: Opened, tools: ToolDefinit
       tools,
       telemetry,
     });
-  const stops = [startSweepTimer(app.ledger, app.backend, app.logger, scrub), startReconcileTimer(app.ledger, app.backend, app.logger, scrub)];
+  const stops = [startSweepTimer(app.ledger, app.logger, scrub), startReconcileTimer(app.ledger, app.backend, app.logger, scrub)];
   const started = {
     version: VERSION,
     backend: app.backend.name,

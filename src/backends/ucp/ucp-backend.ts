@@ -37,8 +37,7 @@ export interface UcpBackendOptions extends UcpConfig {
 /** First read-back of a complete_in_progress after this long; doubling up to the cap. */
 const FIRST_READ_BACK_MS = 250;
 const MAX_READ_BACK_MS = 2_000;
-/** The full update body sent under an idempotency key whose outcome is unknown, kept so a resend sends it again. */
-export const SENT_PREFIX = 'ucp:sent:';
+const SENT_PREFIX = 'ucp:sent:';
 
 type Json = Record<string, unknown>;
 
@@ -162,23 +161,6 @@ export class UcpBackend implements Backend {
       if (parsed.session.status !== 'complete_in_progress') return last;
     }
     return last;
-  }
-
-  /**
-   * Deletes kept update bodies older than the business keeps their keys (24 h): a resend under such a key would be
-   * a new request there, and the ledger's record of it (23 h) is gone, so nothing resends it.
-   */
-  async sweep(now: number): Promise<number> {
-    const old = (at: unknown) => typeof at !== 'number' || at + this.retention.providerMs <= now;
-    const expired: string[] = [];
-    for await (const [key, kept] of this.store.entries<{ at?: unknown }>(SENT_PREFIX)) if (old(kept.at)) expired.push(key);
-    let deleted = 0;
-    for (const key of expired) {
-      // Only the text judged: one written again meanwhile survives.
-      const current = await this.store.get<{ at?: unknown }>(key);
-      if (current && old(current.value.at) && (await this.store.removeIf(key, current))) deleted += 1;
-    }
-    return deleted;
   }
 
   private sentKey(idempotencyKey: string): string {
