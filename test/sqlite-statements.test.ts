@@ -59,4 +59,16 @@ describe('SQLite kept statements (R9: a store error fails the call, never the pr
     await statements.close();
     await store.close();
   });
+
+  it('R9: a call made while the store closes or after it is refused with an error, and close still closes the connection', async () => {
+    const { store, statements } = await opened();
+    const during = statements.all('SELECT COUNT(*) AS n FROM keyv');
+    const closing = statements.close();
+    const late = statements.all('SELECT 1 AS one');
+    await expect(late).rejects.toThrow(/closed/);
+    await closing;
+    await expect(during).resolves.toEqual([{ n: 0 }]);
+    await expect(statements.all('SELECT 2 AS two')).rejects.toThrow(/closed/);
+    await store.close();
+  });
 });

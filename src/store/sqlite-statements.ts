@@ -22,6 +22,7 @@ export class SqliteStatements {
   private readonly kept = new Map<string, Kept>();
   /** Evicted but still in use: finalized when their last call ends, or at close. */
   private readonly leaving = new Set<Kept>();
+  private closed = false;
 
   private constructor(private readonly db: sqlite3.Database) {}
 
@@ -38,6 +39,7 @@ export class SqliteStatements {
 
   /** Every row `sql` returns with `params` bound, on the statement kept for that text. */
   all(sql: string, ...params: unknown[]): Promise<Rows> {
+    if (this.closed) return Promise.reject(new Error('the SQLite store is closed'));
     const kept = this.kept.get(sql) ?? this.prepare(sql);
     kept.uses += 1;
     // Not before it is prepared: the driver drops, without a word, the calls queued on a statement that fails to.
@@ -61,25 +63,25 @@ export class SqliteStatements {
     const prepared = new Promise<void>((resolve, reject) => {
       settle = (error) => (error ? reject(error) : resolve());
     });
-    const kept: Kept = {
-      statement: this.db.prepare(sql, (error: Error | null) => {
-        if (error) {
-          if (this.kept.get(sql) === kept) this.kept.delete(sql); // the next call prepares again
-        } else {
-          kept.ready = true;
-        }
-        settle(error);
-      }),
-      ready: false,
-      uses: 0,
-      evicted: false,
-      prepared,
-    };
-    this.kept.set(sql, kept);
+    const kept: Kept = { statement: undefined as unknown as sqlite3.Statement, ready: false, uses: 0, evicted: false, prepared };
+    // The driver may call back at once (a closed database), so `kept` exists before it is prepared.
+    let failed = false;
+    kept.statement = this.db.prepare(sql, (error: Error | null) => {
+      if (error) {
+        failed = true;
+        if (this.kept.get(sql) === kept) this.kept.delete(sql); // the next call prepares again
+      } else {
+        kept.ready = true;
+      }
+      settle(error);
+    });
+    if (!failed) this.kept.set(sql, kept);
     return kept;
   }
 
+  /** Finalizes every statement, then closes; calls made from now on are refused. */
   async close(): Promise<void> {
+    this.closed = true;
     const all = [...this.kept.values(), ...this.leaving];
     this.kept.clear();
     this.leaving.clear();

@@ -75,8 +75,11 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
         ),
       ),
     close: async () => {
-      await statements.close();
-      await adapter.close();
+      try {
+        await statements.close();
+      } finally {
+        await adapter.close();
+      }
     },
   };
   return new KeyvStore(`sqlite://${path}`, keyv, native);
