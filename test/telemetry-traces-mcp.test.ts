@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { SpanKind } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../src/app.js';
@@ -76,7 +76,10 @@ describe('traces over ACP\u2019s MCP binding', () => {
     const http = spans.filter((s) => s.attributes['http.request.method'] !== undefined);
     const posts = http.filter((s) => s.name === 'POST');
     expect(posts.length).toBeGreaterThan(0); // the session's initialize, then the tool call
+    // The call's answer is the tool call's (not the notification's 202 or the stream GET's 405, which is no error).
+    expect(backend!.attributes['http.response.status_code']).toBe(200);
     for (const span of http) {
+      expect(span.status.code, `${span.name} ${String(span.attributes['http.response.status_code'])}`).not.toBe(SpanStatusCode.ERROR);
       expect(span.kind).toBe(SpanKind.CLIENT);
       expect(span.parentSpanContext?.spanId).toBe(backend!.spanContext().spanId);
       expect(span.attributes['url.full']).toBe(`${proxy.url}/acp/mcp`);

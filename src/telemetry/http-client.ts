@@ -12,12 +12,21 @@ export type FetchInit = Omit<RequestInit, 'headers'> & { headers?: Record<string
  * One HTTP client span around `send`, which is handed the request's headers with this span's traceparent
  * added; `statusOf` reads the response's status for the span and the enclosing backend span.
  */
+/** How a client reads the statuses of its requests (by default every response is the call's answer). */
+export interface StatusReading {
+  /** Whether this response is the backend call's answer, whose status the backend span shows. */
+  answers?: (status: number) => boolean;
+  /** A status of 400 or more that is expected, not an error. */
+  expected?: (status: number) => boolean;
+}
+
 export function inHttpClientSpan<R>(
   method: string,
   target: URL,
   headers: Record<string, string>,
   send: (headers: Record<string, string>) => Promise<R>,
   statusOf: (response: R) => number,
+  reading: StatusReading = {},
 ): Promise<R> {
   const backendSpan = activeBackendSpan();
   const upper = method.toUpperCase();
@@ -33,8 +42,8 @@ export function inHttpClientSpan<R>(
     const response = await send(sent);
     const status = statusOf(response);
     span.setAttribute('http.response.status_code', status);
-    backendSpan?.setAttribute('http.response.status_code', status);
-    if (status >= 400) {
+    if (reading.answers?.(status) ?? true) backendSpan?.setAttribute('http.response.status_code', status);
+    if (status >= 400 && !reading.expected?.(status)) {
       span.setAttribute('error.type', String(status));
       span.setStatus({ code: SpanStatusCode.ERROR });
     }
@@ -42,15 +51,25 @@ export function inHttpClientSpan<R>(
   });
 }
 
-export function tracedFetch(url: string, init: FetchInit = {}): Promise<Response> {
+export function tracedFetch(url: string, init: FetchInit = {}, reading: StatusReading = {}): Promise<Response> {
   return inHttpClientSpan(
     init.method ?? 'GET',
     new URL(url),
     init.headers ?? {},
     (headers) => fetch(url, { ...init, headers }),
     (response) => response.status,
+    reading,
   );
 }
+
+/**
+ * An MCP session's requests as Streamable HTTP makes them: the call's answer comes on a POST (202 acknowledges a
+ * notification, carrying none), and a 405 to the GET that asks for a standalone stream means the server has none.
+ */
+const MCP_STATUSES = (method: string): StatusReading => ({
+  answers: (status) => method === 'POST' && status !== 202,
+  expected: (status) => method === 'GET' && status === 405,
+});
 
 /** tracedFetch in the shape the MCP SDK's transports take (any URL, any headers). */
 export function tracedFetchLike(url: string | URL, init: RequestInit = {}): Promise<Response> {
@@ -58,5 +77,5 @@ export function tracedFetchLike(url: string | URL, init: RequestInit = {}): Prom
   new Headers(init.headers).forEach((value, name) => {
     headers[name] = value;
   });
-  return tracedFetch(String(url), { ...init, headers });
+  return tracedFetch(String(url), { ...init, headers }, MCP_STATUSES((init.method ?? 'GET').toUpperCase()));
 }

@@ -26,7 +26,8 @@ export function createStripeClient(options: Pick<StripeConfig, 'secretKey' | 'ap
 function tracedHttpClient(inner: Stripe.HttpClient): Stripe.HttpClient {
   return {
     getClientName: () => inner.getClientName(),
-    makeRequest: (host, port, path, method, headers, requestData, protocol, timeout) =>
+    // async: whatever goes wrong is a rejection the SDK handles, never a throw before its promise exists.
+    makeRequest: async (host, port, path, method, headers, requestData, protocol, timeout) =>
       inHttpClientSpan(
         method,
         new URL(`${protocol}://${host}:${port}${path}`),
