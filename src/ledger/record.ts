@@ -85,9 +85,10 @@ const REQUIRED_FIELDS = Object.keys(RECORD_FIELDS).length - 4;
  * wrote keeps what that version put on it when this one settles it.
  */
 export function withUnknownFields<T>(next: LedgerRecord<T>, from: LedgerRecord<T>): LedgerRecord<T> {
-  // The usual case, told cheaply (a settle is on every call's path): every field `from` has is known.
+  // The usual case, told cheaply (a settle is on every call's path): a record of this format (v 1: a version
+  // that drops or renames a field must raise v) with no more fields than this version knows.
   const optional = +(from.anchor !== undefined) + +(from.anchor_key !== undefined) + +(from.attempt_fingerprint !== undefined) + +(from.settled_at !== undefined);
-  if (Object.keys(from).length === REQUIRED_FIELDS + optional) return next;
+  if (from.v === 1 && Object.keys(from).length === REQUIRED_FIELDS + optional) return next;
   for (const name in from) {
     if (!Object.hasOwn(RECORD_FIELDS, name)) (next as unknown as Record<string, unknown>)[name] = (from as unknown as Record<string, unknown>)[name];
   }
