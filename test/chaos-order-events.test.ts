@@ -4,10 +4,19 @@
 // of an ordered checkout left without an outcome.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { ChaosSummary } from '../src/chaos/run.js';
+import { retryWindowMs } from '../src/backends/sandbox/order-events.js';
+import { ORDER_EVENT_DELIVERY, SETTLE_CUT_MS, type ChaosSummary } from '../src/chaos/run.js';
 import { BIN } from './support/server-process.js';
 
 describe('chaos --order-events', () => {
+  it('issue 18: the chaos merchant retries a refused order event for longer than the run keeps cutting the store (8 long cuts back to back)', () => {
+    // An event refused throughout the cuts (the receiver answers 500 while the store is down) must still arrive:
+    // otherwise "order never recorded" would be the harness giving up, not the server losing an order.
+    expect(retryWindowMs(ORDER_EVENT_DELIVERY)).toBeGreaterThanOrEqual(8 * SETTLE_CUT_MS.long);
+    expect(retryWindowMs({})).toBe(200 + 400 + 800 + 1_600 + 3_200 + 5_000 + 5_000); // the default: 8 attempts
+  });
+
+
   it('issue 18: order events under chaos on SQLite are applied exactly once, never older over newer, and settle every ordered complete', () => {
     const run = spawnSync(process.execPath, [BIN, 'chaos', '--json', '--tasks', '60', '--seed', '18', '--order-events'], {
       encoding: 'utf8',

@@ -21,6 +21,8 @@ export interface OrderEventsCheck {
   duplicates: number;
   retries: number;
   reordered: number;
+  /** Events the merchant stopped delivering, the receiver having refused every attempt (see ORDER_EVENT_DELIVERY). */
+  givenUp: number;
   /** Lines on the ledger's event records: applied, and late (an older state, recorded only). */
   applied: number;
   late: number;
@@ -83,7 +85,7 @@ export async function checkOrderEvents(
   merchantStore: Store,
   ledger: Store,
   merchant: string,
-  sent: { events: number; deliveries: number; duplicates: number; retries: number; reordered: number },
+  sent: { events: number; deliveries: number; duplicates: number; retries: number; reordered: number; givenUp: number },
 ): Promise<OrderEventsCheck> {
   const check: OrderEventsCheck = { orders: 0, ...sent, applied: 0, late: 0, missing: [], stale: [], appliedTwice: [], unsettled: [] };
   const open = new Map<string, string>();

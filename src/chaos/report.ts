@@ -35,6 +35,7 @@ export function formatSummary(s: ChaosSummary): string {
           ['order events: orders / states sent / deliveries', `${s.orderEvents.orders} / ${s.orderEvents.events} / ${s.orderEvents.deliveries}`],
           ['  sent twice at once / again after success / reordered', `${s.orderEvents.duplicates} / ${s.orderEvents.retries} / ${s.orderEvents.reordered}`],
           ['  states applied / recorded late', `${s.orderEvents.applied} / ${s.orderEvents.late}`],
+          ['  events the merchant gave up delivering (every attempt refused)', `${s.orderEvents.givenUp}`],
           ['ORDER EVENTS: missing / stale head / applied twice / complete left open (must be 0)', `${s.orderEvents.missing.length} / ${s.orderEvents.stale.length} / ${s.orderEvents.appliedTwice.length} / ${s.orderEvents.unsettled.length}`],
         ] as Array<[string, string]>)
       : []),

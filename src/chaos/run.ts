@@ -101,7 +101,14 @@ const SETTLE_CUT_SHARE = 0.04;
  * the settle's 5 s of retries; the first comes early (1 task in 25), so the recovery it causes (a lease to expire)
  * overlaps the rest of a bounded run instead of lengthening it.
  */
-const SETTLE_CUT_MS = { short: 1_500, long: 6_000 };
+export const SETTLE_CUT_MS = { short: 1_500, long: 6_000 };
+/**
+ * How the merchant retries an order event the receiver refused: for about 90 s, as real merchants go on for hours.
+ * On PostgreSQL the run cuts the store for 1.5 s or 6 s after 1 complete in 25, and every 90 tasks, so cuts can
+ * follow one another for tens of seconds; a merchant giving up within them (8 attempts, 11 s, before) left
+ * orders off the ledger that the receiver had rightly refused with 500, and the run failed for the harness.
+ */
+export const ORDER_EVENT_DELIVERY = { backoffMs: 100, maxAttempts: 24 };
 const LONG_CUT_SHARE = 0.2;
 
 function planTask(runId: string, index: number, random: () => number, twists: () => number, postgres: boolean): TaskPlan {
@@ -218,7 +225,7 @@ function startChaosMerchant(merchantStore: Store, wire: ProtocolWire, options: C
     tokens: { [TOKEN]: 'chaos' },
     ...(wire.merchantFaults ? { faults: parseFaults(wire.merchantFaults), rng: mulberry32(options.seed ^ 0x1c9), completeDelayMs: 1_500 } : {}),
     // The receiver's address is known only once it runs (after the proxy): set by receiveOrderEvents.
-    ...(options.orderEvents ? { orderEvents: { url: '', secret: '', faults: ORDER_EVENT_FAULTS, rng: mulberry32(options.seed ^ 0x0e7), backoffMs: 100 } } : {}),
+    ...(options.orderEvents ? { orderEvents: { url: '', secret: '', faults: ORDER_EVENT_FAULTS, rng: mulberry32(options.seed ^ 0x0e7), ...ORDER_EVENT_DELIVERY } } : {}),
   });
 }
 
@@ -411,9 +418,9 @@ async function judgeRun(
     const verdict = await judge(merchantStore, ledgerStore, run.outcomes, run.principal, { cap: run.options.cap });
     let orderEvents: OrderEventsCheck | undefined;
     if (run.receiver) {
-      const { events, deliveries, duplicates, retries, reordered } = merchant.orders.sender!.stats;
+      const { events, deliveries, duplicates, retries, reordered, given_up: givenUp } = merchant.orders.sender!.stats;
       const endpoint = run.serverEnv.ACP_BASE_URL ?? run.serverEnv.ACP_MCP_URL;
-      orderEvents = await checkOrderEvents(merchantStore, ledgerStore, `acp:${merchantIdentity(new URL(endpoint))}`, { events, deliveries, duplicates, retries, reordered });
+      orderEvents = await checkOrderEvents(merchantStore, ledgerStore, `acp:${merchantIdentity(new URL(endpoint))}`, { events, deliveries, duplicates, retries, reordered, givenUp });
     }
     return { verdict, orderEvents };
   } finally {

@@ -61,6 +61,10 @@ export interface UcpSigner {
   profile: string;
 }
 
+const MAX_ATTEMPTS = 8;
+const FIRST_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 5_000;
+
 export interface OrderEventSenderOptions {
   url: string;
   /** ACP: the shared secret (Merchant-Signature). */
@@ -88,6 +92,17 @@ export interface DeliveryStats {
   reordered: number;
   failures: number;
   given_up: number;
+}
+
+/** How long after its first delivery an event's last attempt is made, with these settings (the waits between). */
+export function retryWindowMs(options: Pick<OrderEventSenderOptions, 'maxAttempts' | 'backoffMs'>): number {
+  let total = 0;
+  let wait = options.backoffMs ?? FIRST_BACKOFF_MS;
+  for (let attempt = 1; attempt < (options.maxAttempts ?? MAX_ATTEMPTS); attempt += 1) {
+    total += wait;
+    wait = Math.min(wait * 2, MAX_BACKOFF_MS);
+  }
+  return total;
 }
 
 /** Signs and delivers order events at least once, with the configured faults. */
@@ -174,13 +189,14 @@ export class OrderEventSender {
   }
 
   private async untilAccepted(body: Outgoing): Promise<void> {
-    const attempts = this.options.maxAttempts ?? 8;
-    let wait = this.options.backoffMs ?? 200;
+    const attempts = this.options.maxAttempts ?? MAX_ATTEMPTS;
+    let wait = this.options.backoffMs ?? FIRST_BACKOFF_MS;
     for (let attempt = 1; attempt <= attempts; attempt += 1) {
       if (await this.post(body, attempt)) return;
       this.stats.failures += 1;
+      if (attempt === attempts) break;
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      wait = Math.min(wait * 2, 5_000);
+      wait = Math.min(wait * 2, MAX_BACKOFF_MS);
     }
     this.stats.given_up += 1;
   }
