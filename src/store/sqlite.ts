@@ -27,7 +27,10 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
   // WAL lets readers run beside the one writer, across the processes that share the file (and both connections).
   await adapterQuery('PRAGMA journal_mode = WAL');
   await adapterQuery('PRAGMA synchronous = NORMAL');
-  const statements = await SqliteStatements.open(path, BUSY_TIMEOUT_MS);
+  const statements = await SqliteStatements.open(path, BUSY_TIMEOUT_MS).catch(async (error: unknown) => {
+    await adapter.close().catch(() => {});
+    throw error;
+  });
   const query: Query = (sql, ...params) => statements.all(sql, ...params);
   await query('PRAGMA synchronous = NORMAL'); // a setting of each connection
   const table = 'keyv';
