@@ -13,7 +13,9 @@ export function canonicalize(value: unknown): Json {
   if (typeof value === 'object') {
     const out: { [key: string]: Json } = {};
     eachEntry(value as Record<string, unknown>, (name, v) => {
-      out[name] = canonicalize(v);
+      // A "__proto__" member (JSON.parse makes it an own property) stays one: assigned, it would set the prototype.
+      if (name === '__proto__') Object.defineProperty(out, name, { value: canonicalize(v), enumerable: true, writable: true, configurable: true });
+      else out[name] = canonicalize(v);
     });
     return out;
   }
@@ -21,8 +23,9 @@ export function canonicalize(value: unknown): Json {
 }
 
 /**
- * The text of `canonicalize(value)`, written directly: the same characters as `JSON.stringify(canonicalize(value))`
- * without building the canonical copy first (this runs on every call, to derive its key).
+ * The text of `canonicalize(value)`, written directly, without building the canonical copy first (this runs on
+ * every call, to derive its key). Keys are in code-unit order, always: `JSON.stringify` of the copy would put
+ * integer-like keys ("0", "12") first, as JavaScript orders them in an object.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null) return 'null';
