@@ -71,4 +71,21 @@ describe('SQLite kept statements (R9: a store error fails the call, never the pr
     await expect(statements.all('SELECT 2 AS two')).rejects.toThrow(/closed/);
     await store.close();
   });
+
+  it('past the kept limit the least recently used statement goes, not the one every call uses', async () => {
+    const { store, statements } = await opened();
+    const hot = 'SELECT COUNT(*) AS n FROM keyv';
+    await statements.all(hot);
+    const kept = (statements as unknown as { kept: Map<string, unknown> }).kept;
+    const first = kept.get(hot);
+    for (let i = 0; i < 100; i++) {
+      await statements.all(`SELECT ${i} AS i`);
+      await statements.all(hot);
+    }
+    expect(kept.size).toBe(64);
+    expect(kept.get(hot)).toBe(first); // never evicted and prepared again
+    expect(kept.has('SELECT 0 AS i')).toBe(false);
+    await statements.close();
+    await store.close();
+  });
 });

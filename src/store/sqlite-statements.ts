@@ -40,7 +40,14 @@ export class SqliteStatements {
   /** Every row `sql` returns with `params` bound, on the statement kept for that text. */
   all(sql: string, ...params: unknown[]): Promise<Rows> {
     if (this.closed) return Promise.reject(new Error('the SQLite store is closed'));
-    const kept = this.kept.get(sql) ?? this.prepare(sql);
+    let kept = this.kept.get(sql);
+    if (kept) {
+      // The most recently used last: past the limit, the least recently used goes.
+      this.kept.delete(sql);
+      this.kept.set(sql, kept);
+    } else {
+      kept = this.prepare(sql);
+    }
     kept.uses += 1;
     // Not before it is prepared: the driver drops, without a word, the calls queued on a statement that fails to.
     const rows = kept.ready ? rowsOf(kept.statement, params) : kept.prepared.then(() => rowsOf(kept.statement, params));
@@ -52,7 +59,7 @@ export class SqliteStatements {
 
   private prepare(sql: string): Kept {
     if (this.kept.size >= KEPT) {
-      // The oldest goes, once the calls made on it have finished.
+      // The least recently used goes, once the calls made on it have finished.
       const [oldest, gone] = this.kept.entries().next().value as [string, Kept];
       this.kept.delete(oldest);
       gone.evicted = true;
