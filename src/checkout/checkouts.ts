@@ -194,10 +194,15 @@ export class Checkouts {
         if (outcome.kind === 'settled' || (outcome.kind === 'skipped' && outcome.reason !== 'running')) settled.add(open.key);
       }
       const now = this.ledger.clock.now();
-      const written = await this.heads.updateUnlocked(id, (h) => {
-        const open = h.open.filter((o) => !settled.has(o.key));
-        return { ...h, checkout: live, fresh: open.length === 0, shown: cartFingerprint(live), open, updated_at: now };
-      });
+      const shown = cartFingerprint(live);
+      const open = head.open.filter((o) => !settled.has(o.key));
+      // The read is the checkout only if nothing wrote the head since it was read before asking the merchant.
+      let written = await this.heads.replaceIfUnchanged(stored, { ...head, checkout: live, fresh: open.length === 0, shown, open, updated_at: now });
+      if (!written) {
+        // An update or complete ran meanwhile (R14): its answer may be newer than this read, so the head keeps its
+        // checkout; what the agent is now shown is recorded, and complete must check the live cart against it.
+        written = await this.heads.updateUnlocked(id, (h) => ({ ...h, fresh: false, shown, open: h.open.filter((o) => !settled.has(o.key)) }));
+      }
       return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.creationFacts(head) };
     });
   }
@@ -268,7 +273,7 @@ export class Checkouts {
   ): Promise<CheckoutResult> {
     const tool = `${call.operation}_checkout`;
     const edits: HeadEdit[] = [];
-    const ran = { value: false };
+    const ran = { value: false, resent: false };
     const release = () =>
       held.release((head) => {
         const next = edits.reduce((h, edit) => edit(h), head);
@@ -283,7 +288,13 @@ export class Checkouts {
       throw error;
     }
     // The news must be on the head before the answer goes out: the next complete relies on it (R14).
-    await release();
+    try {
+      await release();
+    } catch (error) {
+      // Once something was sent, the answer is the ledger's and true (R13): saying "nothing was sent" would be a
+      // lie. The operations stay open on the head, which the next call on this checkout settles first.
+      if (!ran.value && !ran.resent) throw error;
+    }
     return result;
   }
 
@@ -295,10 +306,10 @@ export class Checkouts {
     record: LedgerRecord<CheckoutSession> | undefined,
     edits: HeadEdit[],
     tool: string,
-    ran: { value: boolean },
+    ran: { value: boolean; resent: boolean },
   ): Promise<CheckoutResult> {
     // R13: every other operation on this checkout without a known outcome is settled first.
-    const blocked = await this.settleOpen(call, held, key, edits);
+    const blocked = await this.settleOpen(call, held, key, edits, ran);
     if (blocked) return blocked;
 
     let live: CheckoutSession | undefined;
@@ -353,7 +364,7 @@ export class Checkouts {
    * update or cancel is resent under its own key (the merchant replays or runs it once), so it cannot land
    * after a newer one; a lost complete is read from the merchant. Returns a refusal when one stays open.
    */
-  private async settleOpen(call: OperationCall, held: HeldLock, ownKey: string, edits: HeadEdit[]): Promise<CheckoutResult | undefined> {
+  private async settleOpen(call: OperationCall, held: HeldLock, ownKey: string, edits: HeadEdit[], ran: { resent: boolean }): Promise<CheckoutResult | undefined> {
     for (const open of held.head.open) {
       if (open.key === ownKey) continue;
       const record = await this.ledger.read<CheckoutSession>(open.key);
@@ -367,6 +378,7 @@ export class Checkouts {
             return { ok: false, failure: failures.outcome_unknown(`${call.operation}_checkout`, { kind: 'earlier_complete' }) };
           }
         } else {
+          ran.resent = true;
           const result = await this.ledger.run<CheckoutSession>(this.resendSpec(call, record, open.operation));
           if (result.outcome === 'succeeded' || result.outcome === 'failed') settledRecord = result.record;
           else {
