@@ -139,4 +139,63 @@ describe('R13/R14: the head under interleavings', () => {
     expect(again.ok && again.checkout.status).toBe('completed');
     expect(await chargesAt(merchantStore)).toHaveLength(1);
   });
+
+  it('R13: an order event that completed the checkout while a complete’s resend ended unknown is not undone by that call’s release', async () => {
+    const clock = new ManualClock();
+    const merchantStore = openMemoryStore();
+    const inner = openMemoryStore();
+    // Another process's order event, landing right after this call's resend is recorded unknown, before its release.
+    let betweenSettleAndRelease: (() => Promise<void>) | undefined;
+    const store: Store = {
+      description: inner.description,
+      get: (k) => inner.get(k),
+      getMany: (k) => inner.getMany(k),
+      getLinked: (k, f) => inner.getLinked(k, f),
+      claim: (k, v) => inner.claim(k, v),
+      put: (k, v) => inner.put(k, v),
+      delete: (k) => inner.delete(k),
+      removeIf: (k, e) => inner.removeIf(k, e),
+      entries: (p) => inner.entries(p),
+      close: () => inner.close(),
+      replace: async (k, e, n) => {
+        const written = await inner.replace(k, e, n);
+        const value = n as { operation?: string; state?: { status?: string } };
+        if (written && value.operation === 'complete' && value.state?.status === 'unknown' && betweenSettleAndRelease) {
+          const run = betweenSettleAndRelease;
+          betweenSettleAndRelease = undefined;
+          await run();
+        }
+        return written;
+      },
+    };
+    const backend = new SandboxBackend({ store: merchantStore, now: () => clock.now() });
+    const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR });
+    const checkouts = new Checkouts({ ledger, backend, windowMs: HOUR });
+    const { id } = await created(checkouts);
+    // The first complete is lost on the way (nothing charged); the resend reaches the merchant, its answer is lost.
+    const complete = backend.complete.bind(backend);
+    let sends = 0;
+    backend.complete = async (...args) => {
+      sends += 1;
+      if (sends > 1) await complete(...args);
+      return { kind: 'unknown', reason: 'no answer within ACP_TIMEOUT (15s)' };
+    };
+    expect((await checkouts.complete('alice', id, payA)).ok).toBe(false);
+    betweenSettleAndRelease = async () => {
+      const head = (await checkouts.heads.read(id))!.value;
+      const key = head.open.find((o) => o.operation === 'complete')!.key;
+      const order = { id: 'ord_1', checkout_session_id: id, permalink_url: 'https://sandbox.once-checkout.invalid/orders/ord_1' };
+      const completed: CheckoutSession = { ...head.checkout, status: 'completed', order };
+      await ledger.settleFromProvider<CheckoutSession>(key, async () => ({ kind: 'settled', result: { kind: 'succeeded', value: completed, anchor: id } }), {
+        takeOver: 'order event',
+        shows: 'the signed order event',
+      });
+      await checkouts.heads.applyOrder(id, { seq: 1, digest: 'order-1', value: order }, [key], clock.now());
+    };
+    await checkouts.complete('alice', id, payA);
+    expect(betweenSettleAndRelease).toBeUndefined(); // the event did land in between
+    expect(await chargesAt(merchantStore)).toHaveLength(1);
+    const head = (await checkouts.heads.read(id))!.value;
+    expect({ status: head.checkout.status, open: head.open }).toEqual({ status: 'completed', open: [] });
+  });
 });

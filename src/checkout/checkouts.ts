@@ -440,7 +440,12 @@ export class Checkouts {
       live = redactDeep(seen.checkout, call.secrets);
       const read = live;
       const at = this.ledger.clock.now();
-      edits.push((h) => ({ ...h, checkout: read, fresh: h.open.every((o) => o.operation === 'complete'), updated_at: at }));
+      // Not over newer news written meanwhile (an order event from another process): a completed checkout stays so.
+      edits.push((h) =>
+        h.updated_at > at || (h.checkout.status === 'completed' && read.status !== 'completed')
+          ? h
+          : { ...h, checkout: read, fresh: h.open.every((o) => o.operation === 'complete'), updated_at: at },
+      );
       // Our ledger sent a complete before and the merchant shows the order: settle from it, send nothing.
       if (record !== undefined && completionOf(live) === 'completed') return { kind: 'ready', live };
     }
