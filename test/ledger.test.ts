@@ -1,7 +1,7 @@
 // The ledger's rules, one by one, on the memory store with a controlled clock.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/ledger/clock.js';
-import { Ledger, type AttemptInfo, type Reconciled, type RunSpec, type StepResult } from '../src/ledger/ledger.js';
+import { Ledger, SettleFailedError, type AttemptInfo, type Reconciled, type RunSpec, type StepResult } from '../src/ledger/ledger.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../src/store/store.js';
 import { recordStoreKey, type LedgerRecord } from '../src/ledger/record.js';
@@ -47,6 +47,30 @@ function scripted(results: Array<StepResult<string>>, reconciled: Array<Reconcil
 }
 
 const ok = (value = 'order_1'): StepResult<string> => ({ kind: 'succeeded', value });
+
+/** A store whose replace number n (from 1) writes and then throws, as a lost reply would; `down` fails reads too. */
+function lossyReplace(inner: Store, lose: (n: number) => boolean, down: () => boolean = () => false): Store {
+  let n = 0;
+  return {
+    ...inner,
+    description: inner.description,
+    get: (key) => (down() ? Promise.reject(new StoreUnavailableError('store down')) : inner.get(key)),
+    getMany: (keys) => inner.getMany(keys),
+    getLinked: (key, field) => inner.getLinked(key, field),
+    claim: (key, value) => inner.claim(key, value),
+    put: (key, value) => inner.put(key, value),
+    delete: (key) => inner.delete(key),
+    removeIf: (key, expected) => inner.removeIf(key, expected),
+    entries: (prefix) => inner.entries(prefix),
+    close: () => inner.close(),
+    replace: async (key, expected, next) => {
+      n += 1;
+      const written = await inner.replace(key, expected, next);
+      if (lose(n)) throw new StoreUnavailableError('the reply was lost');
+      return written;
+    },
+  };
+}
 
 describe('R1/R11: a settled outcome is replayed, honestly', () => {
   it('R1: the outbound key is derived, at most 36 characters, and the same record replays without sending', async () => {
@@ -243,6 +267,33 @@ describe('R7: one runner at a time', () => {
     const stored = await store.get<LedgerRecord<string> & { merchant_trace?: unknown }>(recordStoreKey('k-1'));
     expect(stored?.value.state.status).toBe('succeeded');
     expect(stored?.value.merchant_trace).toEqual({ id: 'mt_1' });
+  });
+
+  it('R7: a renewal that landed but whose reply was lost does not cost the lease: a succeeded send is recorded succeeded', async () => {
+    const clock = new ManualClock();
+    const store = lossyReplace(openMemoryStore(), (n) => n === 1); // the first renewal writes, then its reply is lost
+    const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR, leaseMs: 30_000 });
+    const result = await ledger.run({
+      ...scripted([]).spec(),
+      execute: async () => {
+        for (let tick = 0; tick < 3; tick++) {
+          await clock.sleep(10_001); // past a renewal period each time
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        return ok();
+      },
+    });
+    expect(result.outcome).toBe('succeeded');
+    expect((await ledger.read<string>('k-1'))?.state.status).toBe('succeeded');
+  });
+
+  it('R13: a settle that landed but whose reply was lost, with the store then down, is SettleFailedError ("may have acted"), never "nothing was sent"', async () => {
+    const clock = new ManualClock();
+    let down = false;
+    const store = lossyReplace(openMemoryStore(), (n) => (n === 1 ? (down = true) : false), () => down);
+    const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR, leaseMs: 30_000 });
+    const error = await ledger.run(scripted([ok()]).spec()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SettleFailedError);
   });
 
   it('R7: the lease is renewed on the ledger\u2019s clock: a call running past its lease keeps it, and a duplicate waits instead of taking over', async () => {

@@ -452,18 +452,28 @@ export class Ledger {
     }
 
     const next = this.settledRecord(lease.current.value, info, result, events, this.clock.now(), spec.anchorKey);
-    let written: Stored<LedgerRecord<T>> | undefined;
-    try {
-      written = await this.settle(recordStoreKey(record.key), lease.current, next);
-    } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      // This process will not settle it: a later call here need not wait out the lease (R13).
-      this.abandoned.add(fenceId(lease.current.value));
-      throw new SettleFailedError(`the outcome could not be recorded: ${error.message}`, { cause: error });
+    const storeKey = recordStoreKey(record.key);
+    const mine = lease.current.value;
+    // After the send, a store error is never "nothing was sent": it is SettleFailedError (R13).
+    const afterSend = async <R>(step: () => Promise<R>): Promise<R> => {
+      try {
+        return await step();
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+        // This process will not settle it: a later call here need not wait out the lease (R13).
+        this.abandoned.add(fenceId(mine));
+        throw new SettleFailedError(`the outcome could not be recorded: ${error.message}`, { cause: error });
+      }
+    };
+    let written = await afterSend(() => this.settle(storeKey, lease.current, next));
+    if (!written) {
+      // A write of ours may have landed with its reply lost (a renewal): then the record is still ours by its fence.
+      const fresh = await afterSend(() => ownedStill(this.store, storeKey, mine));
+      if (fresh) written = await afterSend(() => this.settle(storeKey, fresh, next));
     }
     if (!written) {
       // Fenced out: our lease lapsed and another runner owns the record now; its outcome is the truth.
-      const winner = await this.read<T>(record.key);
+      const winner = await afterSend(() => this.read<T>(record.key));
       return winner ? this.resultOf(winner, false) : { outcome: 'unknown', replayed: false, record: next };
     }
     return this.resultOf(next, events.some((e) => e.event === 'reconciled' && e.detail === PRECHECKED));
@@ -646,6 +656,17 @@ function settledAt<T>(record: LedgerRecord<T>): number {
   return record.settled_at ?? record.first_seen_at;
 }
 
+/**
+ * The record as stored, if it is still the same pending claim as `mine` (generation, fence and owner): its text
+ * may differ from ours only by a write of ours whose reply was lost.
+ */
+async function ownedStill<T>(store: Store, storeKey: string, mine: LedgerRecord<T>): Promise<Stored<LedgerRecord<T>> | undefined> {
+  const stored = await store.get<LedgerRecord<T>>(storeKey);
+  const now = stored?.value;
+  if (!now || now.state.status !== 'pending' || mine.state.status !== 'pending') return undefined;
+  return now.generation === mine.generation && now.fence === mine.fence && now.state.owner === mine.state.owner ? stored : undefined;
+}
+
 function fenceId<T>(record: LedgerRecord<T>): string {
   return `${record.key}:${record.generation}:${record.fence}`;
 }
@@ -678,10 +699,16 @@ class Lease<T> {
     const next = { ...record, state: { ...record.state, lease_until: this.ledger.leaseUntil() } };
     try {
       const written = await this.ledger.store.replace(this.storeKey, this.current, next);
-      if (written) this.current = written;
+      if (written) {
+        this.current = written;
+        return;
+      }
+      // Not ours any more, unless an earlier renewal of ours landed with its reply lost: the fence tells.
+      const fresh = await ownedStill(this.ledger.store, this.storeKey, record);
+      if (fresh) this.current = fresh;
       else this.lost = true;
     } catch {
-      // The store is down: the settle will fail closed too; nothing to do here.
+      // The store is down (or the reply was lost): the next renewal, or the settle, finds out which.
     }
   }
 
