@@ -296,6 +296,29 @@ describe('R7: one runner at a time', () => {
     expect(error).toBeInstanceOf(SettleFailedError);
   });
 
+  it('R7: a call that stalled past its lease before sending sends nothing (another may have taken over and superseded it)', async () => {
+    const clock = new ManualClock();
+    const inner = openMemoryStore();
+    let stalled = false;
+    const store: Store = { ...lossyReplace(inner, () => false), replace: (k, e, n) => (stalled ? Promise.reject(new StoreUnavailableError('stalled')) : inner.replace(k, e, n)) };
+    const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR, leaseMs: 30_000 });
+    const call = scripted([{ kind: 'failed', code: 'card_declined', message: 'declined' }, ok()]);
+    expect((await ledger.run(call.spec())).outcome).toBe('failed');
+    const result = await ledger.run(
+      call.spec({
+        // Attempt 2 checks with the provider first; the process stalls there past its lease (no renewal lands).
+        precheck: async () => {
+          stalled = true;
+          clock.advance(31_000);
+          stalled = false;
+          return undefined;
+        },
+      }),
+    );
+    expect(call.sent).toHaveLength(1); // only attempt 1 went out
+    expect(result.outcome).toBe('unknown');
+  });
+
   it('R7: the lease is renewed on the ledger\u2019s clock: a call running past its lease keeps it, and a duplicate waits instead of taking over', async () => {
     const { ledger, clock } = setup({ leaseMs: 30_000, waitMs: 2_000 });
     let finish: ((r: StepResult<string>) => void) | undefined;

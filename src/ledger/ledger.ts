@@ -445,7 +445,7 @@ export class Ledger {
     const events: TimelineEvent[] = [];
     let result: StepResult<T>;
     try {
-      result = await this.execute(spec, info, mode, events, record);
+      result = await this.execute(spec, info, mode, events, record, () => lease.holds(this.clock.now()));
     } finally {
       const renewing = lease.stop();
       if (renewing) await renewing;
@@ -553,8 +553,10 @@ export class Ledger {
     mode: 'send' | 'reconcile',
     events: TimelineEvent[],
     record: LedgerRecord<T>,
+    holds: () => boolean,
   ): Promise<StepResult<T>> {
     try {
+      let sending: TimelineEvent;
       if (mode === 'reconcile') {
         const seen = await this.observe.reconcile(record, () => spec.reconcile(info));
         const at = this.clock.now();
@@ -574,7 +576,7 @@ export class Ledger {
           // effect, and the anchor completes at most once there, so a new attempt with a new key replaces it.
           return { kind: 'failed', code: SUPERSEDED, message: 'the provider shows no effect of this attempt; a call with other data replaces it' };
         }
-        events.push({ at, event: 'resent', attempt: info.number, outbound_key: info.outboundKey });
+        sending = { at, event: 'resent', attempt: info.number, outbound_key: info.outboundKey };
       } else {
         if (spec.precheck && (record.attempt > 1 || record.generation > 1)) {
           // Not the first send of this intent: the provider may already hold the outcome (R13).
@@ -584,8 +586,12 @@ export class Ledger {
             return seen;
           }
         }
-        events.push({ at: this.clock.now(), event: 'sent', attempt: info.number, outbound_key: info.outboundKey });
+        sending = { at: this.clock.now(), event: 'sent', attempt: info.number, outbound_key: info.outboundKey };
       }
+      // A process stalled past its lease (GC, SIGSTOP) may have been taken over, and its attempt superseded under
+      // a new key: it must not send now. This narrows that window to the send itself (R7).
+      if (!holds()) return { kind: 'unknown', reason: LAPSED };
+      events.push(sending);
       return await spec.execute(info);
     } catch (error) {
       return { kind: 'unknown', reason: error instanceof Error ? error.message : String(error) };
@@ -621,6 +627,7 @@ export class Ledger {
 }
 
 const PRECHECKED = 'provider already shows the outcome; nothing sent';
+const LAPSED = 'this call stalled past its claim before sending, and sent nothing; the next call settles it';
 
 /** The keys of T that may be absent. */
 type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never }[keyof T];
@@ -677,6 +684,12 @@ class Lease<T> {
   private renewing: Promise<void> | undefined;
   private lost = false;
   private readonly renewal: Renewal;
+
+  /** Whether this claim still holds by its own clock: not taken over, and its lease not run out. */
+  holds(now: number): boolean {
+    const state = this.current.value.state;
+    return !this.lost && state.status === 'pending' && now < state.lease_until;
+  }
 
   constructor(
     private readonly ledger: Ledger,
