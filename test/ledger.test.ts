@@ -319,6 +319,21 @@ describe('R7: one runner at a time', () => {
     expect(result.outcome).toBe('unknown');
   });
 
+  it('R13: claims this process gave up settling are forgotten once their lease has run out (the mark is not kept for good)', async () => {
+    const clock = new ManualClock();
+    const inner = openMemoryStore();
+    let failing = false;
+    const store: Store = { ...lossyReplace(inner, () => false), replace: (k, e, n) => (failing ? Promise.reject(new StoreUnavailableError('down')) : inner.replace(k, e, n)) };
+    const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR, leaseMs: 30_000 });
+    for (let i = 0; i < 3; i++) {
+      const spec = { ...scripted([]).spec({ key: `k-${i}` }), execute: async () => ((failing = true), ok()) };
+      await expect(ledger.run(spec)).rejects.toBeInstanceOf(SettleFailedError);
+      failing = false;
+      clock.advance(31_000);
+    }
+    expect((ledger as unknown as { abandoned: Map<string, number> }).abandoned.size).toBe(1);
+  });
+
   it('R7: the lease is renewed on the ledger\u2019s clock: a call running past its lease keeps it, and a duplicate waits instead of taking over', async () => {
     const { ledger, clock } = setup({ leaseMs: 30_000, waitMs: 2_000 });
     let finish: ((r: StepResult<string>) => void) | undefined;

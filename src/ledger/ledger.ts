@@ -125,7 +125,8 @@ export class Ledger {
   private readonly observe: LedgerObserver;
   private readonly owner = PROCESS_OWNER;
   /** Attempts this process gave up settling (the store stayed down): their leases need not be waited out. */
-  private readonly abandoned = new Set<string>();
+  /** Claims this process gave up settling (fence id → their lease's end): past it, the lease says so itself. */
+  private readonly abandoned = new Map<string, number>();
 
   constructor(options: LedgerOptions) {
     this.store = options.store;
@@ -347,6 +348,13 @@ export class Ledger {
     }
   }
 
+  /** Marks a claim as given up by this process, and forgets those whose lease has run out (they need no mark). */
+  private abandon<T>(record: LedgerRecord<T>): void {
+    const now = this.clock.now();
+    for (const [id, until] of this.abandoned) if (until <= now) this.abandoned.delete(id);
+    this.abandoned.set(fenceId(record), record.state.status === 'pending' ? record.state.lease_until : now + this.leaseMs);
+  }
+
   /** Deletes settled records past their TTL; never a pending or unknown one (R8). */
   async sweep(): Promise<{ deleted: number; kept: number }> {
     const now = this.clock.now();
@@ -461,7 +469,7 @@ export class Ledger {
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
         // This process will not settle it: a later call here need not wait out the lease (R13).
-        this.abandoned.add(fenceId(mine));
+        this.abandon(mine);
         throw new SettleFailedError(`the outcome could not be recorded: ${error.message}`, { cause: error });
       }
     };
