@@ -198,4 +198,28 @@ describe('R13/R14: the head under interleavings', () => {
     const head = (await checkouts.heads.read(id))!.value;
     expect({ status: head.checkout.status, open: head.open }).toEqual({ status: 'completed', open: [] });
   });
+
+  it('R13: a complete the merchant refuses while it is still completing the checkout (a payment under way) is unknown, never a refusal', async () => {
+    const { backend, checkouts, charges } = engine();
+    const { id } = await created(checkouts);
+    const complete = backend.complete.bind(backend);
+    const get = backend.get.bind(backend);
+    let processing = false;
+    backend.complete = async (...args) => {
+      await complete(...args); // the merchant takes the payment…
+      processing = true; // …and says it is busy with this request
+      return { kind: 'failed', code: 'request_in_progress', message: 'a request is already in progress' };
+    };
+    backend.get = async (checkoutId) => {
+      const seen = await get(checkoutId);
+      if (!processing || seen.kind !== 'succeeded') return seen;
+      const { order: _order, ...rest } = seen.checkout;
+      return { ...seen, checkout: { ...rest, status: 'complete_in_progress' } as CheckoutSession };
+    };
+    const result = await checkouts.complete('alice', id, payA);
+    expect(await charges()).toHaveLength(1);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.failure.code).not.toBe('merchant_error');
+    expect(result.ok ? '' : result.failure.message).not.toMatch(/refused/i);
+  });
 });

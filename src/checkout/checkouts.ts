@@ -490,6 +490,9 @@ export class Checkouts {
       case 'closed':
         // Canceled or expired: one code whatever the provider said, so the agent is told plainly (failure.ts).
         return { ...step, code: `checkout_already_${checkout.status}`, value: checkout };
+      case 'in_progress':
+        // R13: the merchant is still completing it (a payment may be under way): not a refusal, whatever it said.
+        return { kind: 'unknown', reason: `the merchant answered ${step.code}, and the checkout is still completing there`, providerRequestId: step.providerRequestId };
       default:
         return { ...step, value: checkout };
     }
