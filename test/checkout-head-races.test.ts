@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { BackendResult } from '../src/backends/backend.js';
 import type { CompleteInput } from '../src/commerce/inputs.js';
 import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
-import { Checkouts, type CheckoutResult } from '../src/checkout/checkouts.js';
+import { Checkouts, type CallHooks, type CheckoutResult, type ConfirmRequest } from '../src/checkout/checkouts.js';
 import type { CheckoutSession } from '../src/commerce/session.js';
 import { ManualClock } from '../src/ledger/clock.js';
 import { Ledger } from '../src/ledger/ledger.js';
@@ -222,4 +222,39 @@ describe('R13/R14: the head under interleavings', () => {
     if (!result.ok) expect(result.failure.code).not.toBe('merchant_error');
     expect(result.ok ? '' : result.failure.message).not.toMatch(/refused/i);
   });
+
+  const reconfirmation = (answer: 'accepted' | 'declined') => async () => {
+    const { backend, checkouts, charges } = engine();
+    const { id } = await created(checkouts);
+    const complete = backend.complete.bind(backend);
+    let lose = true;
+    backend.complete = async (...args) => {
+      if (!lose) return complete(...args);
+      lose = false; // the first request never reaches the merchant
+      return { kind: 'unknown', reason: 'no answer within ACP_TIMEOUT (15s)' };
+    };
+    const asked: ConfirmRequest[] = [];
+    const first: CallHooks = { confirm: async (request) => (asked.push(request), 'accepted') };
+    expect((await checkouts.complete('alice', id, payA, first)).ok).toBe(false); // unknown
+    // The merchant changes the cart on its side; the agent is shown it (checkout_changed), then pays again.
+    await backend.update(id, { items: [{ id: 'sku_mug', quantity: 5 }] }, { idempotencyKey: 'merchant-side', attempt: 1, requestId: 'merchant-side' });
+    const changed = await checkouts.complete('alice', id, payA, first);
+    expect(changed.ok ? '' : changed.failure.code).toBe('checkout_changed');
+    const again: CallHooks = { confirm: async (request) => (asked.push(request), answer) };
+    const paid = await checkouts.complete('alice', id, payA, again);
+    expect(asked.map((r) => [r.total, r.earlierAttempt ?? false])).toEqual([
+      [asked[0].total, false],
+      [asked[1]?.total, true],
+    ]);
+    expect(asked[1].total).toBeGreaterThan(asked[0].total);
+    if (answer === 'accepted') {
+      expect(paid.ok).toBe(true);
+      expect((await charges()).map((c) => c.amount)).toEqual([asked[1].total]);
+    } else {
+      expect(paid.ok ? '' : paid.failure.code).toBe('declined_by_user');
+      expect(await charges()).toEqual([]);
+    }
+  };
+  it('R14: a complete whose first attempt was lost, after the merchant changed the cart, asks the person again before the resend charges the new total (accepted)', reconfirmation('accepted'));
+  it('R14: a complete whose first attempt was lost, after the merchant changed the cart, asks the person again before the resend charges the new total (declined)', reconfirmation('declined'));
 });

@@ -103,6 +103,12 @@ describe('the words', () => {
     expect(formatAmount(150000, 'twd')).toBe('TWD 1,500.00');
   });
 
+  it('R14: asked again while an earlier attempt is unknown, the person is told the cart changed and that attempt may still go through', () => {
+    expect(confirmMessage({ checkoutId: 'cs_1', merchant: 'acp:shop.example', total: 8113, currency: 'usd', earlierAttempt: true })).toBe(
+      'The checkout changed since you approved it. Pay USD 81.13 to the merchant "acp:shop.example" for checkout "cs_1"? An earlier payment attempt for it has no known outcome yet and may still go through at this amount; nothing else is sent unless you confirm.',
+    );
+  });
+
   it('without a total it still names the merchant and checkout', () => {
     expect(confirmMessage({ checkoutId: 'cs_1', merchant: 'acp:shop.example', currency: 'eur' })).toBe(
       'Pay the checkout total to the merchant "acp:shop.example" for checkout "cs_1"? Nothing is charged unless you confirm.',

@@ -40,8 +40,8 @@ export interface CallHooks {
   onWait?(waitedMs: number): void;
   /**
    * Asks the person to approve a charge before complete sends anything: never on a replay of a completed
-   * checkout, never while an earlier attempt has no known outcome (R14). Anything but 'accepted' ends the
-   * call with nothing charged.
+   * checkout, and while an earlier attempt has no known outcome only if the cart changed since the person
+   * approved it (R14). Anything but 'accepted' ends the call with nothing sent.
    */
   confirm?(request: ConfirmRequest): Promise<'accepted' | 'declined'>;
 }
@@ -53,6 +53,11 @@ export interface ConfirmRequest {
   /** Minor units: the merchant's live total, checked to be an integer. */
   total: number;
   currency: string;
+  /**
+   * An earlier attempt, made for a cart the person approved, has no known outcome, and the cart has changed since:
+   * the person is asked again, told that the earlier attempt may still go through.
+   */
+  earlierAttempt?: boolean;
 }
 
 export interface CheckoutsOptions {
@@ -456,16 +461,22 @@ export class Checkouts {
       return refuse(failures.checkout_changed(current, attemptOpen), current);
     }
     const total = totalAmount(current);
-    const guarded = this.maxOrderAmount !== undefined || (call.hooks.confirm !== undefined && !attemptOpen);
+    // R14: while an attempt is open the person is not asked again, unless the cart changed since they approved it:
+    // a resend would charge the cart as it is now.
+    const approvedOther = held.head.confirmed !== undefined && held.head.confirmed !== seenByAgent;
+    const ask = call.hooks.confirm !== undefined && (!attemptOpen || approvedOther);
+    const guarded = this.maxOrderAmount !== undefined || ask;
     if (guarded && (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0)) {
       return refuse(failures.checkout_total_invalid(attemptOpen));
     }
     if (this.maxOrderAmount !== undefined && (total as number) > this.maxOrderAmount) {
       return refuse(failures.spend_cap_exceeded(total as number, current.currency, this.maxOrderAmount, attemptOpen));
     }
-    if (call.hooks.confirm && !attemptOpen) {
-      const answer = await call.hooks.confirm({ checkoutId: call.id, merchant: this.backend.merchant, total: total as number, currency: current.currency });
+    if (ask && call.hooks.confirm) {
+      const request: ConfirmRequest = { checkoutId: call.id, merchant: this.backend.merchant, total: total as number, currency: current.currency };
+      const answer = await call.hooks.confirm(attemptOpen ? { ...request, earlierAttempt: true } : request);
       if (answer !== 'accepted') return refuse(failures.declined_by_user());
+      edits.push((h) => ({ ...h, confirmed: seenByAgent }));
     }
     return { kind: 'ready', live };
   }

@@ -45,6 +45,8 @@ export interface AnchorHead {
   fresh: boolean;
   /** Fingerprint of the cart and total the agent was last shown (R14). */
   shown: string;
+  /** Fingerprint of the cart and total the person last approved for payment (the confirm hook), if asked. */
+  confirmed?: string;
   open: OpenOperation[];
   lock?: CheckoutLock;
   /** The latest order the merchant's signed events told us (src/orders): shown with the checkout. */

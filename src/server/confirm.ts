@@ -43,6 +43,9 @@ export function confirmMessage(request: ConfirmRequest): string {
     request.total === undefined
       ? 'the checkout total'
       : (shown ?? 'the checkout total (once-checkout cannot show it: the merchant gave no valid amount and currency, so decline unless you know it)');
+  if (request.earlierAttempt) {
+    return `The checkout changed since you approved it. Pay ${amount} to the merchant ${quoteId(request.merchant, 200)} for checkout ${quoteId(request.checkoutId)}? An earlier payment attempt for it has no known outcome yet and may still go through at this amount; nothing else is sent unless you confirm.`;
+  }
   return `Pay ${amount} to the merchant ${quoteId(request.merchant, 200)} for checkout ${quoteId(request.checkoutId)}? Nothing is charged unless you confirm.`;
 }
 
