@@ -179,46 +179,37 @@ export class Checkouts {
    */
   async get(principal: string, id: string): Promise<CheckoutResult> {
     return this.withErrorsAsFailures('get_checkout', async () => {
-      // A read that another call's write overtook is taken again once: the answer and the head then agree (R14).
-      for (let tries = 1; ; tries++) {
-        const read = await this.readLive(principal, id, tries >= 2);
-        if (read) return read;
+      const stored = await this.heads.read(id);
+      if (!stored || stored.value.principal !== principal) return { ok: false, failure: failures.checkout_not_found(id) };
+      const head = stored.value;
+      if (head.order && head.open.length === 0 && head.checkout.status === 'completed') {
+        return { ok: true, checkout: withOrder(head.checkout, head), idempotency: await this.creationFacts(head) };
       }
+      const seen = await this.backend.get(id);
+      if (seen.kind === 'unknown') {
+        return { ok: false, failure: failures.merchant_unavailable(seen.reason) };
+      }
+      if (seen.kind === 'failed') return { ok: false, failure: describeFailure(seen.code, seen.message, 'get_checkout') };
+      const live = seen.checkout;
+      // R13: a complete with no known outcome that the merchant now shows done is settled from this read.
+      const settled = new Set<string>();
+      for (const open of head.open) {
+        if (open.operation !== 'complete' || completionOf(live) !== 'completed') continue;
+        const outcome = await this.ledger.settleFromProvider<CheckoutSession>(open.key, async () => judge('complete', live));
+        if (outcome.kind === 'settled' || (outcome.kind === 'skipped' && outcome.reason !== 'running')) settled.add(open.key);
+      }
+      const now = this.ledger.clock.now();
+      const shown = cartFingerprint(live);
+      const open = head.open.filter((o) => !settled.has(o.key));
+      // The read is fresh only if nothing wrote the head since it was read before asking the merchant.
+      let written = await this.heads.replaceIfUnchanged(stored, { ...head, checkout: live, fresh: open.length === 0, shown, open, updated_at: now });
+      if (!written) {
+        // Another call wrote meanwhile (R14): this read may be older than its answer, so it is not fresh, and
+        // complete reads the live cart before paying and checks it against what the agent is shown here.
+        written = await this.heads.updateUnlocked(id, (h) => ({ ...h, checkout: live, fresh: false, shown, open: h.open.filter((o) => !settled.has(o.key)), updated_at: now }));
+      }
+      return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.creationFacts(head) };
     });
-  }
-
-  /**
-   * One get_checkout: the merchant's live state, written onto the head only if nothing wrote the head since it was
-   * read before asking the merchant. Undefined when something did and `last` is false (the caller reads again).
-   */
-  private async readLive(principal: string, id: string, last: boolean): Promise<CheckoutResult | undefined> {
-    const stored = await this.heads.read(id);
-    if (!stored || stored.value.principal !== principal) return { ok: false, failure: failures.checkout_not_found(id) };
-    const head = stored.value;
-    if (head.order && head.open.length === 0 && head.checkout.status === 'completed') {
-      return { ok: true, checkout: withOrder(head.checkout, head), idempotency: await this.creationFacts(head) };
-    }
-    const seen = await this.backend.get(id);
-    if (seen.kind === 'unknown') return { ok: false, failure: failures.merchant_unavailable(seen.reason) };
-    if (seen.kind === 'failed') return { ok: false, failure: describeFailure(seen.code, seen.message, 'get_checkout') };
-    const live = seen.checkout;
-    // R13: a complete with no known outcome that the merchant now shows done is settled from this read.
-    const settled = new Set<string>();
-    for (const open of head.open) {
-      if (open.operation !== 'complete' || completionOf(live) !== 'completed') continue;
-      const outcome = await this.ledger.settleFromProvider<CheckoutSession>(open.key, async () => judge('complete', live));
-      if (outcome.kind === 'settled' || (outcome.kind === 'skipped' && outcome.reason !== 'running')) settled.add(open.key);
-    }
-    const shown = cartFingerprint(live);
-    const open = head.open.filter((o) => !settled.has(o.key));
-    let written = await this.heads.replaceIfUnchanged(stored, { ...head, checkout: live, fresh: open.length === 0, shown, open, updated_at: this.ledger.clock.now() });
-    if (!written && !last && !this.heads.isBusy(head)) return undefined;
-    if (!written) {
-      // An update or complete ran meanwhile (R14): its answer may be newer than this read, so the head keeps its
-      // checkout; what the agent is now shown is recorded, and complete must check the live cart against it.
-      written = await this.heads.updateUnlocked(id, (h) => ({ ...h, fresh: false, shown, open: h.open.filter((o) => !settled.has(o.key)) }));
-    }
-    return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.creationFacts(head) };
   }
 
   /**
