@@ -76,7 +76,7 @@ const SAMPLES: Record<keyof typeof failures, Failure[]> = {
   checkout_changed: [failures.checkout_changed(CHECKOUT, false), failures.checkout_changed(CHECKOUT, true)],
   checkout_total_invalid: [failures.checkout_total_invalid(false), failures.checkout_total_invalid(true)],
   spend_cap_exceeded: [failures.spend_cap_exceeded(2800, 'usd', 1000, false), failures.spend_cap_exceeded(2800, 'usd', 1000, true)],
-  declined_by_user: [failures.declined_by_user()],
+  declined_by_user: [failures.declined_by_user(), failures.declined_by_user(true)],
   intent_conflict: [failures.intent_conflict('task-1', 'cs_1'), failures.intent_conflict('task-1')],
   attempts_exhausted: [failures.attempts_exhausted(3)],
   invalid_input: [

@@ -200,14 +200,13 @@ export class Checkouts {
       }
       const now = this.ledger.clock.now();
       const shown = cartFingerprint(live);
-      const open = head.open.filter((o) => !settled.has(o.key));
-      // The read is fresh only if nothing wrote the head since it was read before asking the merchant.
-      let written = await this.heads.replaceIfUnchanged(stored, { ...head, checkout: live, fresh: open.length === 0, shown, open, updated_at: now });
-      if (!written) {
-        // Another call wrote meanwhile (R14): this read may be older than its answer, so it is not fresh, and
-        // complete reads the live cart before paying and checks it against what the agent is shown here.
-        written = await this.heads.updateUnlocked(id, (h) => ({ ...h, checkout: live, fresh: false, shown, open: h.open.filter((o) => !settled.has(o.key)), updated_at: now }));
-      }
+      const withRead = (h: AnchorHead, fresh: boolean): AnchorHead => {
+        const open = h.open.filter((o) => !settled.has(o.key));
+        return { ...h, checkout: live, fresh: fresh && open.length === 0, shown, open, updated_at: now };
+      };
+      // The read is fresh only if nothing wrote the head since it was read before asking the merchant. Otherwise
+      // (R14) it may be older than another call's answer: complete then reads the live cart before paying.
+      const written = (await this.heads.replaceIfUnchanged(stored, withRead(head, true))) ?? (await this.heads.updateUnlocked(id, (h) => withRead(h, false)));
       return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.creationFacts(head) };
     });
   }
@@ -464,18 +463,19 @@ export class Checkouts {
     // R14: while an attempt is open the person is not asked again, unless the cart changed since they approved it:
     // a resend would charge the cart as it is now.
     const approvedOther = held.head.confirmed !== undefined && held.head.confirmed !== seenByAgent;
-    const ask = call.hooks.confirm !== undefined && (!attemptOpen || approvedOther);
-    const guarded = this.maxOrderAmount !== undefined || ask;
+    const confirm = !attemptOpen || approvedOther ? call.hooks.confirm : undefined;
+    const guarded = this.maxOrderAmount !== undefined || confirm !== undefined;
     if (guarded && (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0)) {
       return refuse(failures.checkout_total_invalid(attemptOpen));
     }
     if (this.maxOrderAmount !== undefined && (total as number) > this.maxOrderAmount) {
       return refuse(failures.spend_cap_exceeded(total as number, current.currency, this.maxOrderAmount, attemptOpen));
     }
-    if (ask && call.hooks.confirm) {
+    if (confirm) {
       const request: ConfirmRequest = { checkoutId: call.id, merchant: this.backend.merchant, total: total as number, currency: current.currency };
-      const answer = await call.hooks.confirm(attemptOpen ? { ...request, earlierAttempt: true } : request);
-      if (answer !== 'accepted') return refuse(failures.declined_by_user());
+      const answer = await confirm(attemptOpen ? { ...request, earlierAttempt: true } : request);
+      // Declined with an attempt still open, that attempt may yet land: never "nothing was charged" (R13).
+      if (answer !== 'accepted') return refuse(failures.declined_by_user(attemptOpen));
       edits.push((h) => ({ ...h, confirmed: seenByAgent }));
     }
     return { kind: 'ready', live };

@@ -143,8 +143,12 @@ export const failures = {
       `The total ${total} ${currency} is above this server's cap of ${cap}; ${nothingCharged(attemptOpen)}. Ask the person to approve a smaller order.`,
     ),
 
-  declined_by_user: (): Failure =>
-    failure('payment_error', 'declined_by_user', 'The person did not approve this payment, so nothing was charged; do not call complete_checkout again unless they ask you to.'),
+  declined_by_user: (attemptOpen = false): Failure =>
+    failure(
+      'payment_error',
+      'declined_by_user',
+      `The person did not approve this payment, so ${nothingCharged(attemptOpen)}; do not call complete_checkout again unless they ask you to.`,
+    ),
 
   /** R3: the task_id already named a different cart (`anchor`: that cart's checkout, when it has one). */
   intent_conflict: (taskId: string | undefined, anchor?: string): Failure =>

@@ -177,10 +177,6 @@ export class CheckoutHeads {
   }
 
   /**
-   * Applies `change` to the head unless it is locked by a live owner (a read must not undo a running
-   * operation's news); returns the head as written, or undefined when skipped.
-   */
-  /**
    * Writes `next` only if the head is still exactly `seen` (nothing written since it was read, not even a claim
    * taken and released) and unclaimed; undefined otherwise.
    */
@@ -189,6 +185,10 @@ export class CheckoutHeads {
     return (await this.store.replace(this.keyOf(seen.value.anchor), seen, next)) ? next : undefined;
   }
 
+  /**
+   * Applies `change` to the head unless it is locked by a live owner (a read must not undo a running
+   * operation's news); returns the head as written, or undefined when skipped.
+   */
   async updateUnlocked(anchor: string, change: (head: AnchorHead) => AnchorHead): Promise<AnchorHead | undefined> {
     for (;;) {
       const current = await this.read(anchor);
