@@ -4,74 +4,17 @@
 // charged; a wrapper around the backend plays the network (a held request, a lost answer).
 import { describe, expect, it } from 'vitest';
 import type { Backend, BackendResult } from '../src/backends/backend.js';
-import type { CompleteInput } from '../src/commerce/inputs.js';
-import { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
-import { Checkouts, type CallHooks, type CheckoutResult } from '../src/checkout/checkouts.js';
+import { Checkouts, type CallHooks } from '../src/checkout/checkouts.js';
 import type { CheckoutSession } from '../src/commerce/session.js';
 import { ManualClock } from '../src/ledger/clock.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { openMemoryStore } from '../src/store/memory.js';
-import { StoreUnavailableError, type Store } from '../src/store/store.js';
-import { ADDRESS } from './support/server-process.js';
+import { cart, created, engine, HOUR, ok, payWith } from './support/checkout-engine.js';
 import { toCallToolResult } from '../src/server/server.js';
 import { resultOutput } from '../src/server/output-schema.js';
 
-const HOUR = 3_600_000;
-
-/** A store that can be cut: every call fails as an unreachable store would, until `upAt` on the clock. */
-function cuttableStore(inner: Store, clock: ManualClock) {
-  let upAt = 0;
-  const down = () => clock.now() < upAt;
-  const guard = <T>(work: () => Promise<T>): Promise<T> => (down() ? Promise.reject(new StoreUnavailableError('store memory:// unavailable: connection refused')) : work());
-  const store: Store = {
-    description: inner.description,
-    get: (key) => guard(() => inner.get(key)),
-    getMany: (keys) => guard(() => inner.getMany(keys)),
-    getLinked: (key, field) => guard(() => inner.getLinked(key, field)),
-    claim: (key, value) => guard(() => inner.claim(key, value)),
-    replace: (key, expected, next) => guard(() => inner.replace(key, expected, next)),
-    put: (key, value) => guard(() => inner.put(key, value)),
-    delete: (key) => guard(() => inner.delete(key)),
-    removeIf: (key, expected) => guard(() => inner.removeIf(key, expected)),
-    entries: (prefix) => inner.entries(prefix),
-    close: () => inner.close(),
-  };
-  return { store, cutFor: (ms: number) => void (upAt = clock.now() + ms) };
-}
-
-function engine(options: { maxOrderAmount?: number } = {}) {
-  const clock = new ManualClock();
-  const merchantStore = openMemoryStore();
-  const cut = cuttableStore(openMemoryStore(), clock);
-  const backend = new SandboxBackend({ store: merchantStore, now: () => clock.now() });
-  const ledger = new Ledger({ store: cut.store, clock, ttlMs: 23 * HOUR });
-  const checkouts = new Checkouts({ ledger, backend, windowMs: HOUR, maxOrderAmount: options.maxOrderAmount });
-  return { clock, backend, ledger, checkouts, cut, charges: () => chargesAt(merchantStore) };
-}
-
-async function chargesAt(store: Store): Promise<Array<{ checkout_session_id: string; amount: number }>> {
-  const found: Array<{ checkout_session_id: string; amount: number }> = [];
-  for await (const [, charge] of store.entries<{ checkout_session_id: string; amount: number }>('sandbox:charge:')) found.push(charge);
-  return found;
-}
-
-const cart = { items: [{ id: 'sku_mug', quantity: 1 }], currency: 'usd', fulfillment_details: { address: ADDRESS } };
-const payWith = (handler: string): CompleteInput => ({
-  payment_data: { handler_id: handler, instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_ok' } } },
-});
 const payA = payWith('card_a');
 const payB = payWith('card_b');
-
-async function created(checkouts: Checkouts): Promise<CheckoutSession> {
-  const result = await checkouts.create('alice', cart);
-  if (!result.ok) throw new Error(result.failure.message);
-  return result.checkout;
-}
-
-function ok(result: CheckoutResult): CheckoutSession {
-  if (!result.ok) throw new Error(`${result.failure.code}: ${result.failure.message}`);
-  return result.checkout;
-}
 
 /** A request the network holds: it reaches the merchant only when released, and its caller hears a timeout. */
 function held(send: () => Promise<BackendResult>) {

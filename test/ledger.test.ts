@@ -5,6 +5,7 @@ import { Ledger, SettleFailedError, type AttemptInfo, type Reconciled, type RunS
 import { openMemoryStore } from '../src/store/memory.js';
 import { StoreUnavailableError, type Store } from '../src/store/store.js';
 import { recordStoreKey, type LedgerRecord } from '../src/ledger/record.js';
+import { wrapStore } from './support/checkout-engine.js';
 
 const HOUR = 3_600_000;
 
@@ -51,25 +52,15 @@ const ok = (value = 'order_1'): StepResult<string> => ({ kind: 'succeeded', valu
 /** A store whose replace number n (from 1) writes and then throws, as a lost reply would; `down` fails reads too. */
 function lossyReplace(inner: Store, lose: (n: number) => boolean, down: () => boolean = () => false): Store {
   let n = 0;
-  return {
-    ...inner,
-    description: inner.description,
+  return wrapStore(inner, {
     get: (key) => (down() ? Promise.reject(new StoreUnavailableError('store down')) : inner.get(key)),
-    getMany: (keys) => inner.getMany(keys),
-    getLinked: (key, field) => inner.getLinked(key, field),
-    claim: (key, value) => inner.claim(key, value),
-    put: (key, value) => inner.put(key, value),
-    delete: (key) => inner.delete(key),
-    removeIf: (key, expected) => inner.removeIf(key, expected),
-    entries: (prefix) => inner.entries(prefix),
-    close: () => inner.close(),
     replace: async (key, expected, next) => {
       n += 1;
       const written = await inner.replace(key, expected, next);
       if (lose(n)) throw new StoreUnavailableError('the reply was lost');
       return written;
     },
-  };
+  });
 }
 
 describe('R1/R11: a settled outcome is replayed, honestly', () => {
@@ -300,7 +291,7 @@ describe('R7: one runner at a time', () => {
     const clock = new ManualClock();
     const inner = openMemoryStore();
     let stalled = false;
-    const store: Store = { ...lossyReplace(inner, () => false), replace: (k, e, n) => (stalled ? Promise.reject(new StoreUnavailableError('stalled')) : inner.replace(k, e, n)) };
+    const store = wrapStore(inner, { replace: (k, e, n) => (stalled ? Promise.reject(new StoreUnavailableError('stalled')) : inner.replace(k, e, n)) });
     const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR, leaseMs: 30_000 });
     const call = scripted([{ kind: 'failed', code: 'card_declined', message: 'declined' }, ok()]);
     expect((await ledger.run(call.spec())).outcome).toBe('failed');
@@ -323,7 +314,7 @@ describe('R7: one runner at a time', () => {
     const clock = new ManualClock();
     const inner = openMemoryStore();
     let failing = false;
-    const store: Store = { ...lossyReplace(inner, () => false), replace: (k, e, n) => (failing ? Promise.reject(new StoreUnavailableError('down')) : inner.replace(k, e, n)) };
+    const store = wrapStore(inner, { replace: (k, e, n) => (failing ? Promise.reject(new StoreUnavailableError('down')) : inner.replace(k, e, n)) });
     const ledger = new Ledger({ store, clock, ttlMs: 23 * HOUR, leaseMs: 30_000 });
     for (let i = 0; i < 3; i++) {
       const spec = { ...scripted([]).spec({ key: `k-${i}` }), execute: async () => ((failing = true), ok()) };
