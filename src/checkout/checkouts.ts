@@ -329,7 +329,7 @@ export class Checkouts {
       if (seen.kind !== 'succeeded') throw new Error(seen.kind === 'unknown' ? seen.reason : `${seen.code}: ${seen.message}`);
       return (live = redactDeep(seen.checkout, call.secrets));
     };
-    const result = await this.ledger.run<CheckoutSession>({
+    const spec: RunSpec<CheckoutSession> = {
       key,
       fingerprint,
       principal: call.principal,
@@ -356,7 +356,19 @@ export class Checkouts {
               return checkout && completionOf(checkout) === 'completed' ? { kind: 'succeeded', value: checkout, anchor: call.id } : undefined;
             }
           : undefined,
-    });
+    };
+    let result: RunResult<CheckoutSession>;
+    try {
+      result = await this.ledger.run(spec);
+    } catch (error) {
+      // The store failed after the send: the merchant may have acted (R13). The operation stays open and the head
+      // stale, so the next call settles it first and complete reads the live cart before paying (R14).
+      if (error instanceof SettleFailedError) {
+        ran.value = true;
+        edits.push((h) => ({ ...h, fresh: false }));
+      }
+      throw error;
+    }
     ran.value = true;
     edits.push(this.newsOf(key, result));
     if (result.outcome === 'succeeded' && result.value) return this.success(held.head, result, edits);
@@ -531,11 +543,15 @@ export class Checkouts {
       if (!result) return { ...head, open: head.open.filter((o) => o.key !== key) };
       const definite = result.outcome === 'succeeded' || result.outcome === 'failed';
       const open = definite ? head.open.filter((o) => o.key !== key) : head.open;
-      const checkout = definite && result.value && result.record.updated_at >= head.updated_at ? result.value : undefined;
+      // An answer this call got under the claim is newer than anything on the head, whatever the clocks of the
+      // processes that wrote it say (R14); a replayed record is newer only by its time. A completed checkout stays so.
+      const newer = !result.replayed || result.record.updated_at >= head.updated_at;
+      const undoesCompletion = head.checkout.status === 'completed' && result.value?.status !== 'completed';
+      const checkout = definite && result.value && newer && !undoesCompletion ? result.value : undefined;
       return {
         ...head,
         open,
-        ...(checkout ? { checkout, updated_at: result.record.updated_at } : {}),
+        ...(checkout ? { checkout, updated_at: Math.max(head.updated_at, result.record.updated_at) } : {}),
         // Stale once anything ended without a known outcome, until a definite answer or a read says otherwise.
         fresh: definite ? open.length === 0 && (head.fresh || checkout !== undefined) : false,
       };
@@ -596,10 +612,13 @@ function callContextOf(attempt: AttemptInfo): CallContext {
   return { idempotencyKey: attempt.outboundKey, attempt: attempt.number, requestId: attempt.requestId };
 }
 
-/** The head's state when a newer operation changed the checkout since this result (R11), else the result's. */
+/**
+ * The head's state when a newer operation changed the checkout since this replayed result (R11), else the
+ * result's: an answer this call got under the checkout's claim is the newest, whatever the clocks say (R14).
+ */
 function newest(head: AnchorHead, result: RunResult<CheckoutSession>): CheckoutSession {
   const value = result.value!;
-  return head.anchor === value.id && head.updated_at > result.record.updated_at ? head.checkout : value;
+  return result.replayed && head.anchor === value.id && head.updated_at > result.record.updated_at ? head.checkout : value;
 }
 
 /** Backend answer → ledger step. Complete counts only when the session is completed with an order (R12). */
