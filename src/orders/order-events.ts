@@ -109,7 +109,10 @@ export class OrderEvents {
       const known = head !== undefined;
       const current = stored as { value: OrderEventsRecord; raw: string } | undefined;
       const eventId = delivery.eventId;
-      const seen = current?.value.lines.find((l) => (eventId !== undefined ? l.event_id === eventId : l.digest === digest && l.event_id === undefined));
+      // A state already recorded is a repeat whatever Webhook-Id it comes under: UCP's Webhook-Id and
+      // Webhook-Timestamp are not covered by the signature, so a captured event resent under a new id (and a
+      // later time) must not be applied again over a newer state.
+      const seen = current?.value.lines.find((l) => (eventId !== undefined && l.event_id === eventId) || l.digest === digest);
       if (current && seen) {
         const line = { ...seen, deliveries: seen.deliveries + 1, last_delivery_at: now };
         record = { ...current.value, known, lines: current.value.lines.map((l) => (l === seen ? line : l)), updated_at: now };

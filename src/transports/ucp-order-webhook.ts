@@ -35,6 +35,8 @@ export interface UcpOrderWebhookOptions {
 export class ProfileKeys {
   private keys = new Map<string, KeyObject>();
   private fetchedAt = 0;
+  /** The fetch under way: deliveries that arrive meanwhile wait for it rather than find no key. */
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     readonly profile: string,
@@ -43,7 +45,13 @@ export class ProfileKeys {
 
   async keyFor(kid: string): Promise<KeyObject | undefined> {
     const now = Date.now();
-    if (now - this.fetchedAt > KEYS_TTL_MS || (!this.keys.has(kid) && now - this.fetchedAt > REFETCH_MS)) await this.refresh(now);
+    if (this.refreshing) await this.refreshing;
+    else if (now - this.fetchedAt > KEYS_TTL_MS || (!this.keys.has(kid) && now - this.fetchedAt > REFETCH_MS)) {
+      this.refreshing = this.refresh(now).finally(() => {
+        this.refreshing = undefined;
+      });
+      await this.refreshing;
+    }
     return this.keys.get(kid);
   }
 
