@@ -35,13 +35,21 @@ export class BearerTokens {
 
   /** The principal for an `Authorization` header value, or undefined. Checks every entry, match or not. */
   principalFor(authorization: string | undefined): string | undefined {
+    return this.identify(authorization)?.principal;
+  }
+
+  /**
+   * The token presented (by its position in the list, never its text) and the principal it names: a session is
+   * bound to the token that opened it, so another token of the same principal cannot use it.
+   */
+  identify(authorization: string | undefined): { principal: string; token: number } | undefined {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization ?? '');
     if (!match) return undefined;
     const presented = sha256(match[1]);
-    let found: string | undefined;
-    for (const entry of this.entries) {
-      if (timingSafeEqual(presented, entry.hash) && found === undefined) found = entry.principal;
-    }
+    let found: { principal: string; token: number } | undefined;
+    this.entries.forEach((entry, token) => {
+      if (timingSafeEqual(presented, entry.hash) && found === undefined) found = { principal: entry.principal, token };
+    });
     return found;
   }
 }

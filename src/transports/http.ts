@@ -85,6 +85,8 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   server: Server;
   principal: string;
+  /** The token that opened it (its position in ONCE_HTTP_TOKENS): only that token may use it (README, Isolation). */
+  token: number;
   lastSeen: number;
   /** Requests of this session still open (a long SSE stream is one): such a session is never evicted. */
   active: number;
@@ -154,6 +156,12 @@ async function readJson(req: IncomingMessage, limit: number): Promise<Body> {
   }
 }
 
+/** Who sent an authenticated request: the principal, and which of its tokens. */
+interface Caller {
+  principal: string;
+  token: number;
+}
+
 type Admission = { ok: true } | { ok: false; status: 429 | 503; reason: string; retryAfterS: number; message: string; data: Record<string, unknown> };
 
 /** The MCP sessions of one HTTP server: who holds them, the caps on opening more, and closing idle ones. */
@@ -176,10 +184,10 @@ class Sessions {
     return this.byId.size;
   }
 
-  /** The session with this id, if `principal` holds it: another principal's is indistinguishable from none. */
-  heldBy(id: string, principal: string): Session | undefined {
+  /** The session with this id, if this token opened it: another token's is indistinguishable from none. */
+  heldBy(id: string, caller: Caller): Session | undefined {
     const session = this.byId.get(id);
-    return session?.principal === principal ? session : undefined;
+    return session?.principal === caller.principal && session.token === caller.token ? session : undefined;
   }
 
   async close(id: string, why: string): Promise<void> {
@@ -213,11 +221,11 @@ class Sessions {
   }
 
   /** Opens a session for `principal` and lets it answer the initialize request, counted as opening meanwhile. */
-  async open(principal: string, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async open({ principal, token }: Caller, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     this.opening.set(principal, (this.opening.get(principal) ?? 0) + 1);
     this.openingTotal += 1;
     try {
-      const transport = await this.connect(principal);
+      const transport = await this.connect(principal, token);
       await transport.handleRequest(req, res, body);
     } finally {
       const left = (this.opening.get(principal) ?? 1) - 1;
@@ -227,13 +235,13 @@ class Sessions {
     }
   }
 
-  private async connect(principal: string): Promise<StreamableHTTPServerTransport> {
+  private async connect(principal: string, token: number): Promise<StreamableHTTPServerTransport> {
     const { logger } = this.options;
     const server = this.options.newServer(principal);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        this.byId.set(id, { transport, server, principal, lastSeen: Date.now(), active: 0 });
+        this.byId.set(id, { transport, server, principal, token, lastSeen: Date.now(), active: 0 });
         logger.log('info', 'session_opened', { session: id, principal });
       },
       onsessionclosed: (id) => this.close(id, 'client_deleted'),
@@ -339,8 +347,8 @@ async function handleRequest(endpoint: Endpoint, req: IncomingMessage, res: Serv
   const origin = req.headers.origin;
   if (origin !== undefined && !originAllowed(origin, hosts)) return deny(403, 'origin', 'Forbidden: this Origin may not call this server');
   if (metrics) return answerMetrics(req, res, metrics, deny);
-  const principal = options.tokens.principalFor(req.headers.authorization);
-  if (principal === undefined) {
+  const caller = options.tokens.identify(req.headers.authorization);
+  if (caller === undefined) {
     const presented = req.headers.authorization !== undefined;
     const challenge = presented ? `Bearer realm="${REALM}", error="invalid_token"` : `Bearer realm="${REALM}"`;
     return deny(401, presented ? 'invalid_token' : 'no_token', 'Unauthorized: send Authorization: Bearer <token> with a token from ONCE_HTTP_TOKENS', {
@@ -351,12 +359,13 @@ async function handleRequest(endpoint: Endpoint, req: IncomingMessage, res: Serv
   if (method !== 'POST' && method !== 'GET' && method !== 'DELETE') {
     return deny(405, 'method', 'Method not allowed: use POST, GET or DELETE', { allow: 'POST, GET, DELETE' });
   }
-  return answerMcp(endpoint, req, res, principal);
+  return answerMcp(endpoint, req, res, caller);
 }
 
 /** An authenticated MCP request: the body, then its session, or a new session for an initialize. */
-async function answerMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, principal: string): Promise<void> {
+async function answerMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerResponse, caller: Caller): Promise<void> {
   const { options, sessions } = endpoint;
+  const { principal } = caller;
   const method = req.method ?? '';
   let body: unknown;
   if (method === 'POST') {
@@ -371,7 +380,7 @@ async function answerMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerRe
   }
   const sessionId = req.headers['mcp-session-id'];
   if (typeof sessionId === 'string') {
-    const session = sessions.heldBy(sessionId, principal);
+    const session = sessions.heldBy(sessionId, caller);
     if (!session) return denied(options, req, res, 404, 'unknown_session', 'Session not found: initialize a new session');
     sessions.track(session, res);
     return session.transport.handleRequest(req, res, body);
@@ -384,7 +393,7 @@ async function answerMcp(endpoint: Endpoint, req: IncomingMessage, res: ServerRe
   if (!admission.ok) {
     return denied(options, req, res, admission.status, admission.reason, admission.message, { 'retry-after': String(admission.retryAfterS) }, admission.data);
   }
-  await sessions.open(principal, req, res, body);
+  await sessions.open(caller, req, res, body);
 }
 
 /** Listens on the address; a port that is taken or not ours to bind is a configuration line. */
