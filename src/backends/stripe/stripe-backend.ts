@@ -191,6 +191,8 @@ export class StripeBackend implements Backend {
    */
   private async priceItems(refs: ItemRef[], currency: string, operation: StripeCallSite['operation']): Promise<Priced> {
     if (refs.length === 0) return invalid('a checkout needs at least one item');
+    const otherUnits = STRIPE_UNITS_NOT_ISO[currency.toLowerCase()];
+    if (otherUnits) return invalid(otherUnits);
     const items: PricedItem[] = [];
     for (const { id: priceId, quantity } of byId(refs)) {
       let price: Stripe.Price;
@@ -206,10 +208,25 @@ export class StripeBackend implements Backend {
       if (refused) return invalid(refused);
       items.push({ priceId, quantity, unitAmount: price.unit_amount! });
     }
+    try {
+      // Refused here, before anything is sent: a throw from inside a call can only be reported as ambiguous.
+      itemsToMetadata(items, false);
+    } catch (err) {
+      return invalid(err instanceof Error ? err.message : String(err));
+    }
     const amount = items.reduce((sum, i) => sum + i.unitAmount * i.quantity, 0);
     return { ok: true, items, amount };
   }
 }
+
+/**
+ * Currencies whose Stripe amounts are not ISO 4217 minor units (docs.stripe.com/currencies), the unit of every amount
+ * here (R2, R14): the cap and the person's confirmation would judge one amount while Stripe charges another.
+ */
+const STRIPE_UNITS_NOT_ISO: Readonly<Record<string, string>> = {
+  mga: 'Stripe counts MGA in whole ariary (zero-decimal) while ISO 4217 gives it 2 minor digits: the Stripe backend does not sell in MGA',
+  isk: 'Stripe counts ISK in hundredths (two-decimal) while ISO 4217 gives it none: the Stripe backend does not sell in ISK',
+};
 
 /** Why a Price cannot be bought in this checkout, or undefined when it can. */
 function unsellable(price: Stripe.Price, priceId: string, currency: string): string | undefined {
