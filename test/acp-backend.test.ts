@@ -388,7 +388,8 @@ describe("ACP's MCP binding: reading what a merchant's tool answers (issue 13 ca
   it('an isError result carrying an ACP error is that error; the -32000 data maps to the status REST would have had', () => {
     const inFlight = { type: 'invalid_request', code: 'idempotency_in_flight', message: 'busy' };
     expect(readResult({ isError: true, content: [{ type: 'text', text: JSON.stringify(inFlight) }] })).toMatchObject({ status: 409, body: inFlight });
-    expect(readResult({ isError: true, content: [{ type: 'text', text: 'it broke' }] })).toMatchObject({ status: 400, text: 'it broke' });
+    expect(readResult({ isError: true, content: [{ type: 'text', text: 'it broke' }] })).toMatchObject({ status: 502, text: 'it broke' });
+    expect(readResult({ isError: true, content: [{ type: 'text', text: 'MCP error -32602: Input validation error' }] })).toMatchObject({ status: 400 });
     expect(statusOfAcpError({ type: 'processing_error', code: 'internal_error' })).toBe(500);
     expect(statusOfAcpError({ type: 'service_unavailable', code: 'x' })).toBe(503);
     expect(statusOfAcpError({ type: 'invalid_request', code: 'idempotency_conflict' })).toBe(422);

@@ -3,7 +3,9 @@
 // request id and the HTTP status (set by src/telemetry/http-client.ts below it), and the backend latency
 // histogram. Methods it does not know (a backend may grow) pass through untouched.
 import { context, trace, type Span } from '@opentelemetry/api';
+import type { CompleteInput } from '../commerce/inputs.js';
 import { safeCode } from '../commerce/merchant-text.js';
+import { redactDeep } from '../commerce/redact.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { BACKEND_SPAN, markError, SpanKind, tracer } from '../telemetry/tracing.js';
 import type { Backend, BackendResult, CallContext } from './backend.js';
@@ -34,7 +36,10 @@ export function instrumentedBackend(backend: Backend, telemetry: Telemetry): Bac
       });
       const active = trace.setSpan(context.active(), span).setValue(BACKEND_SPAN, span);
       result = await context.with(active, () => method.apply(backend, args));
-      describe(span, result);
+      // complete(id, input, ctx): a merchant may echo the payment token in its code (R10); the engine redacts
+      // results only after this wrapper, so the span's words are redacted here.
+      const token = operation === 'complete' ? (args[1] as CompleteInput | undefined)?.payment_data?.instrument?.credential?.token : undefined;
+      describe(span, token === undefined ? result : redactDeep(result, [token]));
       return result;
     } catch (error) {
       span?.setAttribute('error.type', error instanceof Error ? error.name : 'Error');

@@ -517,6 +517,10 @@ export class Checkouts {
         // R13: the merchant is still completing it (a payment may be under way): not a refusal, whatever it said.
         return { kind: 'unknown', reason: `the merchant answered ${step.code}, and the checkout is still completing there`, providerRequestId: step.providerRequestId };
       default:
+        // "completed" without an order: the merchant may hold the charge (R13), so not a refusal.
+        if (checkout.status === 'completed') {
+          return { kind: 'unknown', reason: `the merchant answered ${step.code}, and the checkout reads completed without an order`, providerRequestId: step.providerRequestId };
+        }
         return { ...step, value: checkout };
     }
   }
@@ -548,12 +552,15 @@ export class Checkouts {
       const newer = !result.replayed || result.record.updated_at >= head.updated_at;
       const undoesCompletion = head.checkout.status === 'completed' && result.value?.status !== 'completed';
       const checkout = definite && result.value && newer && !undoesCompletion ? result.value : undefined;
+      // A failure that carries no checkout says nothing about the cart: the merchant may have applied it (a 2xx
+      // without a session, a tool that threw), so complete reads the live cart before paying (R14).
+      const blind = result.outcome === 'failed' && result.value === undefined;
       return {
         ...head,
         open,
         ...(checkout ? { checkout, updated_at: Math.max(head.updated_at, result.record.updated_at) } : {}),
         // Stale once anything ended without a known outcome, until a definite answer or a read says otherwise.
-        fresh: definite ? open.length === 0 && (head.fresh || checkout !== undefined) : false,
+        fresh: definite ? open.length === 0 && ((head.fresh && !blind) || checkout !== undefined) : false,
       };
     };
   }

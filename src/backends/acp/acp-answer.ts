@@ -192,6 +192,10 @@ function notCompletedResult(checkout: CheckoutSession, providerRequestId: string
   if (!error && checkout.status === 'complete_in_progress') {
     return { kind: 'unknown', reason: 'the merchant is still completing the checkout', providerRequestId };
   }
+  if (checkout.status === 'completed') {
+    // R12: no order, no success; R13: the merchant says it completed, so never a refusal either.
+    return { kind: 'unknown', reason: 'the merchant says the checkout is completed but sent no order', providerRequestId };
+  }
   if (error?.code === 'payment_declined') {
     // ACP's own MessageError code for a decline: our mapping to our payment_declined; its words stay the merchant's.
     return { kind: 'failed', code: 'payment_declined', message: quoteMerchant(error.content), checkout, providerRequestId };

@@ -109,7 +109,7 @@ export class AcpClient {
 
   private settle(theirs: readonly unknown[], source: string): Negotiated {
     const shared = newestCommon(ACP_VERSIONS, theirs);
-    const list = theirs.filter((v) => typeof v === 'string').slice(0, 10).join(', ');
+    const list = versionList(theirs);
     this.negotiated = shared
       ? { version: shared, how: `auto: ${source} lists ${list}; newest we both speak` }
       : { version: LATEST_ACP_VERSION, how: `auto: ${source} lists ${list}, none of which we speak; trying ${LATEST_ACP_VERSION}` };
@@ -152,7 +152,7 @@ export class AcpClient {
           version = this.settle(offered, 'its unsupported_api_version answer').version;
           if (version !== before) continue;
         }
-        const list = offered.filter((v) => typeof v === 'string').slice(0, 10).join(', ');
+        const list = versionList(offered);
         return {
           kind: 'failed',
           code: 'unsupported_api_version',
@@ -195,6 +195,12 @@ export class AcpClient {
     const parsed = parseMerchantSession(reshapeLegacySession(redactDeep(reply.body, this.options.secrets)));
     return parsed.ok ? parsed.session : undefined;
   }
+}
+
+/** The versions a merchant lists, as they may join our sentences and logs: only date-shaped strings (it is merchant text). */
+function versionList(theirs: readonly unknown[]): string {
+  const dates = theirs.filter((v): v is string => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)).slice(0, 10);
+  return dates.length > 0 ? dates.join(', ') : 'no version we can read';
 }
 
 function isInFlight(reply: AcpReply): boolean {

@@ -193,7 +193,10 @@ export function readResult(result: Json): AcpReply {
   if (result.isError === true) {
     // A tool-level error: ACP's Error when the merchant put one there, else its words.
     if (isAcpErrorData(body)) return { kind: 'reply', status: statusOfAcpError(body), body };
-    return { kind: 'reply', status: 400, body: undefined, text: (text ?? '').slice(0, TEXT_KEPT) };
+    // The SDK's McpServer answers its own input validation this way ("MCP error -32602: …"): refused before it ran.
+    if (/^MCP error -32602\b/.test(text ?? '')) return { kind: 'reply', status: 400, body: undefined, text: (text ?? '').slice(0, TEXT_KEPT) };
+    // Anything else is what McpServer makes of a handler that threw (its 5xx): the merchant may have acted.
+    return { kind: 'reply', status: 502, body: undefined, text: (text ?? '').slice(0, TEXT_KEPT) };
   }
   if (body === undefined) {
     return { kind: 'reply', status: 200, body: undefined, text: (text ?? '').slice(0, TEXT_KEPT) };
