@@ -31,73 +31,41 @@ async function stripeFake(): Promise<StripeFake> {
   return fake;
 }
 
-describe('review-psp: Stripe amounts are not ISO 4217 minor units in every currency', () => {
-  // docs.stripe.com/currencies: MGA is a zero-decimal currency at Stripe (amount 5000 charges Ar 5,000), while ISO 4217,
-  // the unit of every amount in once-checkout (src/checkout/money.ts, INTERFACE "money is integer minor units"), gives
-  // MGA two minor digits. The cap ONCE_MAX_ORDER_AMOUNT=10000 means MGA 100.00.
-  it('R14: a Stripe MGA checkout is never charged above the spend cap (Stripe MGA is zero-decimal, ISO MGA has 2 digits)', async () => {
+describe('Stripe amounts are not ISO 4217 minor units in every currency', () => {
+  // docs.stripe.com/currencies: MGA is zero-decimal at Stripe (5000 charges Ar 5,000), ISO 4217 gives it two minor
+  // digits; support.stripe.com "Deprecation of fractional ISK charges": "ISK will remain a two-decimal currency in the
+  // Stripe API, and an ISK amount of 100 will continue to represent 1 króna", ISO 4217 gives it none. Every amount in
+  // once-checkout is ISO minor units (the cap, the person's confirmation): with Stripe's passed through, a cap of 10000
+  // (MGA 100.00) let Ar 5,000 through and the person approved "MGA 50.00"; ISK 500 was shown as "ISK 50,000".
+  it.each([
+    ['MGA', 'mga', 5_000],
+    ['ISK', 'isk', 50_000],
+  ])('R14: a Stripe checkout in %s (Stripe does not count it in ISO minor units) is refused before the cap or the person judge a wrong amount: nothing is charged', async (_name, currency, unitAmount) => {
     const fake = await stripeFake();
-    const price = fake.seedPrice({ currency: 'mga', unit_amount: 5000 }); // Ar 5,000 at Stripe
+    const price = fake.seedPrice({ currency, unit_amount: unitAmount });
     const backend = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
-    const checkouts = engine(backend, 10_000); // cap: MGA 100.00 in ISO minor units
-    const created = await checkouts.create('local', { items: [{ id: price, quantity: 1 }], currency: 'mga' });
-    if (created.ok) {
-      await checkouts.complete('local', created.checkout.id, card('pm_card_visa'));
-    } else {
-      expect(created.failure.code).toBe('invalid_input');
-    }
-    // Whatever the fix (convert, or refuse the currency), no charge of Ar 5,000 (500000 ISO minor units) goes through
-    // under a cap of 10000 minor units.
-    expect(fake.state.charges.map((c) => `${c.amount} ${c.currency}`)).toEqual([]);
+    const checkouts = engine(backend, 10_000);
+    const created = await checkouts.create('local', { items: [{ id: price, quantity: 1 }], currency });
+    expect(created.ok ? 'created' : created.failure.code).toBe('invalid_input');
+    expect(fake.mutatingRequests()).toEqual([]);
+    expect(fake.state.charges).toEqual([]);
   });
 
-  it('R14: the total a person approves for a Stripe MGA checkout is the amount Stripe charges', async () => {
+  it('R14: a Stripe checkout in a currency Stripe counts as ISO does (JPY, zero-decimal at both) is shown to the person as charged', async () => {
     const fake = await stripeFake();
-    const price = fake.seedPrice({ currency: 'mga', unit_amount: 5000 }); // Ar 5,000 at Stripe
+    const price = fake.seedPrice({ currency: 'jpy', unit_amount: 5_000 }); // ¥5,000 at Stripe and in ISO minor units
     const backend = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
-    const checkouts = engine(backend);
-    const created = await checkouts.create('local', { items: [{ id: price, quantity: 1 }], currency: 'mga' });
-    if (!created.ok) {
-      // A fix may refuse the currency outright: then nothing is shown and nothing charged.
-      expect(created.failure.code).toBe('invalid_input');
-      return;
-    }
+    const checkouts = engine(backend, 10_000);
+    const created = await checkouts.create('local', { items: [{ id: price, quantity: 1 }], currency: 'jpy' });
+    if (!created.ok) throw new Error(`create failed: ${created.failure.message}`);
     const asked: ConfirmRequest[] = [];
-    await checkouts.complete('local', created.checkout.id, card('pm_card_visa'), {
-      confirm: async (request) => (asked.push(request), 'accepted'),
-    });
-    expect(asked).toHaveLength(1);
-    const shown = formatAmount(asked[0].total, asked[0].currency);
-    const charged = fake.state.charges.map((c) => `${c.amount} ${c.currency}`);
-    expect(charged).toEqual(['5000 mga']);
-    // Ar 5,000 was charged; the person must have been shown MGA 5,000.00, not MGA 50.00.
-    expect(shown).toBe('MGA 5,000.00');
-  });
-
-  // support.stripe.com "Deprecation of fractional ISK charges": "ISK will remain a two-decimal currency in the Stripe
-  // API, and an ISK amount of `100` will continue to represent 1 króna"; ISO 4217 gives ISK no minor digits.
-  it('R14: the total a person approves for a Stripe ISK checkout is the amount Stripe charges (Stripe ISK is two-decimal)', async () => {
-    const fake = await stripeFake();
-    const price = fake.seedPrice({ currency: 'isk', unit_amount: 50_000 }); // ISK 500 at Stripe
-    const backend = new StripeBackend({ secretKey: SECRET, apiBase: fake.url, timeoutMs: 2_000 });
-    const checkouts = engine(backend);
-    const created = await checkouts.create('local', { items: [{ id: price, quantity: 1 }], currency: 'isk' });
-    if (!created.ok) {
-      expect(created.failure.code).toBe('invalid_input');
-      return;
-    }
-    const asked: ConfirmRequest[] = [];
-    await checkouts.complete('local', created.checkout.id, card('pm_card_visa'), {
-      confirm: async (request) => (asked.push(request), 'accepted'),
-    });
-    expect(asked).toHaveLength(1);
-    expect(fake.state.charges.map((c) => `${c.amount} ${c.currency}`)).toEqual(['50000 isk']);
-    // ISK 500 was charged; the person must have been shown ISK 500, not ISK 50,000.
-    expect(formatAmount(asked[0].total, asked[0].currency)).toBe('ISK 500');
+    await checkouts.complete('local', created.checkout.id, card('pm_card_visa'), { confirm: async (request) => (asked.push(request), 'accepted') });
+    expect(asked.map((a) => formatAmount(a.total, a.currency))).toEqual(['JPY 5,000']);
+    expect(fake.state.charges.map((c) => `${c.amount} ${c.currency}`)).toEqual(['5000 jpy']);
   });
 });
 
-describe('review-psp: a Stripe cart that cannot be sent is a refusal, not an ambiguous outcome', () => {
+describe('a Stripe cart that cannot be sent is a refusal, not an ambiguous outcome', () => {
   // INTERFACE: create_checkout takes 1–100 items, quantity 1–999. Real Price ids are 30 characters (price_ + 24), so
   // 100 lines do not fit the 8 × 500-character metadata chunks (stripe-line-items.ts): itemsToMetadata throws before
   // anything is sent, and the engine hears a throw, which it can only call "may or may not have acted".
