@@ -85,15 +85,18 @@ export class UcpBackend implements Backend {
       const current = await this.transport.send({ operation: 'get', id, requestId: randomUUID() });
       if (current.kind === 'no_reply' || current.status !== 200 || !parseUcpCheckout(current.body).ok) {
         const why = current.kind === 'no_reply' ? current.reason : `status ${current.status}`;
-        // Nothing was sent: resending under the same key later is safe, and is what happens.
-        return { kind: 'unknown', reason: `the checkout could not be read to build UCP's full update (${why}); nothing was sent` };
+        // Nothing was sent: resending under the same key later is safe, and is what happens. The reason may quote
+        // the business (an MCP error's text): redacted like every other answer (R10).
+        return redactDeep({ kind: 'unknown', reason: `the checkout could not be read to build UCP's full update (${why}); nothing was sent` }, this.secrets);
       }
       built = updateBody(current.body, input);
       if (built.ok) await this.store.put(key, { checkout: built.checkout, at: this.now() });
     }
-    const result = await this.mutate('update', id, built, ctx);
-    if (result.kind !== 'unknown') await this.store.delete(key).catch(() => false);
-    return result;
+    // The body stays kept after a definite answer too: the ledger may fail to record that answer (a crash, a store
+    // fault after the send) and resend this attempt, which must carry this body (R6). Kept bodies older than the
+    // business's key retention are pruned: past it a resend is a new request at the business anyway.
+    await this.pruneSent();
+    return this.mutate('update', id, built, ctx);
   }
 
   async complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult> {
@@ -161,6 +164,22 @@ export class UcpBackend implements Backend {
       if (parsed.session.status !== 'complete_in_progress') return last;
     }
     return last;
+  }
+
+  private prunedAt = 0;
+
+  /** Drops kept update bodies older than the business's key retention, at most once an hour per process. */
+  private async pruneSent(): Promise<void> {
+    const now = this.now();
+    if (now - this.prunedAt < HOUR) return;
+    this.prunedAt = now;
+    try {
+      for await (const [key, kept] of this.store.entries<{ at?: number }>(SENT_PREFIX)) {
+        if (typeof kept.at === 'number' && now - kept.at > this.retention.providerMs) await this.store.delete(key).catch(() => false);
+      }
+    } catch {
+      // Pruning is housekeeping: a store fault here changes nothing that is sent.
+    }
   }
 
   private sentKey(idempotencyKey: string): string {

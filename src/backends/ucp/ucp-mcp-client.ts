@@ -152,6 +152,11 @@ export class UcpMcpClient implements UcpTransport {
   }
 
   private failure(error: unknown): UcpReply {
+    // MCP session management: 404 to a request carrying our Mcp-Session-Id means the business no longer knows the
+    // session (restarted, expired). Nothing was processed; the session is dropped (no_reply) and the next call opens one.
+    if (error instanceof StreamableHTTPError && error.code === 404) {
+      return { kind: 'no_reply', reason: 'the business no longer knows our MCP session (HTTP 404); a new one is opened' };
+    }
     if (error instanceof StreamableHTTPError && typeof error.code === 'number' && error.code >= 400) {
       const rpc = rpcErrorIn(error.message);
       return { kind: 'reply', status: error.code, body: protocolBody(rpc?.data, rpc?.message ?? error.message, `http_${error.code}`) };
