@@ -625,7 +625,10 @@ function callContextOf(attempt: AttemptInfo): CallContext {
  */
 function newest(head: AnchorHead, result: RunResult<CheckoutSession>): CheckoutSession {
   const value = result.value!;
-  return result.replayed && head.anchor === value.id && head.updated_at > result.record.updated_at ? head.checkout : value;
+  if (!result.replayed || head.anchor !== value.id) return value;
+  // A create's head is written from that create's answer and only newer news after it: never older, whatever
+  // the clocks of the processes that wrote it said (R11).
+  return result.record.operation === 'create' || head.updated_at > result.record.updated_at ? head.checkout : value;
 }
 
 /** Backend answer → ledger step. Complete counts only when the session is completed with an order (R12). */

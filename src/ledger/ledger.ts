@@ -460,6 +460,9 @@ export class Ledger {
     }
 
     const next = this.settledRecord(lease.current.value, info, result, events, this.clock.now(), spec.anchorKey);
+    // R3: a create is matched for W after it settled, so its record lives at least that long. A settled record
+    // resends no key (a failed one goes on with a new key), so outliving the provider's retention is safe (R8).
+    if (spec.windowMs !== undefined && next.settled_at !== undefined) next.expires_at = Math.max(next.expires_at, next.settled_at + spec.windowMs);
     const storeKey = recordStoreKey(record.key);
     const mine = lease.current.value;
     // After the send, a store error is never "nothing was sent": it is SettleFailedError (R13).

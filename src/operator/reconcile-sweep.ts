@@ -1,7 +1,7 @@
 // The reconcile sweep: every `unknown` or abandoned `pending` record is settled from what its backend shows
 // (R6). It reads and never sends: what only a resend can settle is left for the agent's next call.
 import type { Backend } from '../backends/backend.js';
-import { CheckoutHeads } from '../checkout/heads.js';
+import { CheckoutHeads, headStoreKey } from '../checkout/heads.js';
 import { reconcileAnchored, type AnchoredOperation } from '../checkout/reconcile.js';
 import type { CheckoutSession } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
@@ -81,6 +81,10 @@ async function settleOne(ledger: Ledger, backend: Backend, record: LedgerRecord,
   }
   if (record.backend !== backend.name) {
     return entry('left', `recorded for the ${record.backend} backend; run reconcile with ONCE_BACKEND=${record.backend}`);
+  }
+  if (record.anchor && record.anchor_key !== undefined && record.anchor_key !== headStoreKey(backend.name, backend.merchant, record.anchor)) {
+    // R15: the same checkout id at another merchant is another checkout: reading it here would settle this one wrongly.
+    return entry('left', `recorded for another ${record.backend} merchant; run reconcile with that merchant's configuration`);
   }
   if (!record.anchor || !ANCHORED.includes(record.operation)) {
     // A create whose answer was lost has no anchor to read (R6): only a resend with the same key can tell.
