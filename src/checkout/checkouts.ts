@@ -7,10 +7,10 @@ import type { CancelInput, CompleteInput, CreateInput, UpdateInput } from '../co
 import type { Json } from '../ledger/canonical.js';
 import { LedgerError } from '../ledger/errors.js';
 import { digest, secretFingerprint } from '../ledger/keys.js';
-import { SettleFailedError, type AttemptInfo, type Ledger, type RunResult, type RunSpec, type StepResult } from '../ledger/ledger.js';
+import { SettleFailedError, SUPERSEDED, type AttemptInfo, type Ledger, type RunResult, type RunSpec, type StepResult } from '../ledger/ledger.js';
 import { isSettled, recordStoreKey, type LedgerRecord } from '../ledger/record.js';
 import { StoreUnavailableError } from '../store/store.js';
-import { describeFailure, failures, type Failure } from './failure.js';
+import { describeFailure, failures, withEarlierAttempt, type Failure } from './failure.js';
 import { cartFingerprint, CheckoutHeads, withOrder, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
@@ -277,7 +277,7 @@ export class Checkouts {
   ): Promise<CheckoutResult> {
     const tool = `${call.operation}_checkout`;
     const edits: HeadEdit[] = [];
-    const ran = { value: false, resent: false };
+    const ran = { value: false, resent: false, lost: false };
     const release = () =>
       held.release((head) => {
         const next = edits.reduce((h, edit) => edit(h), head);
@@ -297,7 +297,7 @@ export class Checkouts {
     } catch (error) {
       // Once something was sent, the answer is the ledger's and true (R13): saying "nothing was sent" would be a
       // lie. The operations stay open on the head, which the next call on this checkout settles first.
-      if (!ran.value && !ran.resent) throw error;
+      if (!ran.value && !ran.resent && !ran.lost) throw error;
     }
     return result;
   }
@@ -310,7 +310,7 @@ export class Checkouts {
     record: LedgerRecord<CheckoutSession> | undefined,
     edits: HeadEdit[],
     tool: string,
-    ran: { value: boolean; resent: boolean },
+    ran: { value: boolean; resent: boolean; lost: boolean },
   ): Promise<CheckoutResult> {
     // R13: every other operation on this checkout without a known outcome is settled first.
     const blocked = await this.settleOpen(call, held, key, edits, ran);
@@ -319,7 +319,8 @@ export class Checkouts {
     let live: CheckoutSession | undefined;
     if (call.operation === 'complete') {
       const ready = await this.beforeComplete(call, held, record, edits);
-      if (ready.kind === 'refused') return ready.result;
+      ran.lost = ready.kind === 'lost';
+      if (ready.kind !== 'ready') return ready.result;
       live = ready.live;
     }
 
@@ -441,7 +442,7 @@ export class Checkouts {
     held: HeldLock,
     record: LedgerRecord<CheckoutSession> | undefined,
     edits: HeadEdit[],
-  ): Promise<{ kind: 'refused'; result: CheckoutResult } | { kind: 'ready'; live?: CheckoutSession }> {
+  ): Promise<{ kind: 'refused' | 'lost'; result: CheckoutResult } | { kind: 'ready'; live?: CheckoutSession }> {
     const refuse = (f: Failure, checkout?: CheckoutSession) => ({ kind: 'refused' as const, result: { ok: false as const, failure: f, ...(checkout ? { checkout } : {}) } });
     const status = record?.state.status;
     // An earlier attempt that may still be at the merchant: never ask again, never say "nothing was charged".
@@ -490,6 +491,9 @@ export class Checkouts {
       if (answer !== 'accepted') return refuse(failures.declined_by_user(attemptOpen));
       edits.push((h) => ({ ...h, confirmed: seenByAgent }));
     }
+    // The person may have taken minutes: had our claim lapsed meanwhile (renewals failing while the store was down),
+    // another call may have changed the checkout, and what was approved and capped is not what would be charged.
+    if (!held.holds(this.ledger.clock.now())) return { kind: 'lost', result: { ok: false, failure: failures.pending('complete_checkout', { kind: 'claim_lost' }) } };
     return { kind: 'ready', live };
   }
 
@@ -589,8 +593,13 @@ export class Checkouts {
   private outcomeFailure(tool: string, result: RunResult<CheckoutSession>): CheckoutResult {
     const idempotency = idempotencyOf(result);
     switch (result.outcome) {
-      case 'failed':
-        return { ok: false, failure: describeFailure(result.code ?? 'merchant_error', result.message ?? '', tool), idempotency };
+      case 'failed': {
+        const refused = describeFailure(result.code ?? 'merchant_error', result.message ?? '', tool);
+        // R13: an earlier payment attempt, superseded while its request may still be on its way, can still charge
+        // (not a canceled or expired checkout: nothing can complete it any more).
+        const closed = result.value?.status === 'canceled' || result.value?.status === 'expired';
+        return { ok: false, failure: tool === 'complete_checkout' && !closed && supersededEarlier(result.record) ? withEarlierAttempt(refused) : refused, idempotency };
+      }
       case 'pending':
         return { ok: false, failure: failures.pending(tool, { kind: 'same_call' }), idempotency };
       case 'unknown':
@@ -608,10 +617,18 @@ export class Checkouts {
       if (error instanceof SettleFailedError) return { ok: false, failure: failures.store_unavailable(tool, error.fault, true) };
       if (error instanceof StoreUnavailableError) return { ok: false, failure: failures.store_unavailable(tool, error.fault) };
       if (error instanceof LedgerError && error.code === 'intent_conflict') return { ok: false, failure: failures.intent_conflict(taskId, error.details.anchor) };
-      if (error instanceof LedgerError && error.code === 'attempts_exhausted') return { ok: false, failure: failures.attempts_exhausted(error.details.attempt) };
+      if (error instanceof LedgerError && error.code === 'attempts_exhausted') {
+        const record = tool === 'complete_checkout' ? await this.ledger.read<CheckoutSession>(error.details.key).catch(() => undefined) : undefined;
+        return { ok: false, failure: failures.attempts_exhausted(error.details.attempt, record !== undefined && supersededEarlier(record)) };
+      }
       throw error;
     }
   }
+}
+
+/** Whether an attempt of this record was superseded: its answer was lost, and its request may still land (R13). */
+function supersededEarlier(record: LedgerRecord<CheckoutSession>): boolean {
+  return record.timeline.some((event) => event.code === SUPERSEDED);
 }
 
 /** What the backend is given for one attempt: the outbound key the ledger derived, and ids for the trail. */

@@ -30,7 +30,9 @@ export type Running =
   /** Another operation holds the checkout's claim (R13). */
   | { kind: 'other_call'; operation: string }
   /** An earlier update or cancel on the checkout has not settled at the merchant (R13). */
-  | { kind: 'earlier_call'; operation: string; detail?: string };
+  | { kind: 'earlier_call'; operation: string; detail?: string }
+  /** This call's claim on the checkout lapsed while it waited (the person's approval, a store outage): it sent nothing. */
+  | { kind: 'claim_lost' };
 
 /** Why the outcome is not known (`outcome_unknown`). */
 export type Unknown =
@@ -108,6 +110,13 @@ export const failures = {
           `An earlier ${running.operation}_checkout on this checkout has not settled at the merchant yet (${running.detail ?? 'still running'}); call ${tool} again in a few seconds.`,
           true,
         );
+      case 'claim_lost':
+        return failure(
+          'service_unavailable',
+          'pending',
+          `This call lost its hold on the checkout while it waited (for the person's approval, or for the ledger store), and another call may have changed the checkout meanwhile, so it sent nothing; call ${tool} again: it checks the checkout first.`,
+          true,
+        );
     }
   },
 
@@ -158,12 +167,18 @@ export const failures = {
       `task_id "${taskId ?? ''}" already belongs to a different cart${anchor ? ` (checkout ${anchor})` : ''}; use update_checkout to change that checkout, or pass a new task_id to buy this cart separately.`,
     ),
 
-  attempts_exhausted: (attempts: number | undefined): Failure =>
-    failure(
-      'invalid_request',
-      'attempts_exhausted',
-      `This checkout already failed ${attempts} times, the most allowed; stop retrying and ask the person how to proceed (for example, create a new checkout).`,
-    ),
+  attempts_exhausted: (attempts: number | undefined, earlierMayLand = false): Failure =>
+    earlierMayLand
+      ? failure(
+          'invalid_request',
+          'attempts_exhausted',
+          `This checkout's payment was already tried ${attempts} times, the most allowed, and an earlier attempt whose answer was lost may still go through at the merchant; call get_checkout to see whether it did before buying these items any other way, and ask the person how to proceed.`,
+        )
+      : failure(
+          'invalid_request',
+          'attempts_exhausted',
+          `This checkout already failed ${attempts} times, the most allowed; stop retrying and ask the person how to proceed (for example, create a new checkout).`,
+        ),
 
   /** Refused before anything was stored or sent: a card number anywhere, or arguments the tool's schema rejects. */
   invalid_input: (why: InvalidInput): Failure => {
@@ -182,6 +197,17 @@ export const failures = {
       true,
     ),
 } satisfies Record<string, (...args: never[]) => Failure>;
+
+/**
+ * R13: a payment refused after an earlier attempt was superseded (its answer lost, the merchant showing no effect
+ * yet): that attempt's request may still reach the merchant and charge, so the refusal is never the whole story.
+ */
+export function withEarlierAttempt(refused: Failure): Failure {
+  return {
+    ...refused,
+    message: `${refused.message} But an earlier payment attempt on this checkout, whose answer was lost, may still go through at the merchant: call get_checkout before paying any other way or buying these items elsewhere.`,
+  };
+}
 
 /** A checkout that was canceled or expired: it can never be paid or changed again; a new one can. */
 function closedCheckout(status: 'canceled' | 'expired', code: string, tool: string): Failure {

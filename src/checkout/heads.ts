@@ -262,6 +262,15 @@ export class HeldLock {
     return this.current.value;
   }
 
+  /**
+   * Whether the claim still holds by its last write: a renewal that failed (the store down) may have let it lapse,
+   * and another call may have taken the checkout and changed it meanwhile (R7, R13, R14).
+   */
+  holds(now: number): boolean {
+    const lock = this.current.value.lock;
+    return lock?.token === this.token && now < lock.lease_until;
+  }
+
   /** Changes the head while holding the claim (serialised with the renewals). */
   change(edit: (head: AnchorHead) => AnchorHead): Promise<AnchorHead> {
     const run = this.chain.then(() => this.apply(edit, false));
