@@ -119,7 +119,7 @@ describe.skipIf(!present)('the ucp backend against the reference merchant (issue
     const unknown = await ucp.create({ items: [{ id: 'sku_nope', quantity: 1 }], currency: 'usd' }, ctx());
     expect(unknown).toMatchObject({ kind: 'failed', code: 'checkout_unrecoverable' });
     expect(describeFailure((unknown as { code: string }).code, (unknown as { message: string }).message, 'create_checkout').message).toMatch(
-      /^The merchant refused \(checkout_unrecoverable\): The business cannot go on with this checkout: the merchant says “The item ID 'sku_nope' does not exist\.” \(its code "item_unavailable" at \$\.line_items\[0\]\.item\.id\)\. Start a new checkout/,
+      /^The merchant refused \(checkout_unrecoverable\): The business cannot go on with this checkout: the merchant says “The item ID 'sku_nope' does not exist\.” \(its code "item_unavailable" at "\$\.line_items\[0\]\.item\.id"\)\. Start a new checkout/,
     );
     const euro = await ucp.create({ items: [{ id: 'sku_mug', quantity: 1 }], currency: 'eur' }, ctx());
     expect(euro).toMatchObject({ kind: 'failed', code: 'checkout_unrecoverable' });
@@ -149,7 +149,7 @@ describe.skipIf(!present)('the ucp backend against the reference merchant (issue
     const result = ucpAnswerToResult('complete', { kind: 'reply', status: 200, body: escalated });
     expect(result).toMatchObject({ kind: 'failed', code: 'payer_action_required', checkout: { status: 'requires_escalation', continue_url: 'https://shop.example/checkout/chk_1' } });
     expect((result as { message: string }).message).toBe(
-      'The person must review and authorize this order with the business: the merchant says “Orders over $500 need verification” (its code "high_value_order"). Send them to the business at https://shop.example/checkout/chk_1.',
+      'The person must review and authorize this order with the business: the merchant says “Orders over $500 need verification” (its code "high_value_order"). Send them to the business at "https://shop.example/checkout/chk_1".',
     );
     const input = ucpAnswerToResult('complete', { kind: 'reply', status: 200, body: { ...escalated, messages: [{ ...escalated.messages[0], severity: 'requires_buyer_input', code: 'schedule_delivery' }] } });
     expect((input as { message: string }).message).toMatch(/^The business needs information from the person that it cannot take through the API/);

@@ -4,7 +4,7 @@
 // histogram. Methods it does not know (a backend may grow) pass through untouched.
 import { context, trace, type Span } from '@opentelemetry/api';
 import type { CompleteInput } from '../commerce/inputs.js';
-import { safeCode } from '../commerce/merchant-text.js';
+import { rawMerchantCode, safeCode } from '../commerce/merchant-text.js';
 import { redactDeep } from '../commerce/redact.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
 import { BACKEND_SPAN, markError, SpanKind, tracer } from '../telemetry/tracing.js';
@@ -71,8 +71,10 @@ function describe(span: Span, result: BackendResult): void {
   span.setAttribute('once.result', result.kind);
   if (result.providerRequestId) span.setAttribute('once.provider_request_id', result.providerRequestId.slice(0, 128));
   if (result.kind === 'failed') {
-    span.setAttribute('once.error.code', safeCode(result.code));
-    markError(span, safeCode(result.code));
+    // A merchant's own code is its text (it may echo a token we cannot redact here, on a read): ours stands in.
+    const code = rawMerchantCode(result.code) === undefined ? safeCode(result.code) : 'merchant_error';
+    span.setAttribute('once.error.code', code);
+    markError(span, code);
   } else if (result.kind === 'unknown') {
     markError(span, 'outcome_unknown');
   }

@@ -14,6 +14,7 @@ import { describeFailure, failures, withEarlierAttempt, type Failure } from './f
 import { cartFingerprint, CheckoutHeads, withOrder, type AnchorHead, type AnchoredOperation, type HeldLock } from './heads.js';
 import { anchoredKey, canonicalCreate, canonicalUpdate, createKey, type Scope } from './intent.js';
 import { judge, payerActionRequired, reconcileAnchored } from './reconcile.js';
+import { safeCode } from '../commerce/merchant-text.js';
 import { redactDeep } from '../commerce/redact.js';
 import { completionOf, totalAmount, type CheckoutSession } from '../commerce/session.js';
 
@@ -326,9 +327,9 @@ export class Checkouts {
 
     const readLive = async (): Promise<CheckoutSession | undefined> => {
       if (live) return live;
-      const seen = await this.backend.get(call.id);
-      if (seen.kind !== 'succeeded') throw new Error(seen.kind === 'unknown' ? seen.reason : `${seen.code}: ${seen.message}`);
-      return (live = redactDeep(seen.checkout, call.secrets));
+      const seen = redactDeep(await this.backend.get(call.id), call.secrets);
+      if (seen.kind !== 'succeeded') throw new Error(seen.kind === 'unknown' ? seen.reason : `the checkout could not be read (${safeCode(seen.code)})`);
+      return (live = seen.checkout);
     };
     const spec: RunSpec<CheckoutSession> = {
       key,
@@ -449,12 +450,13 @@ export class Checkouts {
     const attemptOpen = status === 'pending' || status === 'unknown';
     let live: CheckoutSession | undefined;
     if (record !== undefined || !held.head.fresh) {
-      const seen = await this.backend.get(call.id);
+      // The merchant may have been sent this token by an earlier attempt: what it answers is redacted (R10).
+      const seen = redactDeep(await this.backend.get(call.id), call.secrets);
       if (seen.kind === 'unknown') {
         return refuse(failures.merchant_unavailable(seen.reason, { earlierAttempt: record !== undefined }));
       }
       if (seen.kind === 'failed') return refuse(describeFailure(seen.code, seen.message, 'complete_checkout'));
-      live = redactDeep(seen.checkout, call.secrets);
+      live = seen.checkout;
       const read = live;
       const at = this.ledger.clock.now();
       // Not over newer news written meanwhile (an order event from another process): a completed checkout stays so.
@@ -503,12 +505,14 @@ export class Checkouts {
    */
   private async readBack(call: OperationCall, step: StepResult<CheckoutSession>): Promise<StepResult<CheckoutSession>> {
     if (step.kind !== 'failed') return step;
-    const seen = await this.backend.get(call.id);
+    // Read right after the token was sent: the answer is redacted like the complete's own (R10).
+    const seen = redactDeep(await this.backend.get(call.id), call.secrets);
     if (seen.kind !== 'succeeded') {
-      const why = seen.kind === 'unknown' ? seen.reason : `${seen.code}: ${seen.message}`;
+      // Its code only (as reconcile.ts words a refused read): a merchant's message is not ours to repeat unquoted.
+      const why = seen.kind === 'unknown' ? seen.reason : safeCode(seen.code);
       return { kind: 'unknown', reason: `the merchant refused (${step.code}) and the checkout could not be read back (${why})`, providerRequestId: step.providerRequestId };
     }
-    const checkout = redactDeep(seen.checkout, call.secrets);
+    const checkout = seen.checkout;
     switch (completionOf(checkout)) {
       case 'completed':
         return { kind: 'succeeded', value: checkout, anchor: call.id, providerRequestId: step.providerRequestId };

@@ -2,7 +2,7 @@
 // what happened and what to do next. Every such sentence lives here, keyed by its code (`failures` for the
 // engine's and the server's own refusals, `describeFailure` for a provider's codes), so the tone and the
 // advice stay the same wherever a call is refused; test/failure-words.test.ts holds every code to it.
-import { cleanText, quoteMerchant, rawMerchantCode, safeCode } from '../commerce/merchant-text.js';
+import { cleanText, quoteId, quoteMerchant, rawMerchantCode, safeCode } from '../commerce/merchant-text.js';
 import { totalAmount, type CheckoutSession } from '../commerce/session.js';
 import type { StoreFault } from '../store/store-fault.js';
 
@@ -58,7 +58,7 @@ function nothingCharged(attemptOpen: boolean): string {
 /** The cart and total as the agent is told them: "2 × sku_a, total 5000 usd (minor units)". */
 function describeTotal(checkout: CheckoutSession): string {
   const total = totalAmount(checkout);
-  const items = checkout.line_items.map((line) => `${line.quantity} × ${line.item?.id ?? line.id}`).join(', ');
+  const items = checkout.line_items.map((line) => `${line.quantity} × ${quoteId(line.item?.id ?? line.id, 64)}`).join(', ');
   return `${items || 'no items'}, total ${typeof total === 'number' && Number.isSafeInteger(total) ? `${total} ${checkout.currency} (minor units)` : 'unknown'}`;
 }
 
@@ -69,7 +69,7 @@ export const failures = {
     failure(
       'invalid_request',
       'checkout_not_found',
-      `No checkout "${id}" is known to this server for you; use the checkout_session_id that create_checkout returned.`,
+      `No checkout ${quoteId(id)} is known to this server for you; use the checkout_session_id that create_checkout returned.`,
     ),
 
   /**
@@ -164,7 +164,7 @@ export const failures = {
     failure(
       'invalid_request',
       'intent_conflict',
-      `task_id "${taskId ?? ''}" already belongs to a different cart${anchor ? ` (checkout ${anchor})` : ''}; use update_checkout to change that checkout, or pass a new task_id to buy this cart separately.`,
+      `task_id "${taskId ?? ''}" already belongs to a different cart${anchor ? ` (checkout ${quoteId(anchor)})` : ''}; use update_checkout to change that checkout, or pass a new task_id to buy this cart separately.`,
     ),
 
   attempts_exhausted: (attempts: number | undefined, earlierMayLand = false): Failure =>

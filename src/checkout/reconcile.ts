@@ -3,6 +3,7 @@
 import type { Backend } from '../backends/backend.js';
 import type { Reconciled } from '../ledger/ledger.js';
 import type { AnchoredOperation } from './heads.js';
+import { quoteId } from '../commerce/merchant-text.js';
 import { completionOf, type CheckoutSession } from '../commerce/session.js';
 
 export type { AnchoredOperation } from './heads.js';
@@ -59,7 +60,7 @@ export function judge(operation: AnchoredOperation, checkout: CheckoutSession): 
 
 /** The person must act (3-D Secure, PayPal approval) before the payment can go through. */
 export function payerActionRequired(checkout: CheckoutSession) {
-  const where = checkout.continue_url ? ` at ${checkout.continue_url}` : '';
+  const where = checkout.continue_url ? ` at ${quoteId(checkout.continue_url, 500)}` : '';
   return {
     kind: 'failed' as const,
     code: 'payer_action_required',

@@ -22,3 +22,13 @@ export function asConfigError(error: unknown): unknown {
   config.message = error.message;
   return config;
 }
+
+/**
+ * A setting's value as a message may quote it: a URL's password (`//user:password@`) and secret-named query
+ * parameters masked, also when the value does not parse as a URL (R10).
+ */
+export function maskCredentials(value: string): string {
+  return value
+    .replace(/(\/\/[^/@\s]*?:)[^@\s]*@/g, '$1***@')
+    .replace(/([?&;][^=&;\s]*(?:pass|secret|token|key)[^=&;\s]*=)[^&;\s'"]*/gi, '$1***');
+}

@@ -2,7 +2,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { StoreUrl } from '../store/store.js';
-import { ConfigError } from './config-error.js';
+import { ConfigError, maskCredentials } from './config-error.js';
 
 const EXAMPLES = 'Use sqlite:///absolute/path.db, postgres://user@host:5432/db, redis://host:6379/0, or memory:// (tests only)';
 
@@ -46,7 +46,7 @@ export function parseStoreUrl(value: string | undefined, env: NodeJS.ProcessEnv 
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
   throw new ConfigError(
     'ONCE_STORE',
-    scheme ? `the scheme "${scheme}:" is not a known store` : `"${url}" is not a store URL`,
+    scheme ? `the scheme "${scheme}:" is not a known store` : `"${maskCredentials(url)}" is not a store URL`,
     EXAMPLES,
   );
 }

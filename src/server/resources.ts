@@ -19,6 +19,7 @@ import type { BackendName } from '../backends/backend.js';
 import type { Checkouts } from '../checkout/checkouts.js';
 import type { AnchorHead } from '../checkout/heads.js';
 import { checkoutHistory, historyJson, recentCheckouts } from '../checkout/history.js';
+import { quoteId } from '../commerce/merchant-text.js';
 import { totalAmount } from '../commerce/session.js';
 import type { Ledger } from '../ledger/ledger.js';
 
@@ -46,7 +47,7 @@ export function checkoutLink(id: string): ResourceLink {
   return {
     type: 'resource_link',
     uri: checkoutUri(id),
-    name: `checkout ${id}`,
+    name: `checkout ${quoteId(id)}`,
     description: 'The checkout and its ledger timeline: every call sent, with keys and outcomes',
     mimeType: MIME,
   };
@@ -79,8 +80,8 @@ export function registerCheckoutResources(server: Server, deps: CheckoutResource
       const total = totalAmount(head.checkout);
       return {
         uri: checkoutUri(head.anchor),
-        name: `checkout ${head.anchor}`,
-        title: `${head.anchor}: ${head.checkout.status}${total === undefined ? '' : `, ${total} ${head.checkout.currency}`}`,
+        name: `checkout ${quoteId(head.anchor)}`,
+        title: `${quoteId(head.anchor)}: ${head.checkout.status}${total === undefined ? '' : `, ${total} ${head.checkout.currency}`}`,
         mimeType: MIME,
       };
     });

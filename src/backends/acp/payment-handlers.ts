@@ -1,6 +1,6 @@
 // `payment_data.handler_id` is optional for the agent: when the merchant's session advertises exactly one payment
 // handler that fits the instrument, we use it; otherwise the agent is told which handlers there are.
-import { cleanText, quoteId } from '../../commerce/merchant-text.js';
+import { quoteId } from '../../commerce/merchant-text.js';
 import type { MerchantSession } from '../../commerce/merchant-session.js';
 
 export interface AdvertisedHandler {
@@ -26,6 +26,9 @@ export function fits(handler: AdvertisedHandler, instrumentType: string): boolea
   return handler.name !== undefined && handler.name.split('.').at(-1) === instrumentType;
 }
 
+/** What a handler's name is (dev.acp.tokenized.card): code characters only, bounded. */
+const HANDLER_NAME = /^[A-Za-z0-9_.-]{1,80}$/;
+
 export type HandlerChoice = { ok: true; id: string } | { ok: false; message: string };
 
 export function chooseHandler(handlers: AdvertisedHandler[], instrumentType: string): HandlerChoice {
@@ -33,7 +36,8 @@ export function chooseHandler(handlers: AdvertisedHandler[], instrumentType: str
   if (fitting.length === 1) return { ok: true, id: fitting[0].id };
   const listed = handlers
     .slice(0, 10)
-    .map((h) => `${quoteId(h.id)}${h.name ? ` (${cleanText(h.name, 80)})` : ''}`)
+    // A name is shown only as what it is meant to be, a reverse-DNS name: any other text of the merchant's is left out.
+    .map((h) => `${quoteId(h.id)}${h.name && HANDLER_NAME.test(h.name) ? ` (${h.name})` : ''}`)
     .join(', ');
   if (handlers.length === 0) {
     return { ok: false, message: 'payment_data.handler_id is needed and the merchant advertises no payment handlers on this checkout; ask the merchant which handler to use.' };

@@ -3,7 +3,8 @@
 // a code of its own never passes for one of ours. UCP message severities (checkout.md, Error Handling) become
 // the agent's next step: recoverable → change the checkout through update_checkout; requires_buyer_input or
 // requires_buyer_review → the person acts at continue_url; unrecoverable → start a new checkout.
-import { cleanText, merchantCode, quoteMerchant, safeCode } from '../../commerce/merchant-text.js';
+import { isAcceptedUrl } from '../../commerce/merchant-session.js';
+import { cleanText, merchantCode, quoteId, quoteMerchant, safeCode } from '../../commerce/merchant-text.js';
 import type { CheckoutSession } from '../../commerce/session.js';
 import type { BackendResult } from '../backend.js';
 import { MERCHANT_INVALID_ANSWER } from '../acp/acp-answer.js';
@@ -57,9 +58,9 @@ function codeOf(error: UcpError): string {
 
 /** The agent's next step for one UCP error, in our words, with the business's quoted and attributed. */
 export function nextStepWords(error: UcpError, tool: string, continueUrl?: string): string {
-  const where = error.path ? ` at ${cleanText(error.path, 120)}` : '';
+  const where = error.path ? ` at ${quoteId(error.path, 120)}` : '';
   const said = `${quoteMerchant(error.content)} (its code "${safeCode(error.code)}"${where})`;
-  const handOff = continueUrl ? ` at ${cleanText(continueUrl, 500)}` : ' (its continue_url)';
+  const handOff = continueUrl ? ` at ${quoteId(continueUrl, 500)}` : ' (its continue_url)';
   if (error.code === 'payment_failed') return `${said}.`;
   switch (error.severity) {
     case 'recoverable':
@@ -130,7 +131,7 @@ export function ucpAnswerToResult(operation: UcpOperation, reply: UcpReply): Bac
   if (isErrorResponse(body)) {
     // No resource: the business could not create it, or it no longer exists.
     const first = errorsOf(body.messages)[0] ?? { code: 'unspecified', content: '', severity: 'unrecoverable' as const };
-    const continueUrl = typeof body.continue_url === 'string' ? body.continue_url : undefined;
+    const continueUrl = isAcceptedUrl(body.continue_url) ? body.continue_url : undefined;
     if (first.code === 'not_found') return { kind: 'failed', code: 'checkout_not_found', message: `The business has no such checkout (${quoteMerchant(first.content)}).`, providerRequestId };
     // A read that shows nothing settles nothing (a lost complete must not be judged by it, R13).
     if (operation === 'get') return { kind: 'unknown', reason: `the business answered an error for the read: ${nextStepWords(first, tool, continueUrl)}`, providerRequestId };
@@ -146,7 +147,7 @@ export function ucpAnswerToResult(operation: UcpOperation, reply: UcpReply): Bac
   }
   const checkout = parsed.session;
   const raw = body as Json;
-  const continueUrl = typeof raw.continue_url === 'string' ? raw.continue_url : undefined;
+  const continueUrl = isAcceptedUrl(raw.continue_url) ? raw.continue_url : undefined;
   const errors = errorsOf(raw.messages);
   switch (operation) {
     case 'get':
@@ -181,7 +182,7 @@ export function completeResult(checkout: CheckoutSession, errors: UcpError[], co
   if (checkout.status === 'requires_escalation') {
     const error = errors.find((e) => e.severity === 'unrecoverable' || e.severity === 'recoverable') ?? handOff;
     if (error) return failedBy(error, 'complete_checkout', continueUrl, { checkout, providerRequestId });
-    return { kind: 'failed', code: 'payer_action_required', message: `The person must act with the business${continueUrl ? ` at ${cleanText(continueUrl, 500)}` : ''} before it can be paid.`, checkout, providerRequestId };
+    return { kind: 'failed', code: 'payer_action_required', message: `The person must act with the business${continueUrl ? ` at ${quoteId(continueUrl, 500)}` : ''} before it can be paid.`, checkout, providerRequestId };
   }
   if (errors[0]) return failedBy(errors[0], 'complete_checkout', continueUrl, { checkout, providerRequestId });
   return { kind: 'failed', code: 'not_completed', message: `The business did not complete the checkout (status ${checkout.status}).`, checkout, providerRequestId };

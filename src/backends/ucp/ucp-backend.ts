@@ -160,7 +160,7 @@ export class UcpBackend implements Backend {
       const parsed = parseUcpCheckout(reply.body);
       if (!parsed.ok) continue;
       const body = reply.body as Json;
-      last = redactDeep(completeResult(parsed.session, errorsOf(body.messages), typeof body.continue_url === 'string' ? body.continue_url : undefined), [...this.secrets, ...secrets]);
+      last = redactDeep(completeResult(parsed.session, errorsOf(body.messages), parsed.session.continue_url), [...this.secrets, ...secrets]);
       if (parsed.session.status !== 'complete_in_progress') return last;
     }
     return last;
