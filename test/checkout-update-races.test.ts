@@ -73,3 +73,31 @@ describe('R14: update_checkout and cancel_checkout under faults', () => {
     expect({ quantity: updated.ok && updated.checkout.line_items[0].quantity, paid: paid.ok, charged }).toEqual({ quantity: 9, paid: false, charged: [] });
   });
 });
+
+describe('R14: two completes sent at once (a model that repeats its call) after the cart changed', () => {
+  it('R14: of two completes sent together after the cart changed unseen, the one that waited for the other is refused too: the refusal shown to one call is not an approval for the other', async () => {
+    let failSettle = false;
+    const { checkouts, charges } = engine({
+      wrap: (inner) =>
+        wrapStore(inner, {
+          replace: async (k, e, n) => {
+            const next = n as { operation?: string; state?: { status?: string } };
+            if (failSettle && k.startsWith('rec:') && next.operation === 'update' && next.state?.status !== 'pending') {
+              throw new StoreUnavailableError('store memory:// unavailable: database is locked');
+            }
+            return inner.replace(k, e, n);
+          },
+        }),
+    });
+    const { id } = await created(checkouts); // 1 mug: what the agent was shown
+    failSettle = true;
+    const update = await checkouts.update('alice', id, { items: [{ id: 'sku_mug', quantity: 9 }] }); // applied, not recorded
+    failSettle = false;
+    expect(update.ok ? 'ok' : update.failure.code).toBe('store_unavailable');
+    // The model sends complete twice at once, both for the cart it saw (1 mug). One settles the update and is
+    // refused (checkout_changed, with the 9-mug cart); the other was sent before anyone saw that answer.
+    const [a, b] = await Promise.all([checkouts.complete('alice', id, payA), checkouts.complete('alice', id, payA)]);
+    const codes = [a, b].map((r) => (r.ok ? 'ok' : r.failure.code)).sort();
+    expect({ codes, charged: (await charges()).map((c) => c.amount) }).toEqual({ codes: ['checkout_changed', 'checkout_changed'], charged: [] });
+  });
+});

@@ -84,6 +84,11 @@ interface OperationCall {
   send(ctx: CallContext): Promise<BackendResult>;
   /** Secrets of this call (the payment token) that must not come back in anything we keep or return. */
   secrets: string[];
+  /**
+   * The cart the agent had been shown when this call arrived (the head's `shown` at its first read). An answer
+   * given to another call while this one waited for the claim cannot have informed it (R14).
+   */
+  shownAtArrival?: string;
 }
 
 export class Checkouts {
@@ -253,6 +258,7 @@ export class Checkouts {
         const record = stored?.value as LedgerRecord<CheckoutSession> | undefined;
         const replay = this.ledger.replayOf(record, { fingerprint });
         if (replay) return this.shown(headValue, replay);
+        call.shownAtArrival ??= headValue.shown;
         // One mutating operation at a time on a checkout, across processes (R13).
         const held = await this.heads.tryLock({ value: headValue, raw: head.raw }, call.operation, key);
         if (held) return this.underClaim(call, held, key, fingerprint, record);
@@ -470,7 +476,9 @@ export class Checkouts {
     }
     const current = live ?? held.head.checkout;
     const seenByAgent = cartFingerprint(current);
-    if (seenByAgent !== held.head.shown) {
+    // Both must hold: the cart was shown (by now), and it was shown before this call was sent, not to a call that
+    // ran while this one waited (two completes sent at once: the other's refusal is no approval for this one).
+    if (seenByAgent !== held.head.shown || (call.shownAtArrival !== undefined && seenByAgent !== call.shownAtArrival)) {
       edits.push((h) => ({ ...h, shown: seenByAgent }));
       return refuse(failures.checkout_changed(current, attemptOpen), current);
     }
