@@ -40,6 +40,9 @@ function expectClean(summary: ChaosSummary, tasks: number) {
   expect(summary.chargedNotShown).toBe(0);
   expect(summary.interleavings.payment_switch).toBeGreaterThan(0);
   expect(summary.interleavings.update_race).toBeGreaterThan(0);
+  // Played means held: a hold that never matched the servers' requests raced nothing.
+  expect(summary.interleavings.update_moved_on).toBeGreaterThan(0);
+  expect(summary.held.released + summary.held.expired).toBeGreaterThanOrEqual(summary.interleavings.payment_switch + summary.interleavings.update_race + summary.interleavings.update_moved_on);
   expect(summary.gaveUp).toBe(0);
   // The only acceptable refusal is R6's cap: an agent that re-sent a declined card it never saw answered.
   for (const stopped of summary.stopped) expect(stopped.detail).toMatch(/^attempts_exhausted/);

@@ -12,7 +12,12 @@ export type Interleaving =
   /** The first complete is held in the network past the timeout; the agent pays again with other payment data. */
   | 'payment_switch'
   /** Update A (9 of each) is held past the timeout; the agent sends update B (1 of each), then pays. */
-  | 'update_race';
+  | 'update_race'
+  /**
+   * An update is held past the timeout and the agent pays at once, still shown the old cart: the update lands
+   * (reconciled, or let go by the complete), so the live cart is not the one shown and complete must refuse (R14).
+   */
+  | 'update_moved_on';
 
 export interface TaskPlan {
   taskId: string;
@@ -56,7 +61,10 @@ export interface TaskOutcome {
   parallelDuplicates: number;
   /** Every answer the agent acted on, in order (across a retry after the storm too). */
   log: Invocation[];
-  /** The interleaving the agent actually played (a switch needs the first complete to have failed). */
+  /**
+   * The interleaving the agent actually played: a switch needs the first complete to have failed, and either
+   * needs the proxy to have held a request under its hold (a hold that never matched played nothing).
+   */
   played?: Interleaving;
 }
 
@@ -118,6 +126,8 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
     return await buy(plan, calls, options);
   } finally {
     calls.disarmHolds();
+    // Planned is not played: without a request held in the network there was no race to judge.
+    if (!calls.heldAny) delete calls.outcome.played;
   }
 }
 
@@ -125,6 +135,8 @@ export async function runTask(plan: TaskPlan, options: AgentOptions): Promise<Ta
 class TaskCalls {
   readonly outcome: TaskOutcome;
   private readonly disarms: Array<() => void> = [];
+  /** Whether the proxy held (then let go) a request under one of this task's holds. */
+  heldAny = false;
 
   constructor(
     taskId: string,
@@ -165,7 +177,7 @@ class TaskCalls {
 
   /** Arms a hold at the proxy for this task's next request matching `held`, until `releaseOn` or HOLD_MS. */
   hold(held: RequestMatch, releaseOn: RequestMatch): void {
-    const disarm = this.options.interleave?.hold({ ...held, releaseOn, maxMs: HOLD_MS });
+    const disarm = this.options.interleave?.hold({ ...held, releaseOn, maxMs: HOLD_MS, onRelease: () => void (this.heldAny = true) });
     if (disarm) this.disarms.push(disarm);
   }
 
@@ -238,6 +250,11 @@ async function buy(plan: TaskPlan, calls: TaskCalls, options: AgentOptions): Pro
     const settled = await raceUpdates(plan, calls, checkout);
     if (!settled.ok) return stop(outcome, settled);
   }
+  if (plan.interleaving === 'update_moved_on' && options.interleave) {
+    calls.outcome.played = 'update_moved_on';
+    calls.hold(checkout.updateCall!, checkout.completeCall!);
+    await calls.single('update_checkout', { checkout_session_id: checkout.id, items: plan.items.map((i) => ({ id: i.id, quantity: i.quantity + 1 })) });
+  }
   return pay(plan, calls, checkout, options.interleave !== undefined);
 }
 
@@ -256,8 +273,18 @@ async function raceUpdates(plan: TaskPlan, calls: TaskCalls, checkout: TaskCheck
 async function pay(plan: TaskPlan, calls: TaskCalls, checkout: TaskCheckout, interleaves: boolean): Promise<TaskOutcome> {
   const { outcome } = calls;
   const payWith = (paymentData: typeof CARD) => ({ checkout_session_id: checkout.id, payment_data: paymentData });
+  // The live cart changed under the agent (R14): it looks at the checkout, and pays for what it now sees.
+  const payLooking = async (paymentData: typeof CARD): Promise<Step> => {
+    let paid = await calls.invoke('complete_checkout', payWith(paymentData));
+    for (let round = 0; round < 2 && !paid.ok && paid.code === 'checkout_changed'; round++) {
+      const seen = await calls.invoke('get_checkout', { checkout_session_id: checkout.id });
+      if (!seen.ok) return seen;
+      paid = await calls.invoke('complete_checkout', payWith(paymentData));
+    }
+    return paid;
+  };
   if (plan.declineFirst) {
-    const declined = await calls.invoke('complete_checkout', payWith(DECLINED));
+    const declined = await payLooking(DECLINED);
     if (declined.ok || declined.code !== 'payment_declined') return stop(outcome, declined.ok ? { ok: false, code: 'not_declined', message: 'a declined card was accepted', retryable: false } : declined);
   }
   let paymentData = CARD;
@@ -270,13 +297,7 @@ async function pay(plan: TaskPlan, calls: TaskCalls, checkout: TaskCheckout, int
     outcome.played = 'payment_switch';
     paymentData = WALLET;
   }
-  let paid = await calls.invoke('complete_checkout', payWith(paymentData));
-  // The live cart changed under the agent (R14): it looks at the checkout, and pays for what it now sees.
-  for (let round = 0; round < 2 && !paid.ok && paid.code === 'checkout_changed'; round++) {
-    const seen = await calls.invoke('get_checkout', { checkout_session_id: checkout.id });
-    if (!seen.ok) return stop(outcome, seen);
-    paid = await calls.invoke('complete_checkout', payWith(paymentData));
-  }
+  const paid = await payLooking(paymentData);
   if (!paid.ok) return stop(outcome, paid);
   return done(outcome, paid);
 }

@@ -92,7 +92,7 @@ function percentile(sorted: number[], q: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] * 100) / 100;
 }
 
-/** 1 task in 10 switches payment during an in-flight complete, 1 in 10 races its updates. */
+/** 1 task in 10 switches payment during an in-flight complete, 1 in 10 races its updates, 1 in 10 pays while its update is in flight. */
 const INTERLEAVING_SHARE = 0.1;
 /** On PostgreSQL, 1 task in 25 has the store cut right after the merchant answers its complete. */
 const SETTLE_CUT_SHARE = 0.04;
@@ -122,6 +122,7 @@ function planTask(runId: string, index: number, random: () => number, twists: ()
   const roll = twists();
   if (roll < INTERLEAVING_SHARE) plan.interleaving = 'payment_switch';
   else if (roll < 2 * INTERLEAVING_SHARE) plan.interleaving = 'update_race';
+  else if (roll < 3 * INTERLEAVING_SHARE) plan.interleaving = 'update_moved_on';
   if (postgres && twists() < SETTLE_CUT_SHARE) plan.settleCut = true;
   return plan;
 }
@@ -175,13 +176,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     await pool.start();
     const twists = mulberry32(options.seed ^ 0x7a157);
     const plans = Array.from({ length: options.tasks }, (_, i) => planTask(runId, i, random, twists, isPostgres));
-    const interleave = {
-      hold: (rule: HoldRule) => proxy.hold({ ...rule, onRelease: (why) => void (held[why] += 1) }),
-      wire,
-      created(plan: TaskPlan, checkoutId: string) {
-        if (plan.settleCut) schedule.cutStoreAfterComplete(checkoutId);
-      },
-    };
+    const interleave = interleaveOn(proxy, held, wire, schedule);
     const agent: AgentOptions = { pool, random: mulberry32(options.seed ^ 0xa9e7), parallelChance: 0.1, maxTries: 25, callTimeoutMs: 30_000, latencies, interleave };
     const outcomes = await runAgentsThroughStorm(plans, agent, options, disruptions, allFaults);
     await disruptions.settled();
@@ -215,6 +210,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     await schedule.storeCut?.close();
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** How agents play interleavings: holds at the proxy (each release counted, then told to the task), and settle cuts. */
+function interleaveOn(proxy: FaultProxy, held: { released: number; expired: number }, wire: ProtocolWire, schedule: FaultSchedule) {
+  return {
+    hold: (rule: HoldRule) =>
+      proxy.hold({
+        ...rule,
+        onRelease: (why) => {
+          held[why] += 1;
+          rule.onRelease?.(why);
+        },
+      }),
+    wire,
+    created(plan: TaskPlan, checkoutId: string) {
+      if (plan.settleCut) schedule.cutStoreAfterComplete(checkoutId);
+    },
+  };
 }
 
 /** The sandbox merchant on a free port, with the protocol's own faults and, when asked, order events. */
@@ -473,6 +486,7 @@ function summarize(
     interleavings: {
       payment_switch: outcomes.filter((o) => o.played === 'payment_switch').length,
       update_race: outcomes.filter((o) => o.played === 'update_race').length,
+      update_moved_on: outcomes.filter((o) => o.played === 'update_moved_on').length,
       settle_cut: run.settleCuts.count,
       settle_cut_past_retry: run.settleCuts.long,
     },

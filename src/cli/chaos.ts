@@ -23,7 +23,8 @@ join the faults): lost requests and responses, 5xx, 409 in flight, latency past 
 cut bodies, network partitions, servers SIGKILLed mid-call and restarted, and (PostgreSQL) store outages.
 Agents move on while calls are still in flight: 1 in 10 pays again with other payment data while its first
 complete is held in the network, 1 in 10 sends update A (9 of each), then update B (1 of each) while A is held
-until it pays; on PostgreSQL 1 in 25 has the store cut right after the merchant answers its complete (1.5 s,
+until it pays, 1 in 10 sends an update (one more of each) held until it pays, and pays at once, still shown the
+old cart (complete must refuse: checkout_changed, and the agent looks and pays again); on PostgreSQL 1 in 25 has the store cut right after the merchant answers its complete (1.5 s,
 or 6 s for the first cut and 1 in 5 after it: past the settle's retries).
 Then it reads the merchant's records and the ledger and judges each checkout: duplicates, lost successes
 (including a charge whose agent was told it failed or that nothing was charged), wrong answers, charges of a
