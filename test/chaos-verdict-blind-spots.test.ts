@@ -4,8 +4,6 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, wri
 import { join, resolve } from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
-import type { SessionState } from '../src/backends/sandbox/cart.js';
-import type { SandboxCharge, SandboxOrderRecord } from '../src/backends/sandbox/merchant.js';
 import { mulberry32 } from '../src/backends/sandbox/faults.js';
 import { headStoreKey } from '../src/checkout/heads.js';
 import { runTask, type Invocation, type TaskOutcome } from '../src/chaos/agent.js';
@@ -17,37 +15,11 @@ import type { ServerPool } from '../src/chaos/server-pool.js';
 import { judge } from '../src/chaos/verdict.js';
 import { orderEventsKey, type OrderEventsRecord } from '../src/orders/order-events.js';
 import { openMemoryStore } from '../src/store/memory.js';
+import { at, call, merchantWith, MUG, T0 } from './support/chaos-records.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const T0 = Date.parse('2026-05-01T12:00:00.000Z');
-const at = (ms: number) => new Date(T0 + ms).toISOString();
-const MUG = [{ id: 'sku_mug', quantity: 1 }];
 
-/** The merchant's own records: checkout cs_<task> (buyer <task>@chaos.invalid) charged `amount` at T0 + chargedAt. */
-async function merchantWith(task: string, items: Array<{ id: string; quantity: number }>, amount: number, chargedAt: number) {
-  const store = openMemoryStore();
-  const id = `cs_${task}`;
-  const session: SessionState = {
-    id,
-    phase: 'completed',
-    currency: 'usd',
-    items,
-    buyer: { email: `${task}@chaos.invalid` } as SessionState['buyer'],
-    discount_codes: [],
-    order: { id: `ord_${task}`, checkout_session_id: id, permalink_url: 'https://x.invalid', status: 'created' } as SessionState['order'],
-    created_at: at(0),
-    updated_at: at(chargedAt),
-  };
-  const charge: SandboxCharge = { id: `ch_${task}`, checkout_session_id: id, amount, currency: 'usd', created_at: at(chargedAt) };
-  await store.put(`sandbox:session:${id}`, session);
-  await store.put(`sandbox:charge:${id}:${charge.id}`, charge);
-  await store.put(`sandbox:order:${id}:ord_${task}`, { ...session.order, amount, created_at: at(chargedAt) } as SandboxOrderRecord);
-  return store;
-}
 
-function call(tool: string, startedAt: number, answeredAt: number, rest: Partial<Invocation>): Invocation {
-  return { tool, startedAt: T0 + startedAt, answeredAt: T0 + answeredAt, ok: true, ...rest };
-}
 
 function completed(task: string, log: Invocation[]): TaskOutcome {
   return { taskId: task, status: 'completed', checkoutId: `cs_${task}`, orderId: `ord_${task}`, reinvocations: 0, parallelDuplicates: 0, log };
@@ -70,7 +42,7 @@ describe('the chaos verdict is blind to', () => {
       }),
       call('complete_checkout', 1_400, 1_500, { status: 'completed', orderId: 'ord_r13', cart: { items: MUG, total: 3023 } }),
     ]);
-    const verdict = await judge(await merchantWith('r13', MUG, 3023, 200), openMemoryStore(), [lied], 'p');
+    const verdict = await judge(await merchantWith([{ task: 'r13', items: MUG, amount: 3023, chargedAt: 200 }]), openMemoryStore(), [lied], 'p');
     expect(verdict.toldFailedButCharged.map((f) => f.taskId)).toEqual(['r13']);
   });
 
@@ -81,7 +53,7 @@ describe('the chaos verdict is blind to', () => {
       call('update_checkout', 0, 10, { cart: { items: MUG }, status: 'ready_for_payment' }),
       call('complete_checkout', 100, 110, { status: 'completed', orderId: 'ord_r14', cart: { items: MUG } }),
     ]);
-    const verdict = await judge(await merchantWith('r14', MUG, 9_999, 105), openMemoryStore(), [noTotal], 'p');
+    const verdict = await judge(await merchantWith([{ task: 'r14', items: MUG, amount: 9_999, chargedAt: 105 }]), openMemoryStore(), [noTotal], 'p');
     expect(verdict.chargedNotShown.map((f) => f.taskId)).toEqual(['r14']);
   });
 

@@ -1,45 +1,14 @@
 // The chaos verdict judges each checkout by what its agent lived (R13, R14), on synthetic merchant records and
 // agent logs, so the checker is known to see a loss or a wrong charge before it is trusted to report none.
 import { describe, expect, it } from 'vitest';
-import type { SessionState } from '../src/backends/sandbox/cart.js';
-import type { SandboxCharge, SandboxOrderRecord } from '../src/backends/sandbox/merchant.js';
 import type { Invocation, TaskOutcome } from '../src/chaos/agent.js';
 import { judge, shownBefore, toldFailure } from '../src/chaos/verdict.js';
 import { openMemoryStore } from '../src/store/memory.js';
+import { at, call, merchantWith, MUG, T0 } from './support/chaos-records.js';
 
-const T0 = Date.parse('2026-05-01T12:00:00.000Z');
-const at = (ms: number) => new Date(T0 + ms).toISOString();
-const MUG = [{ id: 'sku_mug', quantity: 1 }];
 const NINE_MUGS = [{ id: 'sku_mug', quantity: 9 }];
 
-/** A merchant that charged `amount` for `items` on checkout cs_<task> at T0 + chargedAt. */
-async function merchantWith(charges: Array<{ task: string; items: Array<{ id: string; quantity: number }>; amount: number; chargedAt: number; orderOnly?: boolean }>) {
-  const store = openMemoryStore();
-  for (const { task, items, amount, chargedAt, orderOnly } of charges) {
-    const id = `cs_${task}`;
-    const session: SessionState = {
-      id,
-      phase: 'completed',
-      currency: 'usd',
-      items,
-      buyer: { email: `${task}@chaos.invalid` } as SessionState['buyer'],
-      discount_codes: [],
-      order: { id: `ord_${task}`, checkout_session_id: id, permalink_url: 'https://x.invalid', status: 'created' } as SessionState['order'],
-      created_at: at(0),
-      updated_at: at(chargedAt),
-    };
-    const charge: SandboxCharge = { id: `ch_${task}`, checkout_session_id: id, amount, currency: 'usd', created_at: at(chargedAt) };
-    const order = { ...session.order, amount, created_at: at(chargedAt) } as SandboxOrderRecord;
-    await store.put(`sandbox:session:${id}`, session);
-    if (!orderOnly) await store.put(`sandbox:charge:${id}:${charge.id}`, charge);
-    await store.put(`sandbox:order:${id}:${order.id}`, order);
-  }
-  return store;
-}
 
-function call(tool: string, startedAt: number, answeredAt: number, rest: Partial<Invocation>): Invocation {
-  return { tool, startedAt: T0 + startedAt, answeredAt: T0 + answeredAt, ok: true, ...rest };
-}
 
 const shownMug = (t: number) => call('update_checkout', t, t + 10, { cart: { items: MUG, total: 3023 }, status: 'ready_for_payment' });
 const paidOk = (t: number, task: string) => call('complete_checkout', t, t + 10, { status: 'completed', orderId: `ord_${task}`, cart: { items: MUG, total: 3023 } });

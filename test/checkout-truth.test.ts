@@ -9,22 +9,14 @@ import type { CheckoutSession } from '../src/commerce/session.js';
 import { ManualClock } from '../src/ledger/clock.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { openMemoryStore } from '../src/store/memory.js';
-import { cart, created, engine, HOUR, ok, payWith } from './support/checkout-engine.js';
+import { cart, created, engine, held, HOUR, ok, payWith, timedOut } from './support/checkout-engine.js';
 import { toCallToolResult } from '../src/server/server.js';
 import { resultOutput } from '../src/server/output-schema.js';
 
 const payA = payWith('card_a');
 const payB = payWith('card_b');
 
-/** A request the network holds: it reaches the merchant only when released, and its caller hears a timeout. */
-function held(send: () => Promise<BackendResult>) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const landed = gate.then(send);
-  return { release, landed };
-}
 
-const timedOut: BackendResult = { kind: 'unknown', reason: 'no answer within ACP_TIMEOUT (15s)' };
 
 describe('R13: the agent ends with the order whenever the merchant charged', () => {
   it('R13 scenario 1: a retry with other payment data while the first is still at the merchant returns the first one’s order', async () => {

@@ -12,28 +12,37 @@ import { chargesAt, created, engine, HOUR, ok, payWith, wrapStore } from './supp
 
 const payA = payWith('card_a');
 
+/**
+ * The engine whose store refuses to settle update records while `failing.on` (a row that stays busy): the merchant
+ * applies the update, the ledger cannot say so, and the agent hears store_unavailable ("may have acted").
+ */
+function updateSettleFails(maxOrderAmount?: number) {
+  const failing = { on: false };
+  const e = engine({
+    maxOrderAmount,
+    wrap: (inner) =>
+      wrapStore(inner, {
+        replace: async (k, e, n) => {
+          const next = n as { operation?: string; state?: { status?: string } };
+          if (failing.on && k.startsWith('rec:') && next.operation === 'update' && next.state?.status !== 'pending') {
+            throw new StoreUnavailableError('store memory:// unavailable: database is locked');
+          }
+          return inner.replace(k, e, n);
+        },
+      }),
+  });
+  return { ...e, failing };
+}
+
 describe('R14: update_checkout and cancel_checkout under faults', () => {
   it('R14: an update the merchant applied but whose outcome the ledger could not record (store_unavailable "may have acted") leaves complete checking the live cart: the cap holds', async () => {
     // The store fails every write that would settle the update's record (a row that stays busy), while the
     // checkout's head can still be written: the merchant applied the update, the ledger cannot say so.
-    let failSettle = false;
-    const { checkouts, charges } = engine({
-      maxOrderAmount: 5_000,
-      wrap: (inner) =>
-        wrapStore(inner, {
-          replace: async (k, e, n) => {
-            const next = n as { operation?: string; state?: { status?: string } };
-            if (failSettle && k.startsWith('rec:') && next.operation === 'update' && next.state?.status !== 'pending') {
-              throw new StoreUnavailableError('store memory:// unavailable: database is locked');
-            }
-            return inner.replace(k, e, n);
-          },
-        }),
-    });
+    const { checkouts, charges, failing } = updateSettleFails(5_000);
     const { id } = await created(checkouts); // 1 mug (1400): under the cap; the agent was shown it
-    failSettle = true;
+    failing.on = true;
     const update = await checkouts.update('alice', id, { items: [{ id: 'sku_mug', quantity: 9 }] }); // 9 mugs: over the cap
-    failSettle = false;
+    failing.on = false;
     // The agent is told honestly that the merchant may have acted.
     expect(update).toMatchObject({ ok: false, failure: { code: 'store_unavailable' } });
     expect(update.ok ? '' : update.failure.message).toMatch(/may have acted/);
@@ -76,23 +85,11 @@ describe('R14: update_checkout and cancel_checkout under faults', () => {
 
 describe('R14: two completes sent at once (a model that repeats its call) after the cart changed', () => {
   it('R14: of two completes sent together after the cart changed unseen, the one that waited for the other is refused too: the refusal shown to one call is not an approval for the other', async () => {
-    let failSettle = false;
-    const { checkouts, charges } = engine({
-      wrap: (inner) =>
-        wrapStore(inner, {
-          replace: async (k, e, n) => {
-            const next = n as { operation?: string; state?: { status?: string } };
-            if (failSettle && k.startsWith('rec:') && next.operation === 'update' && next.state?.status !== 'pending') {
-              throw new StoreUnavailableError('store memory:// unavailable: database is locked');
-            }
-            return inner.replace(k, e, n);
-          },
-        }),
-    });
+    const { checkouts, charges, failing } = updateSettleFails();
     const { id } = await created(checkouts); // 1 mug: what the agent was shown
-    failSettle = true;
+    failing.on = true;
     const update = await checkouts.update('alice', id, { items: [{ id: 'sku_mug', quantity: 9 }] }); // applied, not recorded
-    failSettle = false;
+    failing.on = false;
     expect(update.ok ? 'ok' : update.failure.code).toBe('store_unavailable');
     // The model sends complete twice at once, both for the cart it saw (1 mug). One settles the update and is
     // refused (checkout_changed, with the 9-mug cart); the other was sent before anyone saw that answer.

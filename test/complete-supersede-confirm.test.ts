@@ -2,24 +2,15 @@
 // and the person's confirmation (R14). Each test drives the engine against the in-process sandbox merchant,
 // whose own records say what was charged; a wrapper around the backend plays the network (a held request).
 import { describe, expect, it } from 'vitest';
-import type { BackendResult } from '../src/backends/backend.js';
 import type { CompleteInput } from '../src/commerce/inputs.js';
 import type { CallHooks, CheckoutResult, ConfirmRequest } from '../src/checkout/checkouts.js';
-import { created, engine, ok, payWith } from './support/checkout-engine.js';
+import { created, engine, held, ok, payWith, timedOut } from './support/checkout-engine.js';
 
 const payA = payWith('card_a');
 const declining = (handler: string): CompleteInput => ({
   payment_data: { handler_id: handler, instrument: { type: 'card', credential: { type: 'spt', token: 'tok_sandbox_decline' } } },
 });
 
-/** A request the network holds: it reaches the merchant only when released, and its caller hears a timeout. */
-function held(send: () => Promise<BackendResult>) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => (release = resolve));
-  const landed = gate.then(send);
-  return { release, landed };
-}
-const timedOut: BackendResult = { kind: 'unknown', reason: 'no answer within ACP_TIMEOUT (15s)' };
 
 /** The engine whose first complete is held by the network (its caller hears a timeout); later ones go through. */
 async function firstCompleteHeld() {

@@ -1,5 +1,6 @@
 // The checkout engine as the engine tests drive it: Checkouts and the Ledger on a memory store (cuttable, and
 // wrappable to play store faults), against the in-process sandbox merchant whose own records say what was charged.
+import type { BackendResult } from '../../src/backends/backend.js';
 import type { CompleteInput } from '../../src/commerce/inputs.js';
 import { SandboxBackend } from '../../src/backends/sandbox/sandbox-backend.js';
 import { Checkouts, type CheckoutResult } from '../../src/checkout/checkouts.js';
@@ -80,3 +81,14 @@ export function ok(result: CheckoutResult): CheckoutSession {
   if (!result.ok) throw new Error(`${result.failure.code}: ${result.failure.message}`);
   return result.checkout;
 }
+
+/** A request the network holds: it reaches the merchant only when released, and its caller hears a timeout. */
+export function held(send: () => Promise<BackendResult>) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const landed = gate.then(send);
+  return { release, landed };
+}
+
+/** What the caller of a held request hears. */
+export const timedOut: BackendResult = { kind: 'unknown', reason: 'no answer within ACP_TIMEOUT (15s)' };
