@@ -9,21 +9,12 @@ import { Checkouts } from '../src/checkout/checkouts.js';
 import { Ledger } from '../src/ledger/ledger.js';
 import { toCallToolResult } from '../src/server/server.js';
 import { openMemoryStore } from '../src/store/memory.js';
+import { acpSession } from './support/acp-session.js';
 
 const API_KEY = 'acp_live_SECRETKEY_0123456789';
 const TOKEN = 'tok_live_PAYMENTTOKEN_987654';
 
-const session = (extra: Record<string, unknown> = {}) => ({
-  id: 'cs_hostile_1',
-  status: 'ready_for_payment',
-  currency: 'usd',
-  line_items: [{ id: 'li_1', item: { id: 'sku_1' }, quantity: 1, unit_amount: 2500 }],
-  totals: [{ type: 'total', display_text: 'Total', amount: 2500 }],
-  fulfillment_options: [],
-  messages: [],
-  links: [],
-  ...extra,
-});
+const session = (extra: Record<string, unknown> = {}) => acpSession('cs_hostile_1', extra);
 
 describe('R10 merchant untrusted: echoed secrets, end to end', () => {
   let server: Server;

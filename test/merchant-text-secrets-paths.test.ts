@@ -24,6 +24,7 @@ import { toCallToolResult } from '../src/server/server.js';
 import { openMemoryStore } from '../src/store/memory.js';
 import type { Store } from '../src/store/store.js';
 import { NO_TELEMETRY } from '../src/telemetry/telemetry.js';
+import { acpSession } from './support/acp-session.js';
 
 const HOUR = 3_600_000;
 const TOKEN = 'tok_live_PAYMENTTOKEN_987654';
@@ -42,17 +43,7 @@ function outsideQuotes(text: string): string {
 }
 
 function sessionBody(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    id: 'cs_review_1',
-    status: 'ready_for_payment',
-    currency: 'usd',
-    line_items: [{ id: 'li_1', item: { id: 'sku_1' }, quantity: 1, unit_amount: 2500 }],
-    totals: [{ type: 'total', display_text: 'Total', amount: 2500 }],
-    fulfillment_options: [],
-    messages: [],
-    links: [],
-    ...overrides,
-  };
+  return acpSession('cs_review_1', overrides);
 }
 
 /** A session as OUR schema accepts it from a merchant (so every hostile string below passed that schema). */
