@@ -12,6 +12,8 @@ import { NoLedgerError } from './store-refusal.js';
 type Query = (sql: string, values?: unknown[]) => Promise<Rows>;
 
 const TABLE = 'once_checkout';
+const STATEMENT_TIMEOUT_MS = 4_000;
+const QUERY_TIMEOUT_MS = 5_000;
 
 /** The compare-and-swap's condition on `value`, the expected text being parameter $n (ASCII write id). */
 function same(expected: Expected, n: number): string {
@@ -27,7 +29,17 @@ class OwnPoolPostgres extends KeyvPostgres {
 
   override async connect() {
     const opts = this.opts as { uri: string; readOnly?: boolean };
-    this.pool = new pg.Pool({ connectionString: opts.uri, connectionTimeoutMillis: 3_000, max: 10 });
+    // A silent server (stalled, partitioned, a lock held elsewhere) must not hold a call for ever (R9): the server
+    // cancels a statement after 4 s (so it does not commit after we gave up), the client gives up after 5 s
+    // (the pool then drops that connection), and keepalive finds a dead peer.
+    this.pool = new pg.Pool({
+      connectionString: opts.uri,
+      connectionTimeoutMillis: 3_000,
+      max: 10,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
+      keepAlive: true,
+    });
     this.pool.on('error', () => {}); // an idle client lost its server; the next query reconnects or fails closed
     return async (sql: string, values?: unknown) => {
       // A reader never creates the table (the adapter's constructor would, unasked).

@@ -64,6 +64,8 @@ class Connection {
   private connecting: Promise<unknown> | undefined;
   private inFlight = 0;
   private lastProgress = 0;
+  /** How many times the watchdog cut the connection: a command that failed across a cut-off timed out. */
+  private cutOffs = 0;
   private readonly watchdog: NodeJS.Timeout;
 
   constructor(url: string) {
@@ -79,6 +81,7 @@ class Connection {
     this.client.on('error', () => {}); // every failure also rejects the call that met it; the ledger fails closed
     this.watchdog = setInterval(() => {
       if (this.inFlight > 0 && Date.now() - this.lastProgress > COMMAND_TIMEOUT_MS && this.client.isOpen) {
+        this.cutOffs += 1;
         this.client.destroy(); // rejects every command waiting on the silent server
       }
     }, COMMAND_TIMEOUT_MS / 3);
@@ -100,8 +103,12 @@ class Connection {
   async send<T>(command: (client: Client) => Promise<T>): Promise<T> {
     if (this.inFlight === 0) this.lastProgress = Date.now();
     this.inFlight += 1;
+    const cutOffs = this.cutOffs;
     try {
       return await command(this.client.isReady ? this.client : await this.ready());
+    } catch (error) {
+      if (this.cutOffs === cutOffs) throw error;
+      throw new Error(`no answer within ${COMMAND_TIMEOUT_MS} ms`, { cause: error });
     } finally {
       this.inFlight -= 1;
       this.lastProgress = Date.now();

@@ -1,6 +1,6 @@
 // sqlite:///abs/path.db — the embedded default, on @keyv/sqlite. The claim is one statement:
 // INSERT … ON CONFLICT DO UPDATE (a no-op) RETURNING value, which SQLite runs under its write lock.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
@@ -31,11 +31,13 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
     await adapter.close().catch(() => {});
     throw error;
   });
+  const unmoved = stillTheFileOpened(path);
   const query: Query = (sql, ...params) => statements.all(sql, ...params);
   await query('PRAGMA synchronous = NORMAL'); // a setting of each connection
   const table = 'keyv';
   const native: NativeSteps = {
     async claim(rawKey, raw) {
+      unmoved();
       const rows = await query(
         `INSERT INTO ${table} (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value RETURNING value`,
         rawKey,
@@ -44,10 +46,12 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
       return rows[0].value;
     },
     async replace(rawKey, expected, next) {
+      unmoved();
       const rows = await query(`UPDATE ${table} SET value = ? WHERE key = ? AND ${same(expected)} RETURNING key`, next, rawKey, expected.text);
       return rows.length === 1;
     },
     async removeIf(rawKey, expected) {
+      unmoved();
       const rows = await query(`DELETE FROM ${table} WHERE key = ? AND ${same(expected)} RETURNING key`, rawKey, expected.text);
       return rows.length === 1;
     },
@@ -86,4 +90,19 @@ export async function openSqliteStore(path: string): Promise<KeyvStore> {
     },
   };
   return new KeyvStore(`sqlite://${path}`, keyv, native);
+}
+
+/**
+ * A check that `path` is still the file both connections opened: a write into it after it was deleted or replaced
+ * would land in a file nobody else sees (and this process's next start loses), so writes refuse instead (R7, R9).
+ * One stat, about 2 µs.
+ */
+function stillTheFileOpened(path: string): () => void {
+  const opened = statSync(path);
+  return () => {
+    const now = statSync(path, { throwIfNoEntry: false });
+    if (now?.ino !== opened.ino || now.dev !== opened.dev) {
+      throw Object.assign(new Error(`the ledger file ${path} was deleted or replaced while open (SQLITE_CANTOPEN); restart to open it again`), { code: 'SQLITE_CANTOPEN' });
+    }
+  };
 }

@@ -16,6 +16,7 @@ export type StoreFaultCause =
   | 'disk_full'
   | 'corrupt'
   | 'no_persistence'
+  | 'cluster'
   // anything else: treated as transient, as it always was (R9 fails closed either way)
   | 'unknown';
 
@@ -38,6 +39,7 @@ const WORDS: Record<StoreFaultCause, string> = {
   disk_full: 'the disk is full',
   corrupt: 'the file is not a usable SQLite database',
   no_persistence: 'the store keeps nothing across a restart',
+  cluster: 'the store is a Redis Cluster node, which once-checkout does not support',
   unknown: 'the store failed',
 };
 
@@ -100,6 +102,8 @@ const REDIS_PREFIX: Array<[RegExp, StoreFaultCause]> = [
   [/^READONLY\b/, 'read_only'],
   [/^(LOADING|BUSY|MASTERDOWN|TRYAGAIN)\b/, 'busy'],
   [/^MISCONF\b/, 'disk_full'],
+  [/^(MOVED|ASK|CROSSSLOT)\b/, 'cluster'],
+  [/SELECT is not allowed in cluster mode/i, 'cluster'],
 ];
 
 /** The cause of a store error, looking through wrapped causes (a driver error inside ours). */

@@ -68,6 +68,8 @@ function fixFor(url: StoreUrl, fault: StoreFault): string {
       return 'Fix: free disk space on the store, then start again';
     case 'corrupt':
       return `Fix: ${path} is not a once-checkout ledger; move it away or point ONCE_STORE at another file`;
+    case 'cluster':
+      return 'Fix: point ONCE_STORE at a single Redis (a primary, with replicas if you like), not at a Redis Cluster node';
     case 'no_persistence':
       return 'Fix: turn on AOF (appendonly yes in redis.conf, or CONFIG SET appendonly yes and CONFIG REWRITE) or RDB snapshots, or use postgres:// or sqlite://';
     default:

@@ -1,6 +1,5 @@
-// Review: the stores under faults (R7, R9). Each test here reproduces one defect found by an adversarial review
-// of the ledger stores: a server that goes silent, a Redis Cluster node, the SQLite file removed under a running
-// server. The PostgreSQL test follows the suite's convention (skip with one loud line locally, fail under CI=true);
+// The stores under faults (R7, R9): a server that goes silent, a Redis Cluster node, the SQLite file removed under
+// a running server. The PostgreSQL test follows the suite's convention (skip with one loud line locally, fail under CI=true);
 // the Redis ones need no Redis: a local socket plays the server's part.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -34,12 +33,12 @@ async function within<T>(work: Promise<T>, ms: number): Promise<{ settled: 'fulf
   }
 }
 
-/** A TCP proxy to `port` that can go silent: it keeps the connections open and stops forwarding (a stalled server). */
-async function stallableProxy(port: number) {
+/** A TCP proxy to `host:port` that can go silent: it keeps the connections open and stops forwarding (a stalled server). */
+async function stallableProxy(host: string, port: number) {
   const sockets = new Set<Socket>();
   let stalled = false;
   const server: Server = createServer((client) => {
-    const upstream = connect(port, '127.0.0.1');
+    const upstream = connect(port, host);
     sockets.add(client).add(upstream);
     client.on('data', (chunk) => {
       if (!stalled) upstream.write(chunk);
@@ -95,7 +94,7 @@ describe.skipIf(!pgUp)('review: PostgreSQL under faults', () => {
     'R9: a claim on a PostgreSQL that stops answering (stalled server, partition, lock held elsewhere) rejects with store_unavailable within seconds instead of hanging',
     async () => {
       const url = new URL(await freshPostgresDatabase('review_store_faults'));
-      const proxy = await stallableProxy(Number(url.port || 5432));
+      const proxy = await stallableProxy(url.hostname, Number(url.port || 5432));
       url.host = `127.0.0.1:${proxy.port}`;
       const store = await openPostgresStore(url.toString());
       stores.push(store);
