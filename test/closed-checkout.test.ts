@@ -76,7 +76,7 @@ describe('issue 16 case 6 in the engine: an expired checkout', () => {
     if (!created.ok) throw new Error(created.failure.message);
     expire();
     const paid = await checkouts.complete('alice', created.checkout.id, PAY);
-    expect(paid).toMatchObject({ ok: false, failure: { code: 'checkout_already_expired', retryable: false } });
+    expect(paid).toMatchObject({ ok: false, failure: { code: 'checkout_expired', retryable: false } });
     if (paid.ok) return;
     expect(paid.failure.message).toMatch(/^This checkout is expired, so it cannot be paid, and nothing was charged\. .*create_checkout with a new task_id/);
   });

@@ -114,7 +114,8 @@ describe('issue 17: the words an agent reads when a call fails', () => {
     const tools = code.endsWith('_completed') ? ['update_checkout', 'cancel_checkout'] : ['update_checkout', 'complete_checkout', 'cancel_checkout'];
     for (const tool of tools) {
       const told = describeFailure(code, 'The merchant says no.', tool);
-      expect(told.code).toBe(code);
+      // One code per state for the agent, whichever backend said it.
+      expect(told.code).toBe(code.replace('_already_', '_'));
       expect(told.message).not.toMatch(/^The merchant refused \(/);
       expect(told.message).toMatch(NEXT_STEP);
     }

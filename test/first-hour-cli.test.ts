@@ -3,6 +3,8 @@
 // by hand in a terminal says what it waits for.
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './support/cli-process.js';
@@ -63,6 +65,23 @@ describe('issue 16 case 8: every configuration error exits 78 (EX_CONFIG) in one
     const doctor = await runCli(['doctor', '--store=mysql://x'], { HOME: tempDir('once-cli-') });
     expect(doctor.stdout).toMatch(/^FAIL {2}store url {2}--store: the scheme "mysql:" is not a known store/m);
     expect(doctor.stdout).not.toContain('ONCE_STORE');
+  });
+});
+
+describe('first hour: a port already in use', () => {
+  it('once-checkout merchant on a port in use says so in one line with the fix and exits 78, as serve --http does', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as AddressInfo).port;
+      const run = await runCli(['merchant', '--port', String(port), '--store', 'memory://'], {});
+      expect(run.status).toBe(EX_CONFIG);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(`cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(run.stderr).toMatch(/Pick another port/);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
 

@@ -243,18 +243,19 @@ export function describeFailure(code: string, message: string, tool: string): Fa
   // Our backends' messages may still carry a provider's words (quoted by the backend); one line, bounded.
   const words = cleanText(message, 600).replace(/\.?$/, '.');
   switch (code) {
+    // One code per state for the agent, whichever backend said it (the sandbox and UCP say checkout_already_…).
     case 'checkout_already_canceled':
     case 'checkout_canceled':
-      return closedCheckout('canceled', code, tool);
+      return closedCheckout('canceled', 'checkout_canceled', tool);
     case 'checkout_already_expired':
     case 'checkout_expired':
-      return closedCheckout('expired', code, tool);
+      return closedCheckout('expired', 'checkout_expired', tool);
     case 'checkout_already_completed':
     case 'checkout_completed':
       if (tool === 'complete_checkout') return ourCode(code, words); // the engine answers a completed one with its order (R5)
       return failure(
         'invalid_request',
-        code,
+        'checkout_completed',
         `This checkout is already completed (paid), so ${tool === 'cancel_checkout' ? 'it cannot be canceled here' : 'it can no longer change'}. Call get_checkout to show the person the order; a refund or change is between them and the merchant.`,
       );
     case 'payment_declined':

@@ -11,7 +11,7 @@ import { parseArgs } from './args.js';
 export const CHAOS_HELP = `once-checkout chaos: prove zero duplicates under partitions, crashes and concurrency
 
 Usage: once-checkout chaos [--tasks 1000] [--processes 1] [--store URL] [--seed N] [--concurrency 16]
-                           [--fault-rate 0.15] [--max-order-amount N] [--protocol acp|ucp]
+                           [--fault-rate 0.15] [--max-order-amount N] [--protocol acp|ucp|ucp-mcp]
                            [--transport rest|mcp] [--order-events] [--json] [--bin PATH]
 
 Runs N agent tasks (create → update → complete) through real MCP server processes on stdio, against the sandbox

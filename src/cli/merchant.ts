@@ -95,19 +95,22 @@ export async function merchant(argv: string[]): Promise<void> {
   const tokens = args.options.get('--tokens');
   const versionsText = args.options.get('--versions');
   const versions = typeof versionsText === 'string' ? parseVersions(versionsText) : undefined;
-  const server = await serveMerchant({
-    port,
-    host: (args.options.get('--host') as string | undefined) ?? '127.0.0.1',
-    store,
-    tokens: typeof tokens === 'string' ? parseTokens(tokens) : undefined,
-    ignoreIdempotencyKeys: args.options.has('--ignore-idempotency-keys'),
-    versions,
-    ...readSandboxConfig(config.env),
-    orderEvents: orderEvents && { ...orderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), entry) },
-    ucpOrderEvents: ucpOrderEvents && { ...ucpOrderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), { protocol: 'ucp', ...entry }) },
-    // A standalone merchant really dies after committing, as a crashed shop would.
-    crash: () => process.kill(process.pid, 'SIGKILL'),
-  });
+  const host = (args.options.get('--host') as string | undefined) ?? '127.0.0.1';
+  const server = await listening(port, host, () =>
+    serveMerchant({
+      port,
+      host,
+      store,
+      tokens: typeof tokens === 'string' ? parseTokens(tokens) : undefined,
+      ignoreIdempotencyKeys: args.options.has('--ignore-idempotency-keys'),
+      versions,
+      ...readSandboxConfig(config.env),
+      orderEvents: orderEvents && { ...orderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), entry) },
+      ucpOrderEvents: ucpOrderEvents && { ...ucpOrderEvents, log: (entry) => logger.log(entry.error ? 'warn' : 'debug', String(entry.event), { protocol: 'ucp', ...entry }) },
+      // A standalone merchant really dies after committing, as a crashed shop would.
+      crash: () => process.kill(process.pid, 'SIGKILL'),
+    }),
+  );
   logger.log('info', 'merchant_started', {
     url: server.url,
     mcp_url: `${server.url}/acp/mcp`,
@@ -147,4 +150,17 @@ function orderEventOptions(options: Map<string, string | boolean>, env: NodeJS.P
   }
   const seed = Number(env.ONCE_SANDBOX_SEED);
   return { url, secret, faults, ...(env.ONCE_SANDBOX_SEED && Number.isSafeInteger(seed) ? { rng: mulberry32(seed + 1) } : {}) };
+}
+
+/** A port that is taken or not ours to bind is a configuration line (exit 78), as for `serve --http`. */
+async function listening<T>(port: number, host: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new ConfigError('--port', `cannot listen on ${host}:${port} (${code})`, 'Pick another port (or --host address)');
+    }
+    throw error;
+  }
 }
