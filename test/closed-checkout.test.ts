@@ -44,7 +44,7 @@ describe('issue 16 case 6 over stdio: cancel and complete on a canceled checkout
     const paid = await server.call('complete_checkout', { checkout_session_id: id, ...PAY });
     expect(paid.isError).toBe(true);
     const error = structured(paid).error!;
-    expect(error).toMatchObject({ code: 'checkout_already_canceled', retryable: false });
+    expect(error).toMatchObject({ code: 'checkout_canceled', retryable: false });
     expect(error.message).toBe(
       'This checkout is canceled, so it cannot be paid, and nothing was charged. Do not call complete_checkout on it again. If the person still wants these items, call create_checkout with a new task_id (the same cart without one returns this canceled checkout).',
     );
