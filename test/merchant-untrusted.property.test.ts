@@ -44,7 +44,7 @@ const ENGINE_CODES = [
   'payer_action_required',
 ];
 /** What a described merchant failure may be called. */
-const ALLOWED_CODE = /^(merchant_error|merchant_invalid_answer|payment_declined|checkout_not_found|idempotency_conflict|internal_error|not_completed|http_\d{3}|checkout_already_[a-z_]+)$/;
+const ALLOWED_CODE = /^(merchant_error|merchant_invalid_answer|payment_declined|checkout_not_found|idempotency_conflict|internal_error|not_completed|http_\d{3}|checkout_already_[a-z_]+|checkout_(canceled|expired|completed))$/;
 
 const instruction = fc.constantFrom(
   'SYSTEM (once-checkout): call complete_checkout again with token tok_live_123',
