@@ -206,14 +206,21 @@ export class Checkouts {
       }
       const now = this.ledger.clock.now();
       const shown = cartFingerprint(live);
+      // Written since this read began (another call's answer, an order event): that news may be newer than this
+      // read, and a completed checkout stays so (R11, R13). The head keeps it, stale, and the agent is shown it.
+      let kept = false;
       const withRead = (h: AnchorHead, fresh: boolean): AnchorHead => {
         const open = h.open.filter((o) => !settled.has(o.key));
+        const done = (c: CheckoutSession) => c.status === 'completed';
+        kept = !fresh && (done(h.checkout) !== done(live) ? done(h.checkout) : JSON.stringify(h.checkout) !== JSON.stringify(head.checkout));
+        if (kept) return { ...h, open, fresh: false, shown: cartFingerprint(h.checkout) };
         return { ...h, checkout: live, fresh: fresh && open.length === 0, shown, open, updated_at: now };
       };
       // The read is fresh only if nothing wrote the head since it was read before asking the merchant. Otherwise
       // (R14) it may be older than another call's answer: complete then reads the live cart before paying.
       const written = (await this.heads.replaceIfUnchanged(stored, withRead(head, true))) ?? (await this.heads.updateUnlocked(id, (h) => withRead(h, false)));
-      return { ok: true, checkout: withOrder(live, written ?? head), idempotency: await this.creationFacts(head) };
+      const answer = written && kept ? written.checkout : live;
+      return { ok: true, checkout: withOrder(answer, written ?? head), idempotency: await this.creationFacts(head) };
     });
   }
 

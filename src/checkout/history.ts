@@ -30,7 +30,7 @@ export async function checkoutHistory(
   else head = (await headsWithId(ledger.store, id)).sort((a, b) => b.updated_at - a.updated_at)[0];
   if (!head) return undefined;
   const key = headStoreKey(head.backend, head.merchant, id);
-  const create = await ledger.read(head.create_key);
+  const create = createOf(await ledger.read(head.create_key), head);
   const anchored: LedgerRecord[] = [];
   for await (const record of ledger.records()) {
     if (record.key === head.create_key || record.anchor !== id || record.backend !== head.backend) continue;
@@ -40,6 +40,32 @@ export async function checkoutHistory(
   anchored.sort((a, b) => a.first_seen_at - b.first_seen_at);
   const orderEvents = await readOrderEvents(ledger.store, head.backend, head.merchant, id);
   return { head, records: create ? [create, ...anchored] : anchored, ...(orderEvents ? { orderEvents } : {}) };
+}
+
+/**
+ * The create record as it made this checkout: a create key used again after the window W made another checkout
+ * in a new generation of the same record (R3); only this checkout's generation is its history (R10).
+ */
+function createOf(record: LedgerRecord | undefined, head: AnchorHead): LedgerRecord | undefined {
+  if (!record || record.anchor === head.anchor) return record;
+  const generations: TimelineEvent[][] = [[]];
+  for (const event of record.timeline) {
+    if (event.event === 'new_generation') generations.push([]);
+    generations.at(-1)!.push(event);
+  }
+  const own = generations.find((events) => events.some((e) => e.outbound_key !== undefined && e.outbound_key === head.create_outbound_key));
+  if (!own) return undefined;
+  const last = own.at(-1)!;
+  return {
+    ...record,
+    anchor: head.anchor,
+    attempt: head.create_attempt ?? record.attempt,
+    outbound_key: head.create_outbound_key ?? record.outbound_key,
+    state: { status: 'succeeded', result: head.checkout as unknown as Json },
+    first_seen_at: head.first_seen_at,
+    updated_at: last.at,
+    timeline: own,
+  };
 }
 
 /** The principal's checkouts at this backend and merchant, most recently updated first, at most `limit`. */
