@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { CallHooks, ConfirmRequest } from '../src/checkout/checkouts.js';
 import type { CheckoutSession } from '../src/commerce/session.js';
 import { StoreUnavailableError } from '../src/store/store.js';
-import { created, engine, ok, payWith, wrapStore } from './support/checkout-engine.js';
+import { created, engine, ok, payWith, slowNextRead, wrapStore } from './support/checkout-engine.js';
 
 const payA = payWith('card_a');
 
@@ -13,21 +13,7 @@ describe('R13/R14: the head under interleavings', () => {
   it('R14: a get_checkout whose merchant read is older than an update that ran meanwhile does not make the head fresh: complete checks the live cart, and the cap holds', async () => {
     const { backend, checkouts, charges } = engine({ maxOrderAmount: 5_000 });
     const { id } = await created(checkouts); // 1 mug: under the cap
-    const get = backend.get.bind(backend);
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => (answer = resolve));
-    let read!: () => void;
-    const hasRead = new Promise<void>((resolve) => (read = resolve));
-    let slow = true;
-    backend.get = async (...args) => {
-      const seen = await get(...args); // the merchant's state now: 1 mug
-      if (slow) {
-        slow = false;
-        read();
-        await answered; // its answer is slow to come back
-      }
-      return seen;
-    };
+    const { hasRead, answer } = slowNextRead(backend); // it reads 1 mug, and answers late
     const reading = checkouts.get('alice', id);
     await hasRead;
     ok(await checkouts.update('alice', id, { items: [{ id: 'sku_mug', quantity: 9 }] })); // 9 mugs: over the cap

@@ -6,30 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log.js';
 import { createServer } from '../src/server/server.js';
 import { tools } from '../tools/index.js';
-import type { SandboxBackend } from '../src/backends/sandbox/sandbox-backend.js';
-import { cart, created, engine, HOUR, ok, payWith } from './support/checkout-engine.js';
+import { cart, created, engine, HOUR, ok, payWith, slowNextRead } from './support/checkout-engine.js';
 
 const payA = payWith('card_a');
 
-/** Makes the next backend.get read the merchant at once but answer only when `answer()` is called. */
-function slowNextRead(backend: SandboxBackend) {
-  const get = backend.get.bind(backend);
-  let answer!: () => void;
-  const answered = new Promise<void>((resolve) => (answer = resolve));
-  let read!: () => void;
-  const hasRead = new Promise<void>((resolve) => (read = resolve));
-  let slow = true;
-  backend.get = async (...args) => {
-    const seen = await get(...args); // the merchant's state at this moment
-    if (slow) {
-      slow = false;
-      read();
-      await answered; // its answer is slow to come back
-    }
-    return seen;
-  };
-  return { hasRead, answer };
-}
 
 /** An MCP client of `principal` on a server over the engine's checkouts, with the checkout:// resources. */
 async function resourceClient(e: ReturnType<typeof engine>, principal: string) {

@@ -92,3 +92,23 @@ export function held(send: () => Promise<BackendResult>) {
 
 /** What the caller of a held request hears. */
 export const timedOut: BackendResult = { kind: 'unknown', reason: 'no answer within ACP_TIMEOUT (15s)' };
+
+/** Makes the next backend.get read the merchant at once but answer only when `answer()` is called. */
+export function slowNextRead(backend: SandboxBackend) {
+  const get = backend.get.bind(backend);
+  let answer!: () => void;
+  const answered = new Promise<void>((resolve) => (answer = resolve));
+  let read!: () => void;
+  const hasRead = new Promise<void>((resolve) => (read = resolve));
+  let slow = true;
+  backend.get = async (...args) => {
+    const seen = await get(...args); // the merchant's state at this moment
+    if (slow) {
+      slow = false;
+      read();
+      await answered; // its answer is slow to come back
+    }
+    return seen;
+  };
+  return { hasRead, answer };
+}
