@@ -363,6 +363,8 @@ export class Checkouts {
         return call.operation === 'cancel' ? this.alreadyCanceled(call, step) : step;
       },
       reconcile: async () => reconcileAnchored(this.backend, call.operation, call.id, call.operation === 'complete' ? live : undefined),
+      // R13: a call stalled past the checkout-level claim (another process may have changed the cart) sends nothing.
+      stillHeld: () => held.holds(this.ledger.clock.now()),
       // R13: before attempt n+1, a superseding attempt or a new generation, the checkout is read.
       precheck:
         call.operation === 'complete'
@@ -664,7 +666,10 @@ function newest(head: AnchorHead, result: RunResult<CheckoutSession>): CheckoutS
   if (!result.replayed || head.anchor !== value.id) return value;
   // A create's head is written from that create's answer and only newer news after it: never older, whatever
   // the clocks of the processes that wrote it said (R11).
-  return result.record.operation === 'create' || head.updated_at > result.record.updated_at ? head.checkout : value;
+  if (result.record.operation === 'create') return head.checkout;
+  // An operation whose news the head took (it is no longer open there) is older than the head's state, whatever the
+  // clocks of the processes that wrote either said (R11); one still open there never reached the head.
+  return head.open.some((o) => o.key === result.record.key) ? value : head.checkout;
 }
 
 /** Backend answer → ledger step. Complete counts only when the session is completed with an order (R12). */

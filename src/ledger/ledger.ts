@@ -76,6 +76,11 @@ export interface RunSpec<T> {
   precheck?(attempt: AttemptInfo): Promise<Extract<StepResult<T>, { kind: 'succeeded' }> | undefined>;
   /** The store key of the object the record's anchor names, kept on the record so one read finds both. */
   anchorKey?(anchor: string): string;
+  /**
+   * Whether a claim the caller holds beside this record (the checkout-level claim, R13) still holds: checked with
+   * the record's lease right before the send, so a call stalled past either sends nothing. Undefined: always.
+   */
+  stillHeld?(): boolean;
 }
 
 /** An unknown attempt the provider shows had no effect, replaced by a call that carries other data. */
@@ -601,7 +606,7 @@ export class Ledger {
       }
       // A process stalled past its lease (GC, SIGSTOP) may have been taken over, and its attempt superseded under
       // a new key: it must not send now. This narrows that window to the send itself (R7).
-      if (!holds()) return { kind: 'unknown', reason: LAPSED };
+      if (!holds() || spec.stillHeld?.() === false) return { kind: 'unknown', reason: LAPSED };
       events.push(sending);
       return await spec.execute(info);
     } catch (error) {
