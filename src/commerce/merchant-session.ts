@@ -222,9 +222,17 @@ export function parseMerchantSession(body: unknown): ParsedSession {
   const parsed = session.safeParse(body);
   if (!parsed.success) return { ok: false, problem: describeIssues(parsed.error) };
   const value = parsed.data;
+  // ACP 2026-01-30+: `currency` is the settlement currency; a different `presentment_currency` is what the buyer is
+  // charged in. Our amounts would then not be the charge: no usable total (R14), so the cap and confirmation fail closed.
+  if (chargedInAnotherCurrency(body, value.currency)) value.totals = value.totals.filter((t) => t.type !== 'total');
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) if (field !== undefined) out[key] = field;
   return { ok: true, session: out as unknown as MerchantSession };
+}
+
+function chargedInAnotherCurrency(body: unknown, currency: string): boolean {
+  if (!isObject(body) || body.presentment_currency === undefined || body.presentment_currency === null) return false;
+  return typeof body.presentment_currency !== 'string' || body.presentment_currency.toLowerCase() !== currency;
 }
 
 function describeIssues(error: z.ZodError): string {

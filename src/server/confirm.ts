@@ -31,7 +31,10 @@ export function formatAmount(minor: number, currency: string): string | undefine
       minimumFractionDigits: digits,
       maximumFractionDigits: digits,
     });
-    return format.format(minor / 10 ** digits).replace(/\u00a0/g, ' ');
+    // Exactly, from the integer's digits: `minor / 10 ** digits` is a double, off by a cent above 2^46 cents. String(-0) is "0".
+    const whole = String(minor).padStart(digits + 1, '0');
+    const decimal = digits === 0 ? whole : `${whole.slice(0, -digits)}.${whole.slice(-digits)}`;
+    return format.format(decimal as unknown as number).replace(/\u00a0/g, ' ');
   } catch {
     return `${minor} ${code} (minor units)`;
   }

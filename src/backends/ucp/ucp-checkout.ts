@@ -144,5 +144,20 @@ export function toAcpShape(checkout: Json): Json {
 /** A UCP checkout, mapped and checked against our schema of what we accept from a merchant. */
 export function parseUcpCheckout(body: unknown): ParsedSession {
   if (!isObject(body)) return { ok: false, problem: 'session: not an object' };
+  const mismatch = totalsMismatch(body.totals);
+  if (mismatch) return { ok: false, problem: mismatch };
   return parseMerchantSession(toAcpShape(body));
+}
+
+/**
+ * UCP checkout.md, Verification: the entries other than `total` must add up to it, and a platform MUST NOT complete
+ * a checkout autonomously when they do not. Checked on the business's own entries, before unknown types are dropped.
+ */
+function totalsMismatch(totals: unknown): string | undefined {
+  const entries = list(totals);
+  const grand = entries.filter((e) => e.type === 'total');
+  if (grand.length !== 1 || !entries.every((e) => Number.isSafeInteger(e.amount))) return undefined; // the schema judges these
+  const sum = entries.filter((e) => e.type !== 'total').reduce((acc, e) => acc + (e.amount as number), 0);
+  const total = grand[0].amount as number;
+  return sum === total ? undefined : `totals: the entries add up to ${sum}, not to the total ${total}`;
 }
