@@ -37,6 +37,17 @@ export interface Backend {
   readonly retention: Retention;
   /** How the provider wants the ledger's keys written (UCP: a UUID); default the ledger's own `oc_…`. */
   readonly keyShape?: KeyShape;
+  /**
+   * Updates reach the provider without an idempotency key (PayPal PATCH): an update whose answer was lost may land
+   * after its resend and after newer updates, so complete reads the live checkout before the cap and the person's
+   * confirmation judge it (R14).
+   */
+  readonly updatesUnkeyed?: boolean;
+  /**
+   * The person's approval at the provider is the payment credential (PayPal): while the checkout waits for it, a
+   * complete could only be refused, so it sends nothing and spends none of the attempts (R6).
+   */
+  readonly approvalIsCredential?: boolean;
   create(input: CreateInput, ctx: CallContext): Promise<BackendResult>;
   update(id: string, input: UpdateInput, ctx: CallContext): Promise<BackendResult>;
   complete(id: string, input: CompleteInput, ctx: CallContext): Promise<BackendResult>;

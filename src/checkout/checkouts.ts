@@ -464,7 +464,9 @@ export class Checkouts {
     // An earlier attempt that may still be at the merchant: never ask again, never say "nothing was charged".
     const attemptOpen = status === 'pending' || status === 'unknown';
     let live: CheckoutSession | undefined;
-    if (record !== undefined || !held.head.fresh) {
+    // The person approves at the provider (PayPal), where we cannot see it: a checkout waiting for it is read.
+    const awaitingPayer = this.backend.approvalIsCredential === true && completionOf(held.head.checkout) === 'awaiting_payer';
+    if (record !== undefined || !held.head.fresh || awaitingPayer || this.backend.updatesUnkeyed === true) {
       // The merchant may have been sent this token by an earlier attempt: what it answers is redacted (R10).
       const seen = redactDeep(await this.backend.get(call.id), call.secrets);
       if (seen.kind === 'unknown') {
@@ -482,6 +484,10 @@ export class Checkouts {
       );
       // Our ledger sent a complete before and the merchant shows the order: settle from it, send nothing.
       if (record !== undefined && completionOf(live) === 'completed') return { kind: 'ready', live };
+      // R6: the person has not approved yet; sending would only be refused, and would spend one of the attempts.
+      if (this.backend.approvalIsCredential === true && !attemptOpen && completionOf(live) === 'awaiting_payer') {
+        return refuse(describeFailure('payer_action_required', payerActionRequired(live).message, 'complete_checkout'), live);
+      }
     }
     const current = live ?? held.head.checkout;
     const seenByAgent = cartFingerprint(current);

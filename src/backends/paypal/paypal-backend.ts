@@ -45,6 +45,10 @@ export class PaypalBackend implements Backend {
   readonly name = 'paypal' as const;
   readonly merchant: string;
   readonly retention: Retention;
+  /** PATCH carries no PayPal-Request-Id: a PATCH we gave up on may still land after a newer one (R14). */
+  readonly updatesUnkeyed = true;
+  /** The payer's approval at PayPal is what capture charges: before it, complete sends nothing (R6). */
+  readonly approvalIsCredential = true;
   private readonly http: PaypalHttp;
   private readonly catalog: Catalog;
   private readonly permalinkBase: string;
@@ -189,9 +193,10 @@ export class PaypalBackend implements Backend {
     // ("instruct the buyer to return to PayPal", Orders v2 OpenAPI capture 422).
     if (issue === 'ORDER_NOT_APPROVED' || issue === 'PAYER_ACTION_REQUIRED') return this.notApproved(id);
     if (issue === 'ORDER_ALREADY_CAPTURED') {
-      // PayPal captures an order once; report the order as it stands rather than an error.
+      // PayPal captures an order once: the order as it stands, judged like a capture's answer (its capture may be
+      // COMPLETED, PENDING, or DECLINED/FAILED: the order is then spent, a decline, not a success without an order).
       const read = await this.readOrder(id);
-      if (read.ok) return this.succeeded(read.order, read.debugId);
+      if (read.ok) return this.capturedOrder(read.order, read.debugId);
     }
     if (issue === 'ORDER_COMPLETION_IN_PROGRESS') {
       // PayPal is capturing the order itself ("Please try your request again"): not a refusal. Read it; until it
