@@ -279,7 +279,7 @@ describe('merchant untrusted: UCP answers', () => {
       status: 'ready_for_complete',
       currency: 'USD',
       line_items: [{ id: 'li_1', item: { id: 'sku_1', title: 'Mug', price: 2500 }, quantity: 1 }],
-      totals: [{ type: 'total', amount: 2500 }],
+      totals: [{ type: 'subtotal', amount: 2500 }, { type: 'total', amount: 2500 }],
       messages: [],
       links: [],
       ...overrides,
