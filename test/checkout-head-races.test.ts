@@ -140,6 +140,7 @@ describe('R13/R14: the head under interleavings', () => {
     await backend.update(id, { items: [{ id: 'sku_mug', quantity: 5 }] }, { idempotencyKey: 'merchant-side', attempt: 1, requestId: 'merchant-side' });
     const changed = await checkouts.complete('alice', id, payA, first);
     expect(changed.ok ? '' : changed.failure.code).toBe('checkout_changed');
+    ok(await checkouts.get('alice', id)); // the agent reads the checkout, as the refusal says
     const again: CallHooks = { confirm: async (request) => (asked.push(request), answer) };
     const paid = await checkouts.complete('alice', id, payA, again);
     expect(asked.map((r) => [r.total, r.earlierAttempt ?? false])).toEqual([

@@ -146,6 +146,9 @@ describe('R14: what the person was shown is what is charged', () => {
     const told = toCallToolResult(changed);
     expect(resultOutput.safeParse(told.structuredContent).success).toBe(true);
     expect((told.structuredContent as { checkout: CheckoutSession }).checkout.line_items[0].quantity).toBe(9);
+    // Refused again until the agent has read it (a refusal's answer may be lost): get_checkout records it as seen.
+    expect(await checkouts.complete('alice', id, payA)).toMatchObject({ ok: false, failure: { code: 'checkout_changed' } });
+    ok(await checkouts.get('alice', id));
     // Now shown, the live total is above the cap.
     expect(await checkouts.complete('alice', id, payA)).toMatchObject({ ok: false, failure: { code: 'spend_cap_exceeded' } });
     expect(await charges()).toHaveLength(0);
@@ -164,6 +167,7 @@ describe('R14: what the person was shown is what is charged', () => {
     const asked: number[] = [];
     const hooks: CallHooks = { confirm: async (request) => (asked.push(request.total), 'declined') };
     await checkouts.complete('alice', id, payA, hooks); // checkout_changed: shows the live cart
+    ok(await checkouts.get('alice', id)); // the agent reads it, as the refusal says
     await checkouts.complete('alice', id, payA, hooks);
     const live = ok(await checkouts.get('alice', id));
     expect(asked).toEqual([live.totals.find((t) => t.type === 'total')?.amount]);

@@ -98,3 +98,20 @@ describe('R14: two completes sent at once (a model that repeats its call) after 
     expect({ codes, charged: (await charges()).map((c) => c.amount) }).toEqual({ codes: ['checkout_changed', 'checkout_changed'], charged: [] });
   });
 });
+
+describe('R14: a refusal whose answer was lost is no approval', () => {
+  it('R14: a checkout_changed answer the agent never received (a dropped response) does not let the retry of the same complete charge the new cart; get_checkout does', async () => {
+    const { checkouts, charges, failing } = updateSettleFails();
+    const { id } = await created(checkouts); // 1 mug: what the agent was shown
+    failing.on = true;
+    await checkouts.update('alice', id, { items: [{ id: 'sku_mug', quantity: 9 }] }); // applied, not recorded
+    failing.on = false;
+    const refused = await checkouts.complete('alice', id, payA); // checkout_changed: this answer is lost on the way
+    expect(refused.ok ? 'ok' : refused.failure.code).toBe('checkout_changed');
+    const retried = await checkouts.complete('alice', id, payA); // the model retries the call it saw no answer to
+    expect({ code: retried.ok ? 'ok' : retried.failure.code, charged: (await charges()).length }).toEqual({ code: 'checkout_changed', charged: 0 });
+    ok(await checkouts.get('alice', id)); // the agent reads the checkout, and the person agrees
+    expect(ok(await checkouts.complete('alice', id, payA)).status).toBe('completed');
+    expect((await charges()).map((c) => c.amount)).toEqual([14_203]);
+  });
+});

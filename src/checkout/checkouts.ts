@@ -494,7 +494,8 @@ export class Checkouts {
     // Both must hold: the cart was shown (by now), and it was shown before this call was sent, not to a call that
     // ran while this one waited (two completes sent at once: the other's refusal is no approval for this one).
     if (seenByAgent !== held.head.shown || (call.shownAtArrival !== undefined && seenByAgent !== call.shownAtArrival)) {
-      edits.push((h) => ({ ...h, shown: seenByAgent }));
+      // Not recorded as shown: this answer may be lost (a dropped response, a killed server), and the retry of the
+      // same complete would then charge a cart the agent never saw. get_checkout's answer is what records it.
       return refuse(failures.checkout_changed(current, attemptOpen), current);
     }
     const total = totalAmount(current);

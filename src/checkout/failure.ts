@@ -135,7 +135,7 @@ export const failures = {
     failure(
       'invalid_request',
       'checkout_changed',
-      `The checkout at the merchant is not the one you last saw (now ${describeTotal(now)}); ${nothingCharged(attemptOpen)}. Show the person the checkout in this result, and call complete_checkout again only if they agree.`,
+      `The checkout at the merchant is not the one you last saw (now ${describeTotal(now)}); ${nothingCharged(attemptOpen)}. Show the person the checkout in this result; only if they agree, call get_checkout (its answer is what records that you saw this cart), then complete_checkout again.`,
     ),
 
   checkout_total_invalid: (attemptOpen: boolean): Failure =>
