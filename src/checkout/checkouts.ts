@@ -665,8 +665,8 @@ function callContextOf(attempt: AttemptInfo): CallContext {
 }
 
 /**
- * The head's state when a newer operation changed the checkout since this replayed result (R11), else the
- * result's: an answer this call got under the checkout's claim is the newest, whatever the clocks say (R14).
+ * The checkout to answer with: this call's own answer (got under the checkout's claim, it is the newest, R14); for
+ * a replay, the head's state unless the replayed operation's news never reached the head (R11). No clocks compared.
  */
 function newest(head: AnchorHead, result: RunResult<CheckoutSession>): CheckoutSession {
   const value = result.value!;

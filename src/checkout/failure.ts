@@ -31,7 +31,7 @@ export type Running =
   | { kind: 'other_call'; operation: string }
   /** An earlier update or cancel on the checkout has not settled at the merchant (R13). */
   | { kind: 'earlier_call'; operation: string; detail?: string }
-  /** This call's claim on the checkout lapsed while it waited (the person's approval, a store outage): it sent nothing. */
+  /** This call's claim on the checkout lapsed while it waited (the person's approval, a store outage): it sent no payment. */
   | { kind: 'claim_lost' };
 
 /** Why the outcome is not known (`outcome_unknown`). */
@@ -114,7 +114,7 @@ export const failures = {
         return failure(
           'service_unavailable',
           'pending',
-          `This call lost its hold on the checkout while it waited (for the person's approval, or for the ledger store), and another call may have changed the checkout meanwhile, so it sent nothing; call ${tool} again: it checks the checkout first.`,
+          `This call lost its hold on the checkout while it waited (for the person's approval, or for the ledger store), and another call may have changed the checkout meanwhile, so it sent no payment; call ${tool} again: it checks the checkout first.`,
           true,
         );
     }

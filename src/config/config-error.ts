@@ -1,4 +1,6 @@
 // A configuration mistake: one line naming the variable and the fix, and start-up stops.
+import { SECRET_PARAM } from '../store/store.js';
+
 export class ConfigError extends Error {
   constructor(
     readonly variable: string,
@@ -28,7 +30,8 @@ export function asConfigError(error: unknown): unknown {
  * parameters masked, also when the value does not parse as a URL (R10).
  */
 export function maskCredentials(value: string): string {
-  return value
-    .replace(/(\/\/[^/@\s]*?:)[^@\s]*@/g, '$1***@')
-    .replace(/([?&;][^=&;\s]*(?:pass|secret|token|key)[^=&;\s]*=)[^&;\s'"]*/gi, '$1***');
+  return value.replace(/(\/\/[^/@\s]*?:)[^@\s]*@/g, '$1***@').replace(SECRET_QUERY_VALUE, '$1***');
 }
+
+/** A query parameter whose name says it carries a credential (as store URLs are masked, store.ts), and its value. */
+const SECRET_QUERY_VALUE = new RegExp(`([?&;][^=&;\\s]*(?:${SECRET_PARAM.source})[^=&;\\s]*=)[^&;\\s'"]*`, 'gi');

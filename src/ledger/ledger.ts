@@ -458,7 +458,9 @@ export class Ledger {
     const events: TimelineEvent[] = [];
     let result: StepResult<T>;
     try {
-      result = await this.execute(spec, info, mode, events, record, () => lease.holds(this.clock.now()));
+      // Both claims must still hold right before the send: this record's lease, and any the caller holds beside it.
+      const holds = () => lease.holds(this.clock.now()) && spec.stillHeld?.() !== false;
+      result = await this.execute(spec, info, mode, events, record, holds);
     } finally {
       const renewing = lease.stop();
       if (renewing) await renewing;
@@ -606,7 +608,7 @@ export class Ledger {
       }
       // A process stalled past its lease (GC, SIGSTOP) may have been taken over, and its attempt superseded under
       // a new key: it must not send now. This narrows that window to the send itself (R7).
-      if (!holds() || spec.stillHeld?.() === false) return { kind: 'unknown', reason: LAPSED };
+      if (!holds()) return { kind: 'unknown', reason: LAPSED };
       events.push(sending);
       return await spec.execute(info);
     } catch (error) {

@@ -69,7 +69,7 @@ export async function guarded<T>(description: string, work: () => Promise<T>): P
  * `?sslkey=`; other drivers and proxies take tokens and keys the same way. Generous on purpose: a masked
  * harmless parameter costs nothing, a printed password costs a rotation.
  */
-const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential|cert|signature/i;
+export const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential|cert|signature/i;
 const MASK = '***';
 
 /** A store URL with every credential masked (the userinfo password and secret query parameters), for logs and doctor. */
